@@ -1,0 +1,162 @@
+"""Storage for what happens after a call is connected: anonymous events and voice messages.
+
+Never on the path that connects a caller: events go through a queue to a writer thread,
+and any database failure is logged (without numbers or text) and dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import queue
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import DateTime, Integer, String, create_engine
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+log = logging.getLogger(__name__)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Event(Base):
+    """One anonymous step of a call or message: no number, no text."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    channel: Mapped[str] = mapped_column(String(8))  # voice | sms
+    kind: Mapped[str] = mapped_column(String(32))  # arrived, menu, connect, dialed, ended, …
+    conversation: Mapped[str | None] = mapped_column(String(24), index=True)  # keyed hash
+    language: Mapped[str | None] = mapped_column(String(8))
+    node: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    duration: Mapped[int | None] = mapped_column(Integer)
+
+
+class VoiceMessage(Base):
+    """A message a caller left for the helpline: Twilio's reference to it, never the audio."""
+
+    __tablename__ = "voice_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recording_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    recording_url: Mapped[str] = mapped_column(String(512))
+    language: Mapped[str | None] = mapped_column(String(8))
+    duration: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="new")  # new | heard | deleted
+
+
+def default_database_url(instance_path: str) -> str:
+    return f"sqlite:///{Path(instance_path) / 'hotline.sqlite3'}"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine that fails fast when the server is down, instead of holding a request."""
+    connect_args: dict[str, Any] = {}
+    if url.startswith("postgresql"):
+        connect_args["connect_timeout"] = 2
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+
+
+def keyed_hash(secret: str, value: str, length: int = 24) -> str:
+    """An identifier that groups events of one call without revealing the call or number."""
+    return hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()[:length]
+
+
+@dataclass
+class EventLog:
+    """A bounded queue of anonymous events, written by one background thread."""
+
+    url: str
+    secret: str
+    capacity: int = 10_000
+    _queue: queue.Queue[Base] = field(init=False)
+    _engine: Engine | None = field(init=False, default=None)
+    _thread: threading.Thread | None = field(init=False, default=None)
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    dropped: int = field(init=False, default=0)
+
+    def __post_init__(self) -> None:
+        self._queue = queue.Queue(maxsize=self.capacity)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = make_engine(self.url)
+        return self._engine
+
+    def conversation(self, sid: str | None) -> str | None:
+        return keyed_hash(self.secret, sid) if sid else None
+
+    def event(self, channel: str, kind: str, sid: str | None = None, **fields: Any) -> None:
+        """Queue one anonymous event; never blocks, never raises."""
+        self.put(Event(at=datetime.now(UTC), channel=channel, kind=kind,
+                       conversation=self.conversation(sid), **fields))
+
+    def put(self, row: Base) -> None:
+        try:
+            self._queue.put_nowait(row)
+        except queue.Full:
+            self.dropped += 1
+            return
+        self._start()
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="event-writer",
+                                                daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            row = self._queue.get()
+            self._write([row])
+            self._queue.task_done()
+
+    def _write(self, rows: list[Base]) -> None:
+        try:
+            with Session(self.engine) as session, session.begin():
+                for row in rows:
+                    session.merge(row) if isinstance(row, VoiceMessage) else session.add(row)
+        except SQLAlchemyError as exc:
+            # The database is down or not migrated: the call went on; the figure is lost.
+            log.warning("could not store %d event(s): %s", len(rows), type(exc).__name__)
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Wait until queued events are written (for tests and shutdown)."""
+        done = threading.Event()
+
+        def wait() -> None:
+            self._queue.join()
+            done.set()
+
+        threading.Thread(target=wait, daemon=True).start()
+        done.wait(timeout)
+
+
+def init_app(app: Flask) -> None:
+    url = app.config.get("DATABASE_URL") or default_database_url(app.instance_path)
+    app.config["DATABASE_URL"] = url
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    app.extensions["events"] = EventLog(url, app.config["SECRET_KEY"])
+
+
+def create_tables(url: str) -> None:
+    Base.metadata.create_all(make_engine(url))

@@ -1,0 +1,43 @@
+"""Prompt audio for Twilio's <Play>, and the health check."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Flask, Response, abort, current_app, jsonify, send_file
+
+from ivr.hotline import Hotline
+
+bp = Blueprint("media", __name__)
+
+SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
+# Files are re-made under the same name with a new ?v= hash, so a day of caching is safe.
+AUDIO_MAX_AGE = 86_400
+
+
+@bp.get("/prompts/<lang>/<prompt_id>.wav")
+def prompt_audio(lang: str, prompt_id: str) -> Response:
+    """A prompt's WAV (Twilio's media fetches are not signed; the files are public)."""
+    hotline: Hotline = current_app.extensions["hotline"]
+    if not SAFE_NAME.match(lang) or not SAFE_NAME.match(prompt_id) or ".." in prompt_id:
+        abort(404)
+    path = hotline.audio.root / lang / f"{prompt_id}.wav"
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype="audio/wav", conditional=True, etag=True,
+                         max_age=AUDIO_MAX_AGE)
+    response.cache_control.public = True
+    return response
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """Alive and configured; says nothing of the database, which calls do not need."""
+    hotline: Hotline = current_app.extensions["hotline"]
+    return jsonify(status="ok", hotline=hotline.profile.name,
+                   languages=len(hotline.profile.languages),
+                   local_mode=current_app.extensions["twilio_validator"] is None)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

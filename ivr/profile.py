@@ -1,0 +1,545 @@
+"""The hotline profile: everything a country's helpline configures, read from one TOML file."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from datetime import time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
+import phonenumbers
+
+from ivr.texts import BUILTIN_PROMPTS, placeholders
+
+PROFILES_DIR = Path(__file__).parent / "profiles"
+DEFAULT_PROFILE = PROFILES_DIR / "luxembourg.toml"
+
+# ITU-T E.161 / ISO/IEC 13714 conventions: the same three keys in every menu.
+KEY_PERSON = "0"
+KEY_BACK = "*"
+KEY_REPEAT = "#"
+RESERVED_KEYS = frozenset({KEY_PERSON, KEY_BACK, KEY_REPEAT})
+MAX_OPTIONS = 5
+MAX_LANGUAGE_KEYS = 9
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ACTIONS = frozenset({"goto", "connect", "record", "send_sms", "languages"})
+SILENCE_ACTIONS = frozenset({"person", "record"})
+
+
+class ProfileError(ValueError):
+    """A profile that cannot run; the message names the file, line, key and problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class Language:
+    code: str
+    page: int
+    key: str
+    say_language: str | None
+    say_voice: str | None
+    countries: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    name: str
+    days: frozenset[int]  # Monday is 0
+    periods: tuple[tuple[time, time], ...]
+    holidays_country: str | None
+    holidays_subdivision: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    name: str
+    label: str
+    schedule: str | None
+    open_steps: tuple[tuple[str, ...], ...]  # E.164 numbers, rung step after step
+    closed_steps: tuple[tuple[str, ...], ...]
+    closed_node: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    key: str
+    prompt: str
+    action: str
+    target: str | None  # node for goto, destination for connect
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    name: str
+    prompt: str | None
+    options: tuple[Option, ...]
+    outro: str | None
+    on_silence: str
+    parent: str | None = None
+
+    def option(self, key: str) -> Option | None:
+        """The option behind a key, if this menu has one."""
+        return next((o for o in self.options if o.key == key), None)
+
+
+@dataclass(frozen=True, slots=True)
+class SmsSettings:
+    numbers_prompt: str
+    discreet: bool
+    helpline_numbers: tuple[str, ...]
+    keywords: dict[str, dict[str, tuple[str, ...]]]
+    use_rest_api: bool
+
+
+@dataclass(frozen=True)
+class Profile:
+    path: Path
+    name: str
+    country: str
+    timezone: ZoneInfo
+    default_language: str
+    staff_language: str
+    greeting_language: str
+    emergency_numbers: frozenset[str]
+    emergency_number: str
+    show_caller_number: bool
+    retention_days: int
+    menu_timeout: int
+    silent_waits: int
+    wrong_keys: int
+    ring_seconds: int
+    person: str
+    start_node: str
+    languages: dict[str, Language]
+    schedules: dict[str, Schedule]
+    destinations: dict[str, Destination]
+    nodes: dict[str, Node]
+    spoken_numbers: dict[str, str]
+    prompts: dict[str, str]
+    sms: SmsSettings
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    def language_page(self, page: int) -> list[Language]:
+        """The languages offered on one page of the language menu, by key."""
+        return sorted((lang for lang in self.languages.values() if lang.page == page),
+                      key=lambda lang: lang.key)
+
+    @property
+    def language_pages(self) -> list[int]:
+        return sorted({lang.page for lang in self.languages.values()})
+
+    def prompt_text(self, prompt_id: str) -> str:
+        """The source (English) text of a prompt: the profile's wording, else the built-in one."""
+        return self.prompts.get(prompt_id) or BUILTIN_PROMPTS[prompt_id]
+
+    def all_prompt_ids(self) -> list[str]:
+        """Every prompt id a caller can hear with this profile."""
+        ids = set(BUILTIN_PROMPTS) | set(self.prompts)
+        return sorted(ids)
+
+
+# --- loading -------------------------------------------------------------------------
+
+
+class _Reader:
+    """Reads a parsed TOML document, raising ProfileError with file, line and key."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+
+    def fail(self, key: str, problem: str) -> ProfileError:
+        line = self.locate(key)
+        where = f"{self.path}:{line}" if line else str(self.path)
+        return ProfileError(f"{where}: {key}: {problem}")
+
+    def locate(self, key: str) -> int | None:
+        """Best-effort line of a dotted key such as `nodes.main.options[2].key`."""
+        parts = re.findall(r"[^.\[\]]+|\[\d+\]", key)
+        line_no = 0
+        table: list[str] = []
+        for part in parts:
+            if part.startswith("["):
+                index = int(part[1:-1])
+                header = re.compile(r"^\s*\[\[\s*" + r"\s*\.\s*".join(map(re.escape, table))
+                                    + r"\s*\]\]")
+                hits = [i for i, text in enumerate(self.lines) if header.match(text)]
+                if index < len(hits):
+                    line_no = hits[index]
+                continue
+            table.append(part)
+            header = re.compile(r"^\s*\[+\s*" + r"\s*\.\s*".join(
+                re.escape(p) if re.fullmatch(r"[A-Za-z0-9_-]+", p) else f'"{re.escape(p)}"'
+                for p in table) + r"\s*\]+")
+            assignment = re.compile(r'^\s*"?' + re.escape(part) + r'"?\s*=')
+            for i in range(line_no, len(self.lines)):
+                if header.match(self.lines[i]) or assignment.match(self.lines[i]):
+                    line_no = i
+                    break
+        return line_no + 1 if parts and line_no is not None else None
+
+    def get(self, data: dict[str, Any], key: str, name: str, kind: type | tuple[type, ...],
+            default: Any = ..., ) -> Any:
+        if name not in data:
+            if default is ...:
+                raise self.fail(f"{key}.{name}" if key else name, "is required")
+            return default
+        value = data[name]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            expected = kind.__name__ if isinstance(kind, type) else " or ".join(
+                k.__name__ for k in kind)
+            raise self.fail(f"{key}.{name}" if key else name,
+                            f"must be a {expected}, not {type(value).__name__}")
+        return value
+
+
+def load_profile(path: str | Path | None = None) -> Profile:
+    """Read and check a hotline profile; any problem raises ProfileError naming the line."""
+    path = Path(path) if path else DEFAULT_PROFILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ProfileError(f"{path}: cannot read the profile: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ProfileError(f"{path}: the profile is not UTF-8 text") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{path}: not valid TOML: {exc}") from exc
+    return _build(_Reader(path, text), data)
+
+
+def _build(r: _Reader, data: dict[str, Any]) -> Profile:
+    hotline = r.get(data, "", "hotline", dict)
+    country = r.get(hotline, "hotline", "country", str).upper()
+    tz_name = r.get(hotline, "hotline", "timezone", str)
+    try:
+        timezone = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise r.fail("hotline.timezone", f"unknown time zone {tz_name!r}") from exc
+
+    emergency = frozenset(r.get(hotline, "hotline", "emergency_numbers", list, []))
+    languages = _languages(r, data, country)
+    schedules = _schedules(r, data)
+    destinations = _destinations(r, data, country, emergency, schedules)
+    spoken = _spoken_numbers(r, data, country)
+    prompts = {str(k): v for k, v in r.get(data, "", "prompts", dict, {}).items()}
+    for prompt_id, prompt in prompts.items():
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise r.fail(f"prompts.{prompt_id}", "must be a non-empty text")
+
+    def language_setting(name: str, default: str | None = None) -> str:
+        code = r.get(hotline, "hotline", name, str, default)
+        if code not in languages:
+            raise r.fail(f"hotline.{name}", f"{code!r} is not one of the profile's languages")
+        return str(code)
+
+    default_language = language_setting("default_language")
+    nodes = _nodes(r, data, destinations, prompts)
+    start_node = r.get(hotline, "hotline", "start_node", str, "main")
+    if start_node not in nodes:
+        raise r.fail("hotline.start_node", f"unknown node {start_node!r}")
+    nodes = _with_parents(nodes, start_node)
+    for dest in destinations.values():
+        if dest.closed_node and dest.closed_node not in nodes:
+            raise r.fail(f"destinations.{dest.name}.closed_node",
+                         f"unknown node {dest.closed_node!r}")
+    person = r.get(hotline, "hotline", "person", str)
+    if person not in destinations:
+        raise r.fail("hotline.person", f"unknown destination {person!r}")
+    emergency_number = r.get(hotline, "hotline", "emergency_number", str)
+    if emergency_number not in emergency:
+        raise r.fail("hotline.emergency_number", "must be one of hotline.emergency_numbers")
+
+    profile = Profile(
+        path=r.path,
+        name=r.get(hotline, "hotline", "name", str),
+        country=country,
+        timezone=timezone,
+        default_language=default_language,
+        staff_language=language_setting("staff_language", default_language),
+        greeting_language=language_setting("greeting_language", default_language),
+        emergency_numbers=emergency,
+        emergency_number=emergency_number,
+        show_caller_number=r.get(hotline, "hotline", "show_caller_number", bool, False),
+        retention_days=r.get(hotline, "hotline", "retention_days", int, 30),
+        menu_timeout=r.get(hotline, "hotline", "menu_timeout_seconds", int, 8),
+        silent_waits=r.get(hotline, "hotline", "silent_waits_before_person", int, 2),
+        wrong_keys=r.get(hotline, "hotline", "wrong_keys_before_person", int, 3),
+        ring_seconds=r.get(hotline, "hotline", "ring_seconds", int, 20),
+        person=person,
+        start_node=start_node,
+        languages=languages,
+        schedules=schedules,
+        destinations=destinations,
+        nodes=nodes,
+        spoken_numbers=spoken,
+        prompts=prompts,
+        sms=_sms(r, data, country, languages, emergency),
+        raw=data,
+    )
+    _check_prompts(r, profile)
+    return profile
+
+
+def _languages(r: _Reader, data: dict[str, Any], country: str) -> dict[str, Language]:
+    entries = r.get(data, "", "languages", list)
+    languages: dict[str, Language] = {}
+    seen_keys: dict[tuple[int, str], str] = {}
+    for i, entry in enumerate(entries):
+        where = f"languages[{i}]"
+        code = r.get(entry, where, "code", str)
+        if code in languages:
+            raise r.fail(f"{where}.code", f"language {code!r} is listed twice")
+        page = r.get(entry, where, "page", int, 1)
+        key = r.get(entry, where, "key", str)
+        if key not in "123456789" or len(key) != 1:
+            raise r.fail(f"{where}.key", f"must be one key from 1 to 9, not {key!r}")
+        if (page, key) in seen_keys:
+            raise r.fail(f"{where}.key", f"key {key} on page {page} is already used by "
+                                         f"{seen_keys[(page, key)]!r}")
+        seen_keys[(page, key)] = code
+        say_language = r.get(entry, where, "say_language", str, None)
+        say_voice = r.get(entry, where, "say_voice", str, None)
+        if say_voice and not say_language:
+            raise r.fail(f"{where}.say_voice", "needs say_language too")
+        countries = tuple(c.upper() for c in r.get(entry, where, "countries", list, []))
+        languages[code] = Language(code, page, key, say_language, say_voice, countries)
+    if not languages:
+        raise r.fail("languages", "the profile needs at least one language")
+    pages = sorted({lang.page for lang in languages.values()})
+    if pages != list(range(1, len(pages) + 1)):
+        raise r.fail("languages", f"pages must be numbered 1, 2, … without gaps, not {pages}")
+    if len(pages) > 1:
+        more = MAX_LANGUAGE_KEYS
+        for (page, key), code in seen_keys.items():
+            if page < pages[-1] and key == str(more):
+                raise r.fail(f"languages[{list(languages).index(code)}].key",
+                             f"key {more} on page {page} leads to the next page")
+    return languages
+
+
+_PERIOD = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+
+
+def _schedules(r: _Reader, data: dict[str, Any]) -> dict[str, Schedule]:
+    schedules: dict[str, Schedule] = {}
+    for name, entry in r.get(data, "", "schedules", dict, {}).items():
+        where = f"schedules.{name}"
+        days = set()
+        for day in r.get(entry, where, "days", list):
+            if day not in WEEKDAYS:
+                raise r.fail(f"{where}.days", f"unknown day {day!r} (use {', '.join(WEEKDAYS)})")
+            days.add(WEEKDAYS.index(day))
+        periods = []
+        for text in r.get(entry, where, "periods", list):
+            match = _PERIOD.match(str(text))
+            if not match:
+                raise r.fail(f"{where}.periods", f"{text!r} is not a period like 09:00-12:00")
+            h1, m1, h2, m2 = map(int, match.groups())
+            if not (0 <= h1 < 24 and 0 <= m1 < 60 and 0 <= h2 <= 24 and 0 <= m2 < 60):
+                raise r.fail(f"{where}.periods", f"{text!r} is not a time of day")
+            start, end = time(h1, m1), time(23, 59, 59) if h2 == 24 else time(h2, m2)
+            if end <= start:
+                raise r.fail(f"{where}.periods", f"{text!r} ends before it starts")
+            periods.append((start, end))
+        country = r.get(entry, where, "holidays", str, None)
+        subdivision = r.get(entry, where, "holidays_subdivision", str, None)
+        if country:
+            try:
+                holidays.country_holidays(country, subdiv=subdivision)
+            except NotImplementedError as exc:
+                raise r.fail(f"{where}.holidays",
+                             f"the holidays package knows no country {country!r}") from exc
+        schedules[name] = Schedule(name, frozenset(days), tuple(periods), country, subdivision)
+    return schedules
+
+
+def parse_number(r: _Reader, key: str, text: Any, country: str) -> phonenumbers.PhoneNumber:
+    """Parse a number as the profile's country writes it; reject what phonenumbers rejects."""
+    if not isinstance(text, str):
+        raise r.fail(key, f"a phone number must be text, not {type(text).__name__}")
+    try:
+        number = phonenumbers.parse(text, country)
+    except phonenumbers.NumberParseException as exc:
+        raise r.fail(key, f"{text!r} is not a phone number: {exc}") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise r.fail(key, f"{text!r} is not a valid phone number")
+    return number
+
+
+def _destinations(r: _Reader, data: dict[str, Any], country: str, emergency: frozenset[str],
+                  schedules: dict[str, Schedule]) -> dict[str, Destination]:
+    destinations: dict[str, Destination] = {}
+    for name, entry in r.get(data, "", "destinations", dict).items():
+        where = f"destinations.{name}"
+        schedule = r.get(entry, where, "schedule", str, None)
+        if schedule is not None and schedule not in schedules:
+            raise r.fail(f"{where}.schedule", f"unknown schedule {schedule!r}")
+
+        def steps(field_name: str, where: str = where,
+                  entry: dict[str, Any] = entry) -> tuple[tuple[str, ...], ...]:
+            result = []
+            for step in r.get(entry, where, field_name, list, []):
+                numbers = step if isinstance(step, list) else [step]
+                if not 1 <= len(numbers) <= 10:
+                    raise r.fail(f"{where}.{field_name}",
+                                 "each step rings 1 to 10 numbers at once")
+                e164 = []
+                for text in numbers:
+                    key = f"{where}.{field_name}"
+                    if isinstance(text, str) and re.sub(r"[^\d]", "", text) in emergency:
+                        raise r.fail(key, f"{text!r} is an emergency number: the hotline never "
+                                          "dials it (Twilio cannot); say it in a prompt instead")
+                    number = parse_number(r, key, text, country)
+                    e164.append(phonenumbers.format_number(
+                        number, phonenumbers.PhoneNumberFormat.E164))
+                result.append(tuple(e164))
+            return tuple(result)
+
+        open_steps = steps("open")
+        if not open_steps:
+            raise r.fail(f"{where}.open", "a destination needs at least one number to ring")
+        closed_steps = steps("closed") if schedule else ()
+        closed_node = r.get(entry, where, "closed_node", str, None)
+        if schedule and not closed_steps and not closed_node:
+            raise r.fail(where, "out of hours it needs numbers (closed) or a closed_node")
+        destinations[name] = Destination(
+            name=name, label=r.get(entry, where, "label", str, name), schedule=schedule,
+            open_steps=open_steps, closed_steps=closed_steps, closed_node=closed_node)
+    return destinations
+
+
+def _spoken_numbers(r: _Reader, data: dict[str, Any], country: str) -> dict[str, str]:
+    """Numbers read out to callers (emergency numbers included), by name."""
+    spoken: dict[str, str] = {}
+    for name, text in r.get(data, "", "spoken_numbers", dict, {}).items():
+        key = f"spoken_numbers.{name}"
+        if not isinstance(text, str) or not re.fullmatch(r"[+\d][\d ()/-]*", text):
+            raise r.fail(key, f"{text!r} is not a phone number")
+        digits = re.sub(r"\D", "", text)
+        if len(digits) > 4:  # short codes (113, 192) are read as they are
+            parse_number(r, key, text, country)
+        spoken[name] = text
+    return spoken
+
+
+def _nodes(r: _Reader, data: dict[str, Any], destinations: dict[str, Destination],
+           prompts: dict[str, str]) -> dict[str, Node]:
+    raw_nodes = r.get(data, "", "nodes", dict)
+    nodes: dict[str, Node] = {}
+    for name, entry in raw_nodes.items():
+        where = f"nodes.{name}"
+        raw_options = r.get(entry, where, "options", list, [])
+        if len(raw_options) > MAX_OPTIONS:
+            raise r.fail(f"{where}.options", f"has {len(raw_options)} options; a menu may "
+                                             f"offer at most {MAX_OPTIONS}")
+        options = []
+        used: set[str] = set()
+        for i, opt in enumerate(raw_options):
+            at = f"{where}.options[{i}]"
+            key = r.get(opt, at, "key", str)
+            if len(key) != 1 or key not in "123456789":
+                reason = "is kept for every menu" if key in RESERVED_KEYS else "is not a key"
+                raise r.fail(f"{at}.key", f"{key!r} {reason}; use 1 to 9")
+            if key in used:
+                raise r.fail(f"{at}.key", f"key {key} is used twice in this menu")
+            used.add(key)
+            action = r.get(opt, at, "action", str, None)
+            if action is None:
+                raise r.fail(f"{at}.action", "this option has no action")
+            if action not in ACTIONS:
+                raise r.fail(f"{at}.action", f"unknown action {action!r} "
+                                             f"(one of {', '.join(sorted(ACTIONS))})")
+            target = None
+            if action == "goto":
+                target = r.get(opt, at, "node", str)
+                if target not in raw_nodes:
+                    raise r.fail(f"{at}.node", f"unknown node {target!r}")
+            elif action == "connect":
+                target = r.get(opt, at, "destination", str)
+                if target not in destinations:
+                    raise r.fail(f"{at}.destination", f"unknown destination {target!r}")
+            options.append(Option(key, r.get(opt, at, "prompt", str), action, target))
+        on_silence = r.get(entry, where, "on_silence", str, "person")
+        if on_silence not in SILENCE_ACTIONS:
+            raise r.fail(f"{where}.on_silence", f"must be one of {sorted(SILENCE_ACTIONS)}")
+        nodes[name] = Node(name, r.get(entry, where, "prompt", str, None), tuple(options),
+                           r.get(entry, where, "outro", str, None), on_silence)
+    return nodes
+
+
+def _with_parents(nodes: dict[str, Node], start: str) -> dict[str, Node]:
+    """Set each node's parent (the back key): the node that first leads to it from the start.
+
+    The start node has none (back leads to the language menu); nodes reached only by an
+    event (nobody answered, a line closed) go back to the start.
+    """
+    parents: dict[str, str | None] = {start: None}
+    queue = [start]
+    while queue:
+        node = nodes[queue.pop(0)]
+        for opt in node.options:
+            if opt.action == "goto" and opt.target and opt.target not in parents:
+                parents[opt.target] = node.name
+                queue.append(opt.target)
+    return {name: replace(node, parent=parents.get(name, start))
+            for name, node in nodes.items()}
+
+
+def _sms(r: _Reader, data: dict[str, Any], country: str, languages: dict[str, Language],
+         emergency: frozenset[str]) -> SmsSettings:
+    entry = r.get(data, "", "sms", dict, {})
+    numbers = []
+    for i, text in enumerate(r.get(entry, "sms", "helpline_numbers", list, [])):
+        number = parse_number(r, f"sms.helpline_numbers[{i}]", text, country)
+        numbers.append(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    keywords: dict[str, dict[str, tuple[str, ...]]] = {}
+    for kind, by_language in r.get(entry, "sms", "keywords", dict, {}).items():
+        keywords[kind] = {}
+        for code, words in by_language.items():
+            if code not in languages:
+                raise r.fail(f"sms.keywords.{kind}.{code}", f"{code!r} is not a profile language")
+            keywords[kind][code] = tuple(words if isinstance(words, list) else [words])
+    return SmsSettings(
+        numbers_prompt=r.get(entry, "sms", "numbers_prompt", str, "sms.numbers"),
+        discreet=r.get(entry, "sms", "discreet", bool, True),
+        helpline_numbers=tuple(numbers),
+        keywords=keywords,
+        use_rest_api=r.get(entry, "sms", "use_rest_api", bool, False),
+    )
+
+
+def _check_prompts(r: _Reader, profile: Profile) -> None:
+    """Every prompt a menu names exists, and every placeholder in it can be filled."""
+    known = set(BUILTIN_PROMPTS) | set(profile.prompts)
+    for node in profile.nodes.values():
+        names = [("prompt", node.prompt), ("outro", node.outro)]
+        names += [(f"options[{i}].prompt", o.prompt) for i, o in enumerate(node.options)]
+        for field_name, prompt_id in names:
+            if prompt_id and prompt_id not in known:
+                raise r.fail(f"nodes.{node.name}.{field_name}",
+                             f"no text for prompt {prompt_id!r} (add it under [prompts])")
+    fillable = prompt_parameter_names(profile)
+    for prompt_id in known:
+        text = profile.prompt_text(prompt_id)
+        for name in placeholders(text):
+            if name not in fillable:
+                key = f"prompts.{prompt_id}" if prompt_id in profile.prompts else prompt_id
+                raise r.fail(key, f"placeholder %({name})s cannot be filled "
+                                  f"(known: {', '.join(sorted(fillable))})")
+
+
+# Placeholders filled per call rather than from the profile.
+CALL_PARAMETERS = frozenset({"key", "more", "language", "destination"})
+
+
+def prompt_parameter_names(profile: Profile) -> set[str]:
+    """Names a prompt text may use as %(name)s placeholders."""
+    names = set(CALL_PARAMETERS) | {"hotline", "emergency"}
+    names |= {f"number_{name}" for name in profile.spoken_numbers}
+    names |= {f"hours_{name}" for name in profile.schedules}
+    return names

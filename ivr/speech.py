@@ -1,0 +1,116 @@
+"""Turn prompt ids into what a caller hears: translated text, then a recording or a voice."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+import phonenumbers
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from ivr.audio import AudioLibrary
+from ivr.hours import describe
+from ivr.i18n import CLDR_LOCALES, SOURCE_LANGUAGE, Catalogs
+from ivr.profile import Profile
+from ivr.texts import fill
+
+
+def spoken_digits(text: str, country: str) -> str:
+    """A number as a caller hears it: digit by digit, in the groups people write it in."""
+    digits = re.sub(r"\D", "", text)
+    if len(digits) <= 4:
+        return " ".join(digits)
+    number = phonenumbers.parse(text, country)
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    groups = [re.sub(r"\D", "", group) for group in national.split()]
+    return ", ".join(" ".join(group) for group in groups if group)
+
+
+def written_number(text: str, country: str) -> str:
+    """A number as written in a text message: international format for short codes aside."""
+    if len(re.sub(r"\D", "", text)) <= 4:
+        return text
+    number = phonenumbers.parse(text, country)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+@dataclass(frozen=True, slots=True)
+class Utterance:
+    """One prompt as a caller gets it."""
+
+    prompt_id: str
+    lang: str  # the language actually spoken
+    text: str
+    audio_url: str | None
+    say_language: str | None
+    say_voice: str | None
+
+
+# English for a profile that lists no English voice of its own.
+SOURCE_VOICE = ("en-GB", "Polly.Amy")
+
+
+class Prompter:
+    """Renders prompts for one profile; every channel (voice, SMS, console, CLI) uses it."""
+
+    def __init__(self, profile: Profile, catalogs: Catalogs, audio: AudioLibrary) -> None:
+        self.profile = profile
+        self.catalogs = catalogs
+        self.audio = audio
+        self._params = lru_cache(maxsize=64)(self._compute_params)
+
+    def _compute_params(self, lang: str, written: bool) -> Mapping[str, str]:
+        p = self.profile
+        number = written_number if written else spoken_digits
+        params = {"hotline": p.name, "emergency": number(p.emergency_number, p.country)}
+        for name, text in p.spoken_numbers.items():
+            params[f"number_{name}"] = number(text, p.country)
+        locale = CLDR_LOCALES.get(lang, lang)
+        for name, schedule in p.schedules.items():
+            params[f"hours_{name}"] = describe(schedule, locale)
+        return params
+
+    def params(self, lang: str, written: bool = False) -> Mapping[str, str]:
+        return self._params(lang, written)
+
+    def text(self, lang: str, prompt_id: str, *, written: bool = False,
+             **extra: str) -> tuple[str, str]:
+        """(text, language) of a prompt; the English source where a translation is missing."""
+        source = self.profile.prompt_text(prompt_id)
+        found = self.catalogs.lookup(lang, prompt_id, source)
+        used = lang if found else SOURCE_LANGUAGE
+        template = found.text if found else source
+        values = {**self.params(used, written), **extra}
+        return fill(template, values), used
+
+    def voice(self, lang: str) -> tuple[str, str | None] | None:
+        """Twilio's (language, voice) for <Say> in a language, or None where it has none."""
+        language = self.profile.languages.get(lang)
+        if language and language.say_language:
+            return language.say_language, language.say_voice
+        return SOURCE_VOICE if lang == SOURCE_LANGUAGE else None
+
+    def utterance(self, lang: str, prompt_id: str, **extra: str) -> Utterance:
+        """How a prompt reaches the caller: a current recording, else a Twilio voice."""
+        text, used = self.text(lang, prompt_id, **extra)
+        audio = self.audio.current(used, prompt_id, text)
+        if audio:
+            return Utterance(prompt_id, used, text, self.audio.url(audio), None, None)
+        voice = self.voice(used)
+        if voice:
+            return Utterance(prompt_id, used, text, None, *voice)
+        # Neither a recording nor a voice: the English text, never silence.
+        return self.utterance(SOURCE_LANGUAGE, prompt_id, **extra)
+
+    def speak(self, parent: Gather | VoiceResponse, lang: str, prompt_id: str,
+              **extra: str) -> Utterance:
+        """Append a prompt to a response or gather as <Play> or <Say>; return what was said."""
+        said = self.utterance(lang, prompt_id, **extra)
+        if said.audio_url:
+            parent.play(said.audio_url)
+        else:
+            kwargs = {"voice": said.say_voice} if said.say_voice else {}
+            parent.say(said.text, language=said.say_language, **kwargs)
+        return said

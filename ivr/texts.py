@@ -1,0 +1,63 @@
+"""Prompts the call engine needs in every hotline, with their English source text.
+
+A profile may reword any of them under [prompts]; translations live in the Babel
+catalogs, keyed by the prompt id as message context. `prompt()` marks each text for
+`pybabel extract` (keyword `prompt:1c,2`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+
+def prompt(prompt_id: str, text: str) -> tuple[str, str]:
+    """Mark a built-in prompt for extraction; returns (id, English text)."""
+    return prompt_id, text
+
+
+BUILTIN_PROMPTS: dict[str, str] = dict([
+    prompt("greeting",
+           "%(hotline)s. Free and confidential help. If you are in danger right now, hang up "
+           "and call %(emergency)s."),
+    prompt("language.option", "For English, press %(key)s."),
+    prompt("language.option_next_page", "For English, press %(more)s, then %(key)s."),
+    prompt("language.more", "For more languages, press %(key)s."),
+    prompt("language.person", "To talk to a person now, press 0."),
+    prompt("keys.explain",
+           "At any time, press 0 to talk to a person, star to go back, or hash to hear "
+           "this again."),
+    prompt("keys.wrong", "That key is not in this menu."),
+    prompt("connect.hold", "Connecting you to %(destination)s. Please stay on the line."),
+    prompt("connect.next", "Still trying. Please stay on the line."),
+    prompt("whisper",
+           "Hotline call. The caller chose %(language)s. Press 1 to accept the call."),
+    prompt("whisper.no_language", "no language yet"),
+    prompt("record.intro",
+           "After the tone, leave your message. Only the helpline will hear it. Press hash "
+           "when you have finished."),
+    prompt("record.thanks",
+           "Thank you. Your message has reached the helpline. If you are in danger, call "
+           "%(emergency)s."),
+    prompt("record.empty", "We did not hear a message."),
+    prompt("sms.sent", "The numbers have been sent to this phone by text message."),
+    prompt("sms.failed",
+           "We could not send a text message. The helpline's number is %(number_helpline)s."),
+    prompt("sms.numbers",
+           "Numbers you asked for: %(number_helpline)s. Free, you can stay anonymous. "
+           "Emergency: %(emergency)s."),
+    prompt("fallback.sorry",
+           "Sorry, the hotline has a technical problem. We are connecting you to a person."),
+])
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def placeholders(text: str) -> list[str]:
+    """The %(name)s placeholders of a prompt text, in order."""
+    return _PLACEHOLDER.findall(text)
+
+
+def fill(text: str, params: Mapping[str, str]) -> str:
+    """Fill a prompt's placeholders; a missing value is left as it stands, never raised."""
+    return _PLACEHOLDER.sub(lambda m: params.get(m.group(1), m.group(0)), text)

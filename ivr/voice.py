@@ -1,0 +1,148 @@
+"""The voice channel: Twilio's voice webhooks, answered with TwiML from the engine."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from flask import Blueprint, Flask, Response, current_app, request
+from twilio.twiml.voice_response import VoiceResponse
+from werkzeug.exceptions import HTTPException
+
+from ivr.db import EventLog, VoiceMessage
+from ivr.engine import Caller, Engine, as_count
+from ivr.hotline import Hotline
+from ivr.security import twilio_signed
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("voice", __name__, url_prefix="/voice")
+
+
+def hotline() -> Hotline:
+    return current_app.extensions["hotline"]
+
+
+def engine() -> Engine:
+    return hotline().engine
+
+
+def events() -> EventLog:
+    return current_app.extensions["events"]
+
+
+def caller() -> Caller:
+    form = request.form
+    return Caller(form.get("From", ""), form.get("To", ""), form.get("FromCountry", ""))
+
+
+def arg(name: str) -> str | None:
+    return request.args.get(name)
+
+
+def twiml(response: VoiceResponse | str) -> Response:
+    return Response(str(response), mimetype="text/xml")
+
+
+def note(kind: str, **fields: object) -> None:
+    """Queue an anonymous event for this call (never blocks the caller)."""
+    events().event("voice", kind, request.form.get("CallSid"), **fields)
+
+
+@bp.post("")
+@twilio_signed
+def incoming() -> Response:
+    note("arrived")
+    return twiml(engine().incoming(caller()))
+
+
+@bp.post("/language")
+@twilio_signed
+def language() -> Response:
+    response = engine().choose_language(as_count(arg("p")) or 1, request.form.get("Digits"),
+                                        arg("s"), as_count(arg("r")), as_count(arg("w")),
+                                        caller())
+    return twiml(response)
+
+
+@bp.post("/menu")
+@twilio_signed
+def menu() -> Response:
+    lang, node = arg("l"), arg("n")
+    note("menu", language=(lang or "")[:8], node=(node or "")[:64])
+    return twiml(engine().press(lang, node, request.form.get("Digits"), as_count(arg("r")),
+                                as_count(arg("w")), caller()))
+
+
+@bp.post("/dialed")
+@twilio_signed
+def dialed() -> Response:
+    status = request.form.get("DialCallStatus")
+    note("dialed", language=(arg("l") or "")[:8], node=(arg("d") or "")[:64],
+         outcome=(status or "")[:32])
+    return twiml(engine().dialed(arg("l"), arg("d"), as_count(arg("t")), status,
+                                 request.form.get("DialBridged"), caller()))
+
+
+@bp.post("/whisper")
+@twilio_signed
+def whisper() -> Response:
+    return twiml(engine().whisper(arg("l")))
+
+
+@bp.post("/whisper/answer")
+@twilio_signed
+def whisper_answer() -> Response:
+    accepted = (request.form.get("Digits") or "").strip() == "1"
+    note("whisper", language=(arg("l") or "")[:8], outcome="accepted" if accepted else "declined")
+    return twiml(engine().whisper_answer(request.form.get("Digits")))
+
+
+@bp.post("/recorded")
+@twilio_signed
+def recorded() -> Response:
+    return twiml(engine().recorded(arg("l"), request.form.get("RecordingDuration")))
+
+
+@bp.post("/recording")
+@twilio_signed
+def recording() -> Response:
+    """Twilio's recording status callback: keep the reference for the helpline."""
+    form = request.form
+    sid, url = form.get("RecordingSid", ""), form.get("RecordingUrl", "")
+    if form.get("RecordingStatus", "completed") == "completed" and sid and url:
+        events().put(VoiceMessage(recording_sid=sid[:64], recording_url=url[:512],
+                                  language=(arg("l") or "")[:8] or None,
+                                  duration=as_count(form.get("RecordingDuration"), 10_000),
+                                  at=datetime.now(UTC), state="new"))
+    return Response(status=204)
+
+
+@bp.post("/status")
+@twilio_signed
+def status() -> Response:
+    """Twilio's call status callback: an anonymous record of how the call ended."""
+    form = request.form
+    note("ended", outcome=(form.get("CallStatus") or "")[:32],
+         duration=as_count(form.get("CallDuration"), 100_000))
+    return Response(status=204)
+
+
+@bp.post("/fallback")
+@twilio_signed
+def fallback() -> Response:
+    """Twilio's Fallback URL: answered from memory, with nothing that could fail again."""
+    return twiml(hotline().fallback_twiml)
+
+
+@bp.errorhandler(Exception)
+def answer_anyway(error: Exception) -> Response | HTTPException:
+    """A fault in a step must not drop the caller: connect them as the fallback does."""
+    if isinstance(error, HTTPException):
+        return error
+    log.exception("voice step failed; answering with the fallback")
+    return twiml(hotline().fallback_twiml)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
