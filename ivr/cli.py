@@ -118,9 +118,9 @@ def call(lang: str | None, at: str | None, profile_path: str | None, from_number
     _show(step)
     if lang:
         chosen = profile.languages[lang]
-        for key in ([MORE_LANGUAGES_KEY] * (chosen.page - 1)) + [chosen.key]:
-            click.echo(f"(presses {key})")
-            step = simulated.press(key)
+        for lang_key in ([MORE_LANGUAGES_KEY] * (chosen.page - 1)) + [chosen.key]:
+            click.echo(f"(presses {lang_key})")
+            step = simulated.press(lang_key)
         _show(step)
     scripted = keys.split(",") if keys is not None else None
     while not step.hangup:

@@ -75,14 +75,14 @@ class Prompter:
     def params(self, lang: str, written: bool = False) -> Mapping[str, str]:
         return self._params(lang, written)
 
-    def text(self, lang: str, prompt_id: str, *, written: bool = False,
-             **extra: str) -> tuple[str, str]:
+    def text(self, lang: str, prompt_id: str, extra: Mapping[str, str] | None = None,
+             written: bool = False) -> tuple[str, str]:
         """(text, language) of a prompt; the English source where a translation is missing."""
         source = self.profile.prompt_text(prompt_id)
         found = self.catalogs.lookup(lang, prompt_id, source)
         used = lang if found else SOURCE_LANGUAGE
         template = found.text if found else source
-        values = {**self.params(used, written), **extra}
+        values = {**self.params(used, written), **(extra or {})}
         return fill(template, values), used
 
     def voice(self, lang: str) -> tuple[str, str | None] | None:
@@ -94,7 +94,7 @@ class Prompter:
 
     def utterance(self, lang: str, prompt_id: str, **extra: str) -> Utterance:
         """How a prompt reaches the caller: a current recording, else a Twilio voice."""
-        text, used = self.text(lang, prompt_id, **extra)
+        text, used = self.text(lang, prompt_id, extra)
         audio = self.audio.current(used, prompt_id, text)
         if audio:
             return Utterance(prompt_id, used, text, self.audio.url(audio), None, None)
