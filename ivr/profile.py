@@ -158,28 +158,41 @@ class _Reader:
 
     def locate(self, key: str) -> int | None:
         """Best-effort line of a dotted key such as `nodes.main.options[2].key`."""
-        parts = re.findall(r"[^.\[\]]+|\[\d+\]", key)
+        parts = [p.strip('"') if p.startswith('"') else p
+                 for p in re.findall(r'"[^"]*"|[^.\[\]"]+|\[\d+\]', key)]
         line_no = 0
         table: list[str] = []
         for part in parts:
             if part.startswith("["):
-                index = int(part[1:-1])
-                header = re.compile(r"^\s*\[\[\s*" + r"\s*\.\s*".join(map(re.escape, table))
-                                    + r"\s*\]\]")
-                hits = [i for i, text in enumerate(self.lines) if header.match(text)]
-                if index < len(hits):
-                    line_no = hits[index]
+                line_no = self._element(table, int(part[1:-1]), line_no)
                 continue
             table.append(part)
-            header = re.compile(r"^\s*\[+\s*" + r"\s*\.\s*".join(
+            if re.search(r"[{,]\s*" + re.escape(part) + r"\s*=", self.lines[line_no]):
+                continue  # a key of the inline table on this line
+            dotted = r"\s*\.\s*".join(
                 re.escape(p) if re.fullmatch(r"[A-Za-z0-9_-]+", p) else f'"{re.escape(p)}"'
-                for p in table) + r"\s*\]+")
+                for p in table)
+            header = re.compile(r"^\s*\[+\s*" + dotted + r"\s*\]+")
             assignment = re.compile(r'^\s*"?' + re.escape(part) + r'"?\s*=')
             for i in range(line_no, len(self.lines)):
                 if header.match(self.lines[i]) or assignment.match(self.lines[i]):
                     line_no = i
                     break
-        return line_no + 1 if parts and line_no is not None else None
+        return line_no + 1 if parts else None
+
+    def _element(self, table: list[str], index: int, line_no: int) -> int:
+        """The line of element `index` of an array: [[table]] headers, or an inline array."""
+        header = re.compile(r"^\s*\[\[\s*" + r"\s*\.\s*".join(map(re.escape, table))
+                            + r"\s*\]\]")
+        hits = [i for i, text in enumerate(self.lines) if header.match(text)]
+        if hits:
+            return hits[index] if index < len(hits) else line_no
+        # An inline array: the index-th line that opens an element ("{" or a value).
+        starts = [i for i in range(line_no, len(self.lines))
+                  if re.match(r"^\s*[{\[]", self.lines[i]) or (i == line_no and "{" in
+                                                                  self.lines[i])]
+        element = [i for i in starts if i != line_no or "{" in self.lines[i]]
+        return element[index] if index < len(element) else line_no
 
     def get(self, data: dict[str, Any], key: str, name: str, kind: type | tuple[type, ...],
             default: Any = ..., ) -> Any:
@@ -229,7 +242,7 @@ def _build(r: _Reader, data: dict[str, Any]) -> Profile:
     prompts = {str(k): v for k, v in r.get(data, "", "prompts", dict, {}).items()}
     for prompt_id, prompt in prompts.items():
         if not isinstance(prompt, str) or not prompt.strip():
-            raise r.fail(f"prompts.{prompt_id}", "must be a non-empty text")
+            raise r.fail(f'prompts."{prompt_id}"', "must be a non-empty text")
 
     def language_setting(name: str, default: str | None = None) -> str:
         code = r.get(hotline, "hotline", name, str, default)
@@ -528,7 +541,8 @@ def _check_prompts(r: _Reader, profile: Profile) -> None:
         text = profile.prompt_text(prompt_id)
         for name in placeholders(text):
             if name not in fillable:
-                key = f"prompts.{prompt_id}" if prompt_id in profile.prompts else prompt_id
+                key = (f'prompts."{prompt_id}"' if prompt_id in profile.prompts
+                       else f"ivr/texts.py {prompt_id}")
                 raise r.fail(key, f"placeholder %({name})s cannot be filled "
                                   f"(known: {', '.join(sorted(fillable))})")
 
