@@ -23,6 +23,13 @@ BUILTIN_PROMPTS: dict[str, str] = dict([
     prompt("language.option", "For English, press %(key)s."),
     prompt("language.option_next_page", "For English, press %(more)s, then %(key)s."),
     prompt("language.more", "For more languages, press %(key)s."),
+    # Spoken when a language has neither a current recording nor a Twilio voice: the
+    # notice plays in the caller's language where it has audio, the prompt in English.
+    prompt("language.english_follows",
+           "This part is not yet available in your language. You will hear it in English."),
+    prompt("language.named_option", "For %(language)s, press %(key)s."),
+    prompt("language.named_option_next_page",
+           "For %(language)s, press %(more)s, then %(key)s."),
     prompt("language.person", "To talk to a person now, press 0."),
     prompt("keys.explain",
            "At any time, press 0 to talk to a person, star to go back, or hash to hear "
