@@ -1,0 +1,484 @@
+"""Benchmark of the voice webhooks under gunicorn, beside a bare Flask app on the same settings.
+
+    python3 bench/webhooks.py                # 3 s warm-up + 10 s per endpoint, 32 connections
+    python3 bench/webhooks.py --no-fail      # report only; exit 0 even when a target is missed
+
+Starts gunicorn twice from the Procfile's `web:` line (same worker class and count), bound to
+a free loopback port: once with the hotline ('ivr:create_app()', a real TWILIO_AUTH_TOKEN and
+PUBLIC_BASE_URL, events written to a throwaway SQLite file) and once with bench/bare_app.py.
+Loads `POST /voice` and one menu step with requests signed as Twilio signs them, using wrk
+(Debian's `wrk`, a Lua script for the POST body and headers). Checks every endpoint answers
+200 TwiML before measuring. Targets: each hotline endpoint at >= 0.8 of the bare endpoint's
+requests/s and p99 under 25 ms. Exits 1 when a target is missed, 2 when it cannot measure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import FrameType
+from urllib.parse import urlencode
+
+from twilio.request_validator import RequestValidator
+
+REPO = Path(__file__).resolve().parent.parent
+PROCFILE = REPO / "Procfile"
+HOTLINE_APP = "ivr:create_app()"
+BARE_APP = "bench.bare_app:create_app()"
+BARE_PATH = "/bare"  # bench/bare_app.py's endpoint (not imported: Flask stays out of here)
+# The URL Twilio would use; never contacted (the .invalid TLD cannot resolve).
+PUBLIC_BASE_URL = "https://hotline.bench.invalid"
+LOOPBACK = "127.0.0.1"
+# Invented for the benchmark: a caller and hotline number that reach nobody.
+CALLER = "+380501234567"
+HOTLINE = "+352200000001"
+READY_TIMEOUT = 30.0
+RESULT_MARK = "BENCH_RESULT"
+
+
+@dataclass(frozen=True, eq=False)  # compared by identity: a key of the results
+class Endpoint:
+    """One URL to load: which app serves it, and the form Twilio would post."""
+
+    label: str
+    app: str  # "hotline" | "bare"
+    path: str  # path and query string, exactly as signed
+    form: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Result:
+    """What wrk measured for one endpoint."""
+
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    errors: int  # socket errors, timeouts and HTTP statuses > 399
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def call_form(**extra: str) -> dict[str, str]:
+    """The fields Twilio posts to a voice webhook (the usual set, so parsing costs as in life)."""
+    form = {
+        "AccountSid": "AC" + "0" * 32, "ApiVersion": "2010-04-01", "CallSid": "CA" + "1" * 32,
+        "CallStatus": "in-progress", "CallToken": "", "Called": HOTLINE, "CalledCity": "",
+        "CalledCountry": "LU", "CalledState": "", "CalledZip": "", "Caller": CALLER,
+        "CallerCity": "", "CallerCountry": "UA", "CallerState": "", "CallerZip": "",
+        "Direction": "inbound", "From": CALLER, "FromCity": "", "FromCountry": "UA",
+        "FromState": "", "FromZip": "", "To": HOTLINE, "ToCity": "", "ToCountry": "LU",
+        "ToState": "", "ToZip": "",
+    }
+    form.update(extra)
+    return form
+
+
+ENDPOINTS = (
+    Endpoint("bare POST /bare", "bare", BARE_PATH, call_form()),
+    Endpoint("hotline POST /voice", "hotline", "/voice", call_form()),
+    Endpoint("hotline POST /voice/menu (main, key 2)", "hotline",
+             "/voice/menu?l=fr&n=main&r=0&w=0",
+             call_form(Digits="2", msg="Gather End", FinishedOnKey="")),
+)
+
+
+def signature(token: str, path: str, form: Mapping[str, str],
+              base_url: str = PUBLIC_BASE_URL) -> str:
+    """The X-Twilio-Signature Twilio sends for a POST of `form` to base_url + path."""
+    return RequestValidator(token).compute_signature(base_url.rstrip("/") + path, dict(form))
+
+
+# --- the Procfile's web line --------------------------------------------------------------
+
+def procfile_web_line(text: str) -> str:
+    """The command of the `web:` process in a Procfile."""
+    for line in text.splitlines():
+        if line.startswith("web:"):
+            return line.removeprefix("web:").strip()
+    raise ValueError("the Procfile has no web: line")
+
+
+_VARIABLE = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)")
+
+
+def expand(word: str, env: Mapping[str, str]) -> str:
+    """${NAME:-default}, ${NAME} and $NAME as the shell expands them (no other shell syntax)."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(3)
+        found = env.get(name, "")
+        return found if found or match.group(2) is None else match.group(2)
+
+    return _VARIABLE.sub(value, word)
+
+
+def server_argv(web_line: str, port: int, app_spec: str | None,
+                env: Mapping[str, str]) -> list[str]:
+    """The web line as argv, bound to loopback:port, optionally serving another app.
+
+    Everything else (worker class and count, keep-alive, logging) stays as the Procfile says,
+    so the hotline and the bare app run on the same settings.
+    """
+    words = [expand(word, env) for word in shlex.split(web_line)]
+    if not words or Path(words[0]).name != "gunicorn":
+        raise ValueError(f"the web line does not start gunicorn: {web_line!r}")
+    argv: list[str] = []
+    bound = False
+    index = 0
+    while index < len(words):
+        word = words[index]
+        if word in ("--bind", "-b"):
+            argv += [word, f"{LOOPBACK}:{port}"]
+            bound, index = True, index + 2
+            continue
+        if word.startswith("--bind="):
+            argv.append(f"--bind={LOOPBACK}:{port}")
+            bound = True
+        else:
+            argv.append(word)
+        index += 1
+    if not bound:
+        raise ValueError("the web line has no --bind; the benchmark binds loopback only")
+    if app_spec is not None:
+        if argv[-1] != HOTLINE_APP:
+            raise ValueError(f"the web line does not end with {HOTLINE_APP!r}")
+        argv[-1] = app_spec
+    return argv
+
+
+def setting(argv: Sequence[str], names: Sequence[str], default: str) -> str:
+    """A gunicorn option's value in argv (last one wins), for the report."""
+    found = default
+    for index, word in enumerate(argv):
+        for name in names:
+            if word == name and index + 1 < len(argv):
+                found = argv[index + 1]
+            elif word.startswith(name + "="):
+                found = word.split("=", 1)[1]
+    return found
+
+
+# --- servers -----------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((LOOPBACK, 0))
+        return int(probe.getsockname()[1])
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server and its workers: TERM to its process group, then KILL if it lingers."""
+    if process.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def request(port: int, endpoint: Endpoint, token: str) -> tuple[int, str, str]:
+    """One signed POST, as wrk will send it: (status, content type, body)."""
+    body = urlencode(endpoint.form)
+    headers = {"Content-Type": "application/x-www-form-urlencoded",
+               "X-Twilio-Signature": signature(token, endpoint.path, endpoint.form)}
+    connection = http.client.HTTPConnection(LOOPBACK, port, timeout=5)
+    try:
+        connection.request("POST", endpoint.path, body=body, headers=headers)
+        response = connection.getresponse()
+        return (response.status, response.getheader("Content-Type") or "",
+                response.read().decode("utf-8", "replace"))
+    finally:
+        connection.close()
+
+
+@contextmanager
+def server(argv: list[str], env: Mapping[str, str], log_path: Path, port: int,
+           probe: Endpoint, token: str) -> Iterator[subprocess.Popen[bytes]]:
+    """A gunicorn in its own process group, ready (answering `probe`), always stopped after."""
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(argv, cwd=REPO, env=dict(env), stdout=log,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   start_new_session=True)
+        try:
+            deadline = time.monotonic() + READY_TIMEOUT
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"gunicorn exited ({process.returncode}) at start:\n"
+                                       + tail(log_path))
+                try:
+                    request(port, probe, token)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("gunicorn did not answer in time:\n"
+                                           + tail(log_path)) from None
+                    time.sleep(0.2)
+            yield process
+        finally:
+            stop(process)
+
+
+def tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def check_twiml(port: int, endpoint: Endpoint, token: str) -> str | None:
+    """Why an endpoint's answer is not 200 TwiML (None when it is): a 403 measures nothing."""
+    status, content_type, body = request(port, endpoint, token)
+    if status != 200:
+        return f"{endpoint.label}: HTTP {status} (expected 200): {body[:200]!r}"
+    if not content_type.startswith("text/xml"):
+        return f"{endpoint.label}: Content-Type {content_type!r} (expected text/xml)"
+    if "<Response>" not in body or "</Response>" not in body:
+        return f"{endpoint.label}: not a TwiML <Response>: {body[:200]!r}"
+    if endpoint.app == "hotline" and "<Gather" not in body:
+        return f"{endpoint.label}: no <Gather> (did the fallback answer?): {body[:200]!r}"
+    return None
+
+
+# --- wrk ---------------------------------------------------------------------------------
+
+def lua_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def wrk_script(endpoint: Endpoint, token: str) -> str:
+    """A wrk Lua script: the signed POST, and a machine-readable summary at the end."""
+    headers = {"Content-Type": "application/x-www-form-urlencoded",
+               "X-Twilio-Signature": signature(token, endpoint.path, endpoint.form)}
+    lines = ['wrk.method = "POST"', f"wrk.body = {lua_string(urlencode(endpoint.form))}"]
+    lines += [f"wrk.headers[{lua_string(k)}] = {lua_string(v)}" for k, v in headers.items()]
+    lines += [
+        "function done(summary, latency, requests)",
+        "  local e = summary.errors",
+        f'  io.write(string.format("{RESULT_MARK} %.0f %.0f %.0f %.0f %.0f %.0f\\n",',
+        "    summary.requests, summary.duration, latency:percentile(50),",
+        "    latency:percentile(99), latency.max,",
+        "    e.connect + e.read + e.write + e.status + e.timeout))",
+        "end",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def parse_wrk(output: str) -> Result:
+    """The summary line the Lua script's done() printed (microseconds in, ms out)."""
+    for line in output.splitlines():
+        if line.startswith(RESULT_MARK + " "):
+            requests, duration, p50, p99, worst, errors = (float(v) for v in line.split()[1:7])
+            return Result(int(requests), duration / 1e6, p50 / 1e3, p99 / 1e3, worst / 1e3,
+                          int(errors))
+    raise ValueError(f"no {RESULT_MARK} line in wrk's output:\n{output[-2000:]}")
+
+
+def run_wrk(wrk: str, url: str, script: Path, seconds: float, connections: int,
+            threads: int) -> Result:
+    argv = [wrk, f"--threads={threads}", f"--connections={connections}",
+            f"--duration={max(1, round(seconds))}s", "--timeout=5s", f"--script={script}", url]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60,
+                          check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
+    return parse_wrk(done.stdout)
+
+
+# --- targets -----------------------------------------------------------------------------
+
+def verdicts(results: Mapping[Endpoint, Result], min_ratio: float,
+             max_p99_ms: float) -> list[tuple[str, bool]]:
+    """Each target of each hotline endpoint, as (description, held)."""
+    bare = next(r for e, r in results.items() if e.app == "bare")
+    found: list[tuple[str, bool]] = []
+    for endpoint, result in results.items():
+        if endpoint.app != "hotline":
+            continue
+        ratio = result.rate / bare.rate if bare.rate else 0.0
+        found.append((f"{endpoint.label}: throughput ratio {ratio:.2f} >= {min_ratio:g}",
+                      ratio >= min_ratio))
+        found.append((f"{endpoint.label}: p99 {result.p99_ms:.1f} ms < {max_p99_ms:g} ms",
+                      result.p99_ms < max_p99_ms))
+        found.append((f"{endpoint.label}: {result.errors} errors (non-2xx, socket) == 0",
+                      result.errors == 0))
+    return found
+
+
+def table(results: Mapping[Endpoint, Result]) -> str:
+    bare = next(r for e, r in results.items() if e.app == "bare")
+    rows = [f"{'endpoint':<42} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
+            f"{'ratio':>6} {'errors':>6}"]
+    for endpoint, r in results.items():
+        ratio = r.rate / bare.rate if bare.rate else 0.0
+        rows.append(f"{endpoint.label:<42} {r.rate:>8.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f} "
+                    f"{r.max_ms:>7.1f} {ratio:>6.2f} {r.errors:>6}")
+    return "\n".join(rows)
+
+
+# --- the run -----------------------------------------------------------------------------
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Load the voice webhooks under gunicorn (as the Procfile starts it) "
+                    "beside a bare Flask endpoint, with signed requests, using wrk.")
+    parser.add_argument("--duration", type=float, default=10.0,
+                        help="seconds measured per endpoint (default 10)")
+    parser.add_argument("--warmup", type=float, default=3.0,
+                        help="seconds of unmeasured load per endpoint first (default 3)")
+    parser.add_argument("--connections", type=int, default=32, help="default 32")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+    parser.add_argument("--min-ratio", type=float, default=0.8,
+                        help="target: hotline req/s over bare req/s (default 0.8)")
+    parser.add_argument("--max-p99-ms", type=float, default=25.0,
+                        help="target: p99 latency of a hotline endpoint (default 25)")
+    parser.add_argument("--procfile", type=Path, default=PROCFILE)
+    parser.add_argument("--profile", help="HOTLINE_PROFILE for the hotline (default: its own)")
+    parser.add_argument("--database-url",
+                        help="DATABASE_URL for the hotline (default: a throwaway SQLite file)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument("--no-fail", action="store_true",
+                        help="only report: exit 0 even when a target is missed")
+    args = parser.parse_args(argv)
+    if args.duration <= 0 or args.warmup < 0 or args.connections < 1 or args.threads < 1:
+        parser.error("--duration, --connections and --threads must be positive")
+    if args.threads > args.connections:
+        parser.error("--threads cannot exceed --connections (wrk needs one connection each)")
+    return args
+
+
+def prepare_database(url: str) -> str | None:
+    """Create the tables, as a deployment does, so events are really written under load."""
+    try:
+        from ivr.db import create_tables
+        create_tables(url)
+    except Exception as exc:  # the hotline must answer anyway; say what the figures lack
+        return f"tables not created ({type(exc).__name__}): events are dropped, not written"
+    return None
+
+
+def on_terminate(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM (and SIGHUP) stop the run like Ctrl-C does, so the servers are stopped."""
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, on_terminate)
+    signal.signal(signal.SIGHUP, on_terminate)
+    sys.path.insert(0, str(REPO))
+
+    token = secrets.token_hex(16)
+    env = dict(os.environ)
+    # gunicorn from this interpreter's environment, with this checkout importable.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+    web_line = procfile_web_line(args.procfile.read_text())
+
+    with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as scratch, ExitStack() as stack:
+        workdir = Path(scratch)
+        database_url = args.database_url or f"sqlite:///{workdir / 'events.sqlite3'}"
+        hotline_env = {**env, "TWILIO_AUTH_TOKEN": token, "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+                       "TRUST_PROXY_HOPS": "0", "DATABASE_URL": database_url,
+                       "SECRET_KEY": secrets.token_hex(32)}
+        if args.profile:
+            hotline_env["HOTLINE_PROFILE"] = args.profile
+        note = prepare_database(database_url)
+
+        ports: dict[str, int] = {}
+        argvs: dict[str, list[str]] = {}
+        for app, spec, app_env in (("bare", BARE_APP, env), ("hotline", None, hotline_env)):
+            ports[app] = free_port()
+            argvs[app] = server_argv(web_line, ports[app], spec, app_env)
+            probe = next(e for e in ENDPOINTS if e.app == app)
+            stack.enter_context(server(argvs[app], app_env, workdir / f"{app}.log",
+                                       ports[app], probe, token))
+
+        workers = setting(argvs["hotline"], ("--workers", "-w"), "1")
+        worker_class = setting(argvs["hotline"], ("--worker-class", "-k"), "sync")
+        threads = setting(argvs["hotline"], ("--threads",), "1")
+        print(f"gunicorn as the Procfile says: {workers} worker(s), class {worker_class}, "
+              f"{threads} thread(s); loopback only")
+        print(f"  {shlex.join(argvs['hotline'])}")
+        print(f"wrk: {args.connections} connections, {args.threads} threads, "
+              f"{args.warmup:g} s warm-up + {args.duration:g} s per endpoint; "
+              f"{os.cpu_count()} CPUs; load average before: "
+              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        if note:
+            print(f"note: {note}")
+
+        problems = [p for e in ENDPOINTS if (p := check_twiml(ports[e.app], e, token))]
+        if problems:
+            print("not measured, an endpoint does not answer 200 TwiML:", *problems,
+                  sep="\n  ", file=sys.stderr)
+            return 2
+
+        results: dict[Endpoint, Result] = {}
+        for endpoint in ENDPOINTS:
+            script = workdir / f"{endpoint.app}-{len(results)}.lua"
+            script.write_text(wrk_script(endpoint, token))
+            url = f"http://{LOOPBACK}:{ports[endpoint.app]}{endpoint.path}"
+            if args.warmup > 0:
+                run_wrk(wrk, url, script, args.warmup, args.connections, args.threads)
+            results[endpoint] = run_wrk(wrk, url, script, args.duration, args.connections,
+                                        args.threads)
+
+        # Still answering correctly after the load (no worker fell over into the fallback).
+        problems = [p for e in ENDPOINTS if (p := check_twiml(ports[e.app], e, token))]
+
+    print()
+    print(table(results))
+    print()
+    found = verdicts(results, args.min_ratio, args.max_p99_ms)
+    for description, held in found:
+        print(f"  [{'ok' if held else 'MISSED'}] {description}")
+    for problem in problems:
+        print(f"  [MISSED] after the load: {problem}")
+    missed = [d for d, held in found if not held] + problems
+    print(f"targets: {'all held' if not missed else f'{len(missed)} missed'}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({
+            "settings": {"argv": argvs["hotline"], "connections": args.connections,
+                         "duration": args.duration, "warmup": args.warmup},
+            "results": {e.label: {**asdict(r), "rate": r.rate} for e, r in results.items()},
+            "targets": [{"target": d, "held": h} for d, h in found],
+        }, indent=2) + "\n")
+    return 1 if missed and not args.no_fail else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("interrupted; servers stopped", file=sys.stderr)
+        sys.exit(130)
