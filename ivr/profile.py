@@ -92,6 +92,7 @@ class SmsSettings:
     helpline_numbers: tuple[str, ...]
     keywords: dict[str, dict[str, tuple[str, ...]]]
     use_rest_api: bool
+    case_expiry_days: int = 14  # a helpline reply to an older case is refused
 
 
 @dataclass(frozen=True)
@@ -523,6 +524,7 @@ def _sms(r: _Reader, data: dict[str, Any], country: str, languages: dict[str, La
         helpline_numbers=tuple(numbers),
         keywords=keywords,
         use_rest_api=r.get(entry, "sms", "use_rest_api", bool, False),
+        case_expiry_days=r.get(entry, "sms", "case_expiry_days", int, 14),
     )
 
 
@@ -548,7 +550,8 @@ def _check_prompts(r: _Reader, profile: Profile) -> None:
 
 
 # Placeholders filled per call rather than from the profile.
-CALL_PARAMETERS = frozenset({"key", "more", "language", "destination"})
+# "case" and "keywords": SMS case code and keyword list (ivr/sms.py).
+CALL_PARAMETERS = frozenset({"key", "more", "language", "destination", "case", "keywords"})
 
 
 def prompt_parameter_names(profile: Profile) -> set[str]:

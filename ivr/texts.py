@@ -55,6 +55,47 @@ BUILTIN_PROMPTS: dict[str, str] = dict([
            "Emergency: %(emergency)s."),
     prompt("fallback.sorry",
            "Sorry, the hotline has a technical problem. We are connecting you to a person."),
+    # SMS replies (ivr/sms.py). Each must fit 2 text messages after filling: 306 Latin
+    # characters, but only 134 in Cyrillic, Chinese or Arabic, so keep translations short.
+    # "<id>.discreet" is used when the profile's [sms] discreet = true: no alarming words
+    # on a phone someone else may read.
+    prompt("sms.help",
+           "%(hotline)s helps people in human trafficking: %(number_helpline)s, free, you can "
+           "stay anonymous. Emergency: %(emergency)s. Or write here."),
+    prompt("sms.help.discreet",
+           "%(hotline)s: %(number_helpline)s, free, no need to give your name. Urgent: "
+           "%(emergency)s. Or write here."),
+    prompt("sms.signs",
+           "Signs: forced work, little or no pay, threats or violence, papers taken, not free "
+           "to leave. Help: %(number_helpline)s"),
+    prompt("sms.signs.discreet",
+           "Made to work, unpaid, threatened, papers kept, not free to go out? Talk to us: "
+           "%(number_helpline)s, free."),
+    prompt("sms.police",
+           "Police emergency: %(emergency)s, day and night. Or talk to %(hotline)s first: "
+           "%(number_helpline)s, free."),
+    prompt("sms.police.discreet",
+           "Urgent: %(emergency)s, day and night. Or talk to us first: %(number_helpline)s, "
+           "free."),
+    prompt("sms.languages", "Write the word for help in your language: %(keywords)s"),
+    prompt("sms.ack",
+           "Thank you. A person at %(hotline)s will read your message and answer here. "
+           "Emergency: %(emergency)s."),
+    prompt("sms.ack.discreet",
+           "Thank you, your message was received. We will answer here. Urgent: %(emergency)s."),
+    prompt("sms.relay_failed",
+           "Sorry, your message could not be passed on. Please call %(number_helpline)s, "
+           "free. Emergency: %(emergency)s."),
+    prompt("sms.stopped", "You will get no more messages from us. To undo this, write START."),
+    prompt("sms.started", "You can get messages from us again."),
+    # To the helpline's phones, in the staff language; %(case)s is a code like K7M2.
+    prompt("sms.staff.closed", "Case #%(case)s is closed or expired: your reply was not sent."),
+    prompt("sms.staff.unknown", "There is no case #%(case)s: your reply was not sent."),
+    prompt("sms.staff.no_code",
+           "Start your reply with the case code, for example #K7M2. Nothing was sent."),
+    prompt("sms.staff.opted_out",
+           "Case #%(case)s has opted out (STOP): nothing can be sent to them."),
+    prompt("sms.staff.failed", "Your reply to case #%(case)s could not be sent."),
 ])
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
