@@ -16,6 +16,7 @@ from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
 from ivr import create_app
+from ivr.db import create_tables
 from ivr.profile import PROFILES_DIR
 
 TOKEN = "test-auth-token-0123456789abcdef"
@@ -62,7 +63,10 @@ def make_app(tmp_path: Path, clock: Clock) -> Callable[..., Flask]:
             "CLOCK": clock,
         }
         settings.update(config)
-        return create_app(settings)
+        app = create_app(settings)
+        if app.config["DATABASE_URL"].startswith("sqlite"):
+            create_tables(app.config["DATABASE_URL"])
+        return app
 
     return build
 

@@ -1,0 +1,88 @@
+"""The `ivr` command: walking the menu in a terminal, checking a profile, exporting the fallback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+
+from ivr.cli import main
+from ivr.profile import PROFILES_DIR
+from ivr.simulate import parse_twiml
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+    monkeypatch.setenv("SECRET_KEY", "cli-test")
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
+    monkeypatch.delenv("HOTLINE_PROFILE", raising=False)
+    return CliRunner()
+
+
+def test_call_walks_to_a_ringing_helpline_in_office_hours(cli: CliRunner) -> None:
+    result = cli.invoke(main, ["call", "--lang", "uk", "--at", "2026-11-23 10:00",
+                               "--keys", "1,a"])
+    assert result.exit_code == 0, result.output
+    assert "(presses 6)" in result.output
+    assert ">> ringing +35227365646" in result.output
+    assert "the person who answers hears:" in result.output
+    assert "(hung up)" in result.output
+
+
+def test_call_out_of_hours_rings_the_mobiles_then_offers_a_message(cli: CliRunner) -> None:
+    result = cli.invoke(main, ["call", "--lang", "en", "--at", "2026-11-28 10:00",
+                               "--keys", "1,n,1,"])
+    assert result.exit_code == 0, result.output
+    assert ">> ringing +352621351884, +352621316919" in result.output
+    assert "+35227365646" not in result.output
+    assert "Nobody could answer right now." in result.output
+    assert ">> recording a voice message for the helpline" in result.output
+
+
+def test_call_reads_keys_from_standard_input(cli: CliRunner) -> None:
+    result = cli.invoke(main, ["call", "--lang", "en"], input="2\n3\nq\n")
+    assert result.exit_code == 0, result.output
+    assert "Fear. The person shows fear" in result.output
+
+
+def test_call_with_the_kosovo_profile(cli: CliRunner) -> None:
+    result = cli.invoke(main, ["call", "--profile", str(PROFILES_DIR / "kosovo.toml"),
+                               "--lang", "en", "--keys", "1"])
+    assert result.exit_code == 0, result.output
+    assert ">> ringing +38380011112" in result.output
+
+
+def test_call_rejects_a_language_the_profile_lacks(cli: CliRunner) -> None:
+    result = cli.invoke(main, ["call", "--lang", "xx"])
+    assert result.exit_code == 2
+    assert "'xx' is not one of" in result.output
+
+
+def test_call_rejects_a_bad_time(cli: CliRunner) -> None:
+    result = cli.invoke(main, ["call", "--at", "Monday morning"])
+    assert result.exit_code == 2 and "YYYY-MM-DD HH:MM" in result.output
+
+
+def test_check_profile(cli: CliRunner, tmp_path: Path) -> None:
+    ok = cli.invoke(main, ["check-profile", str(PROFILES_DIR / "kosovo.toml")])
+    assert ok.exit_code == 0 and "OK" in ok.output
+    bad = tmp_path / "bad.toml"
+    bad.write_text((PROFILES_DIR / "kosovo.toml").read_text().replace(
+        'node = "signs"', 'node = "nowhere"'))
+    result = cli.invoke(main, ["check-profile", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:" in result.output and "unknown node 'nowhere'" in result.output
+
+
+def test_export_fallback_writes_what_the_fallback_url_answers(app: Flask, tmp_path: Path) -> None:
+    out = tmp_path / "fallback.xml"
+    result = app.test_cli_runner().invoke(args=["export-fallback", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8").strip() == app.extensions["hotline"].fallback_twiml
+    with_id = app.test_cli_runner().invoke(args=["export-fallback", "--caller-id",
+                                                 "+352200000001"])
+    step = parse_twiml(with_id.output)
+    assert step.caller_id == "+352200000001" and len(step.dial_numbers) == 3

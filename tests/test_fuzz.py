@@ -1,0 +1,92 @@
+"""Property tests: whatever arrives at a webhook, the answer is never a server error."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ivr import create_app
+from ivr.profile import PROFILES_DIR
+from tests.conftest import TOKEN
+
+ROUTES = ["/voice", "/voice/language", "/voice/menu", "/voice/dialed", "/voice/whisper",
+          "/voice/whisper/answer", "/voice/recorded", "/voice/recording", "/voice/status",
+          "/voice/fallback"]
+QUERY_KEYS = ["l", "n", "r", "w", "p", "s", "d", "t"]
+FORM_KEYS = ["Digits", "From", "To", "FromCountry", "CallSid", "DialCallStatus", "DialBridged",
+             "RecordingDuration", "RecordingSid", "RecordingUrl", "RecordingStatus",
+             "CallStatus", "CallDuration", "ErrorCode"]
+FUZZ = settings(max_examples=150, deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+values = st.one_of(st.text(max_size=40), st.text(max_size=5000),
+                   st.sampled_from(["", "0", "1", "9", "*", "#", "-1", "99999999999999999999",
+                                    "en", "uk", "main", "unanswered", "true", "completed"]))
+
+
+@pytest.fixture(scope="module", params=["luxembourg", "kosovo"])
+def local_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    """Local mode (no token): unsigned loopback requests reach the handlers themselves."""
+    tmp = tmp_path_factory.mktemp("fuzz")
+    moment = datetime(2026, 11, 23, 10, tzinfo=ZoneInfo("Europe/Luxembourg"))
+    return create_app({"TESTING": True, "TWILIO_AUTH_TOKEN": "", "SECRET_KEY": "fuzz",
+                       "HOTLINE_PROFILE": str(PROFILES_DIR / f"{request.param}.toml"),
+                       "DATABASE_URL": f"sqlite:///{Path(tmp) / 'fuzz.sqlite3'}",
+                       "CLOCK": lambda: moment})
+
+
+@FUZZ
+@given(route=st.sampled_from(ROUTES),
+       query=st.dictionaries(st.sampled_from(QUERY_KEYS), values, max_size=6),
+       form=st.dictionaries(st.sampled_from(FORM_KEYS), values, max_size=8))
+def test_any_form_and_query_gets_an_answer(local_app: Flask, route: str, query: dict[str, str],
+                                           form: dict[str, str]) -> None:
+    response = local_app.test_client().post(f"{route}?{urlencode(query)}", data=form,
+                                            environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert_answered(local_app, route, response.status_code, response.get_data(as_text=True))
+
+
+def assert_answered(app: Flask, route: str, status: int, body: str) -> None:
+    """A real answer: not a 5xx, and not the fallback that covers for a crashed step."""
+    assert status in (200, 204), status
+    if status == 200:
+        assert body.startswith('<?xml version="1.0" encoding="UTF-8"?><Response>')
+        if route != "/voice/fallback":
+            assert body != app.extensions["hotline"].fallback_twiml, "the step crashed"
+
+
+@FUZZ
+@given(route=st.sampled_from(ROUTES), body=st.binary(max_size=3000),
+       query=st.binary(max_size=200))
+def test_bytes_that_are_not_utf8_get_an_answer(local_app: Flask, route: str, body: bytes,
+                                                query: bytes) -> None:
+    response = local_app.test_client().post(
+        f"{route}?{quote(query, safe='=&')}", data=body,
+        content_type="application/x-www-form-urlencoded",
+        environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert_answered(local_app, route, response.status_code, response.get_data(as_text=True))
+
+
+@FUZZ
+@given(route=st.sampled_from(ROUTES), signature=st.text(max_size=60),
+       form=st.dictionaries(st.sampled_from(FORM_KEYS), values, max_size=5))
+def test_a_random_signature_is_refused_not_crashed(signed_app: Flask, route: str,
+                                                   signature: str, form: dict[str, str]) -> None:
+    response = signed_app.test_client().post(route, data=form,
+                                             headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 403
+
+
+@pytest.fixture(scope="module")
+def signed_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    tmp = tmp_path_factory.mktemp("signed")
+    return create_app({"TESTING": True, "TWILIO_AUTH_TOKEN": TOKEN, "SECRET_KEY": "fuzz",
+                       "PUBLIC_BASE_URL": "https://hotline.example.org",
+                       "DATABASE_URL": f"sqlite:///{Path(tmp) / 'signed.sqlite3'}"})

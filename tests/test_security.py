@@ -1,0 +1,98 @@
+"""Only Twilio drives a call: forged, missing and replayed-elsewhere signatures get 403."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.conftest import PUBLIC_BASE_URL, TOKEN, sign, twilio_post
+
+WEBHOOKS = ["/voice", "/voice/language?p=1", "/voice/menu?l=en&n=main", "/voice/dialed?l=en&d=infotraite&t=0",
+            "/voice/whisper?l=en", "/voice/whisper/answer?l=en", "/voice/recorded?l=en",
+            "/voice/recording?l=en", "/voice/status", "/voice/fallback"]
+FORM = {"CallSid": "CA1", "From": "+380501234567", "To": "+352200000001", "Digits": "1"}
+
+
+@pytest.mark.parametrize("path", WEBHOOKS)
+def test_a_signed_webhook_is_answered(client: FlaskClient, path: str) -> None:
+    assert twilio_post(client, path, FORM).status_code in (200, 204)
+
+
+@pytest.mark.parametrize("path", WEBHOOKS)
+def test_a_missing_signature_is_refused(client: FlaskClient, path: str) -> None:
+    response = client.post(path, data=FORM)
+    assert response.status_code == 403
+    assert b"not signed by Twilio" in response.data
+
+
+@pytest.mark.parametrize("path", WEBHOOKS)
+def test_a_forged_signature_is_refused(client: FlaskClient, path: str) -> None:
+    forged = sign(path, FORM, token="not-the-token")
+    assert client.post(path, data=FORM, headers={"X-Twilio-Signature": forged}).status_code == 403
+
+
+@pytest.mark.parametrize("path", WEBHOOKS)
+def test_a_changed_form_breaks_the_signature(client: FlaskClient, path: str) -> None:
+    signature = sign(path, FORM)
+    tampered = {**FORM, "Digits": "0"}
+    response = client.post(path, data=tampered, headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 403
+
+
+def test_a_signature_for_another_url_is_refused(client: FlaskClient) -> None:
+    signature = sign("/voice/menu?l=en&n=signs", FORM)
+    response = client.post("/voice/menu?l=en&n=main", data=FORM,
+                           headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 403
+
+
+def test_behind_a_tls_proxy_the_forwarded_url_is_checked(make_app: Callable[..., Flask]) -> None:
+    """Twilio signs https://public-host/...; the app sees http://internal/... through a proxy."""
+    app = make_app(PUBLIC_BASE_URL="", TRUST_PROXY_HOPS="1")
+    client = app.test_client()
+    signature = sign("/voice", FORM)  # over PUBLIC_BASE_URL = https://hotline.example.org
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "hotline.example.org",
+                 "X-Forwarded-For": "203.0.113.9"}
+    ok = client.post("/voice", data=FORM, base_url="http://10.0.0.5:8000",
+                     headers={"X-Twilio-Signature": signature, **forwarded})
+    assert ok.status_code == 200
+    no_proxy_headers = client.post("/voice", data=FORM, base_url="http://10.0.0.5:8000",
+                                   headers={"X-Twilio-Signature": signature})
+    assert no_proxy_headers.status_code == 403
+
+
+def test_without_proxy_trust_forwarded_headers_are_ignored(
+        make_app: Callable[..., Flask]) -> None:
+    client = make_app(PUBLIC_BASE_URL="").test_client()
+    signature = sign("/voice", FORM)
+    response = client.post("/voice", data=FORM, base_url="http://10.0.0.5:8000", headers={
+        "X-Twilio-Signature": signature, "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "hotline.example.org"})
+    assert response.status_code == 403
+
+
+def test_local_mode_accepts_unsigned_requests_from_loopback_only(
+        make_app: Callable[..., Flask], caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING"):
+        app = make_app(TWILIO_AUTH_TOKEN="")
+    assert "local mode" in caplog.text
+    client = app.test_client()
+    assert client.post("/voice", data=FORM,
+                       environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code == 200
+    assert client.post("/voice", data=FORM,
+                       environ_base={"REMOTE_ADDR": "::1"}).status_code == 200
+    assert client.post("/voice", data=FORM,
+                       environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code == 403
+    assert client.get("/healthz").json["local_mode"] is True
+
+
+def test_webhooks_take_only_post(client: FlaskClient) -> None:
+    assert client.get("/voice").status_code == 405
+
+
+def test_the_token_never_appears_in_an_answer(client: FlaskClient) -> None:
+    for path in WEBHOOKS:
+        assert TOKEN.encode() not in twilio_post(client, path, FORM).data

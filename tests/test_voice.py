@@ -1,0 +1,502 @@
+"""The voice hotline through its webhooks: every path of the menu, with signed requests."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from flask import Flask
+from werkzeug.test import TestResponse
+
+from ivr.profile import KEY_BACK, KEY_PERSON, KEY_REPEAT, Profile
+from ivr.simulate import Step, parse_twiml
+from tests.conftest import CALLER, HOTLINE, Clock, twilio_post
+
+Post = Callable[..., TestResponse]
+
+
+def twiml(response: TestResponse) -> Step:
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == "text/xml"
+    return parse_twiml(response.get_data(as_text=True))
+
+
+def params(url: str | None) -> dict[str, str]:
+    assert url
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+def profile_of(app: Flask) -> Profile:
+    return app.extensions["hotline"].profile
+
+
+def text_of(app: Flask, lang: str, prompt_id: str, **extra: str) -> str:
+    return app.extensions["hotline"].prompter.utterance(lang, prompt_id, **extra).text
+
+
+def heard_texts(step: Step) -> list[str]:
+    return [h.text for h in step.heard]
+
+
+def gather(step: Step) -> ET.Element:
+    found = ET.fromstring(step.twiml).find("Gather")
+    assert found is not None
+    return found
+
+
+# --- the language menu ----------------------------------------------------------------
+
+
+LOCAL = {"From": "+352621123456", "FromCountry": "LU"}
+
+
+def test_arrival_greets_then_offers_languages_inside_one_gather(app: Flask, post: Post) -> None:
+    step = twiml(post("/voice", LOCAL))
+    g = gather(step)
+    assert g.get("numDigits") == "1" and g.get("timeout") == "8"
+    assert g.get("actionOnEmptyResult") == "true" and g.get("finishOnKey") == ""
+    # Every prompt is inside the gather, so a key stops it (barge-in).
+    root = ET.fromstring(step.twiml)
+    assert [child.tag for child in root] == ["Gather", "Redirect"]
+    assert step.heard[0].text == text_of(app, "fr", "greeting")
+    assert "1 1 3" in step.heard[0].text  # 113 is said, never dialled
+    assert params(step.gather_action) == {"p": "1", "r": "0", "w": "0"}
+
+
+def test_each_language_option_is_spoken_in_its_own_language(app: Flask, post: Post) -> None:
+    profile = profile_of(app)
+    step = twiml(post("/voice", LOCAL))
+    options = step.heard[1:1 + len(profile.language_page(1))]
+    for heard, lang in zip(options, profile.language_page(1), strict=True):
+        expected = app.extensions["hotline"].prompter.utterance(
+            lang.code, "language.option", key=lang.key)
+        assert expected.lang == lang.code, f"{lang.code} has no translation of its option"
+        if expected.audio_url:
+            assert heard.kind == "play" and heard.text == expected.audio_url
+        else:
+            assert (heard.text, heard.language) == (expected.text, lang.say_language)
+    assert step.heard[-1].text == text_of(app, "fr", "language.more", key="9")
+
+
+@pytest.mark.parametrize(("form", "first_code"), [
+    ({"FromCountry": "UA"}, "uk"),
+    ({"FromCountry": "RO"}, "ro"),
+    ({"FromCountry": "", "From": "+40721234567"}, "ro"),  # no FromCountry: the prefix
+    ({"FromCountry": "ES"}, "es"),  # on page 2: "press 9, then 1"
+])
+def test_the_callers_country_puts_its_language_first(app: Flask, post: Post, form: dict[str, str],
+                                                     first_code: str) -> None:
+    profile = profile_of(app)
+    step = twiml(post("/voice", form))
+    lang = profile.languages[first_code]
+    assert params(step.gather_action)["s"] == first_code
+    assert step.heard[0].text == text_of(app, first_code, "greeting")
+    prompt = "language.option" if lang.page == 1 else "language.option_next_page"
+    assert step.heard[1].text == text_of(app, first_code, prompt, key=lang.key, more="9")
+    # The same keys as for everybody else.
+    chosen = twiml(post(step.gather_action, {"Digits": "9"})) if lang.page == 2 else step
+    menu = twiml(post(chosen.gather_action, {"Digits": lang.key}))
+    assert params(menu.gather_action)["l"] == first_code
+
+
+def test_a_caller_from_the_hotlines_own_country_gets_no_suggestion(post: Post) -> None:
+    step = twiml(post("/voice", {"FromCountry": "LU", "From": "+352621123456"}))
+    assert "s" not in params(step.gather_action)
+
+
+@pytest.mark.parametrize("code", ["fr", "en", "de", "lb", "pt", "uk", "ru", "ro",
+                                  "es", "zh", "ar", "bg", "sq", "sr"])
+def test_every_language_is_reached_by_its_keys(app: Flask, post: Post, code: str) -> None:
+    lang = profile_of(app).languages[code]
+    step = twiml(post("/voice", LOCAL))
+    for key in ["9"] * (lang.page - 1) + [lang.key]:
+        step = twiml(post(step.gather_action, {"Digits": key}))
+    assert params(step.gather_action) == {"l": code, "n": "main", "r": "0", "w": "0"}
+    # The three keys are announced once, first; then the main menu's five options.
+    assert step.heard[0].text == text_of(app, code, "keys.explain")
+    assert len(step.heard) == 1 + 5
+
+
+def test_star_on_the_second_page_goes_back(post: Post) -> None:
+    page2 = twiml(post("/voice/language?p=2", {"Digits": KEY_BACK}))
+    assert params(page2.gather_action)["p"] == "1"
+
+
+def test_zero_in_the_language_menu_connects_a_person(post: Post) -> None:
+    step = twiml(post("/voice/language?p=1", {"Digits": KEY_PERSON}))
+    assert step.dial_numbers == ["+35227365646"]
+
+
+def test_silence_in_the_language_menu_repeats_then_connects(app: Flask, post: Post) -> None:
+    first = twiml(post("/voice/language?p=1&r=0&w=0", {"Digits": ""}))
+    assert params(first.gather_action)["r"] == "1"
+    second = twiml(post(first.gather_action, {"Digits": ""}))
+    assert second.dial_numbers and not second.gather_action
+
+
+def test_wrong_keys_in_the_language_menu(app: Flask, post: Post) -> None:
+    step = twiml(post("/voice/language?p=2&r=0&w=0", {"Digits": "8"}))
+    assert step.heard[0].text == text_of(app, "fr", "keys.wrong")
+    assert params(step.gather_action) == {"p": "2", "r": "0", "w": "1"}
+    step = twiml(post(step.gather_action, {"Digits": "7"}))
+    assert params(step.gather_action)["w"] == "2"
+    step = twiml(post(step.gather_action, {"Digits": "8"}))
+    assert step.dial_numbers  # the third wrong key connects to a person
+
+
+# --- the menus, every path --------------------------------------------------------------
+
+
+def all_options(profile: Profile) -> list[tuple[str, str]]:
+    return [(node.name, option.key) for node in profile.nodes.values()
+            for option in node.options]
+
+
+def test_every_option_of_both_profiles_does_what_the_profile_says(
+        any_app: Flask, clock: Clock) -> None:
+    client = any_app.test_client()
+    profile = profile_of(any_app)
+    for lang in profile.languages:
+        for node_name, key in all_options(profile):
+            option = profile.nodes[node_name].option(key)
+            assert option
+            step = twiml(twilio_post(client, f"/voice/menu?l={lang}&n={node_name}&r=0&w=0",
+                                     {"Digits": key}))
+            if option.action == "goto":
+                assert params(step.gather_action) == {"l": lang, "n": option.target,
+                                                      "r": "0", "w": "0"}
+            elif option.action == "connect":
+                destination = profile.destinations[option.target or ""]
+                assert step.dial_numbers == list(destination.open_steps[0])
+                assert params(step.dial_action) == {"l": lang, "d": destination.name, "t": "0"}
+            elif option.action == "record":
+                assert step.record_action == f"/voice/recorded?l={lang}"
+            elif option.action == "send_sms":
+                assert params(step.gather_action)["n"] == profile.start_node
+            else:
+                pytest.fail(f"untested action {option.action}")
+
+
+def test_every_node_in_every_language_is_spoken_with_language_and_voice(
+        any_app: Flask) -> None:
+    client = any_app.test_client()
+    profile = profile_of(any_app)
+    for lang in profile.languages:
+        for node in profile.nodes:
+            step = twiml(twilio_post(client, f"/voice/menu?l={lang}&n={node}&r=0&w=0",
+                                     {"Digits": KEY_REPEAT}))
+            assert step.heard, (lang, node)
+            for heard in step.heard:
+                if heard.kind == "say":
+                    assert heard.language and heard.voice, (lang, node, heard)
+                    assert "%(" not in heard.text, (lang, node, heard.text)
+                else:
+                    assert heard.text.startswith(f"/prompts/{lang}/"), heard.text
+
+
+def test_signs_say_the_five_situations_then_one_group_per_key(app: Flask, post: Post) -> None:
+    step = twiml(post("/voice/menu?l=en&n=main", {"Digits": "2"}))
+    assert step.heard[0].text.startswith("You may be in one of these situations.")
+    assert len(step.heard) == 1 + 5
+    group = twiml(post(step.gather_action, {"Digits": "3"}))
+    assert group.heard[0].text.startswith("Fear.")
+    assert group.heard[-1].text == text_of(app, "en", "info.outro")
+    assert "press 0" in group.heard[-1].text
+
+
+def test_kinds_and_help_say_anonymous_and_free(post: Post) -> None:
+    step = twiml(post("/voice/menu?l=en&n=main", {"Digits": "3"}))
+    assert "anonymously and for free" in step.heard[0].text
+    kinds = [twiml(post(step.gather_action, {"Digits": k})).heard[0].text.split(".")[0]
+             for k in "12345"]
+    assert kinds == ["Sexual exploitation", "Exploitation at work", "Forced begging",
+                     "Forced crimes", "Trafficking of children"]
+
+
+@pytest.mark.parametrize(("node", "key", "expected_node"), [
+    ("signs_fear", KEY_BACK, "signs"),
+    ("signs", KEY_BACK, "main"),
+    ("kinds_children", KEY_BACK, "kinds"),
+    ("sms_confirm", KEY_BACK, "main"),
+    ("unanswered", KEY_BACK, "main"),
+    ("signs", KEY_REPEAT, "signs"),
+    ("main", KEY_REPEAT, "main"),
+])
+def test_back_and_repeat(post: Post, node: str, key: str, expected_node: str) -> None:
+    step = twiml(post(f"/voice/menu?l=de&n={node}&r=1&w=2", {"Digits": key}))
+    assert params(step.gather_action) == {"l": "de", "n": expected_node, "r": "0", "w": "0"}
+
+
+def test_back_from_the_main_menu_returns_to_the_languages_page(post: Post) -> None:
+    step = twiml(post("/voice/menu?l=es&n=main", {"Digits": KEY_BACK}))
+    assert params(step.gather_action)["p"] == "2"
+
+
+@pytest.mark.parametrize("node", ["main", "signs", "signs_unstable", "kinds", "sms_confirm",
+                                  "police_closed"])
+def test_zero_connects_a_person_from_every_menu(post: Post, node: str) -> None:
+    step = twiml(post(f"/voice/menu?l=pt&n={node}", {"Digits": KEY_PERSON}))
+    assert step.dial_numbers == ["+35227365646"]
+
+
+@pytest.mark.parametrize("node", ["main", "signs", "kinds_labour", "sms_confirm"])
+def test_two_silent_waits_connect_a_person(post: Post, node: str) -> None:
+    first = twiml(post(f"/voice/menu?l=ru&n={node}&r=0&w=0", {"Digits": ""}))
+    assert params(first.gather_action) == {"l": "ru", "n": node, "r": "1", "w": "0"}
+    second = twiml(post(first.gather_action, {"Digits": ""}))
+    assert second.dial_numbers == ["+35227365646"]
+
+
+def test_a_missing_digits_field_counts_as_silence(post: Post) -> None:
+    step = twiml(post("/voice/menu?l=ru&n=main&r=0&w=0"))
+    assert params(step.gather_action)["r"] == "1"
+
+
+def test_a_wrong_key_is_named_and_the_menu_replayed(app: Flask, post: Post) -> None:
+    step = twiml(post("/voice/menu?l=uk&n=signs&r=0&w=0", {"Digits": "7"}))
+    assert step.heard[0].text == text_of(app, "uk", "keys.wrong")
+    assert step.heard[1].text == text_of(app, "uk", "signs.situations")
+    assert params(step.gather_action)["w"] == "1"
+    step = twiml(post(step.gather_action, {"Digits": "8"}))
+    step = twiml(post(step.gather_action, {"Digits": "9"}))
+    assert step.dial_numbers  # the third wrong key
+
+
+@pytest.mark.parametrize("digits", ["12", "ab", "**", "9" * 50, "\u0661"])
+def test_anything_but_one_key_is_a_wrong_key(post: Post, digits: str) -> None:
+    step = twiml(post("/voice/menu?l=en&n=main&r=0&w=0", {"Digits": digits}))
+    assert params(step.gather_action) == {"l": "en", "n": "main", "r": "0", "w": "1"}
+
+
+@pytest.mark.parametrize("query", ["l=xx&n=main", "n=main", "l=en&n=nowhere", "l=en&n=main&r=-5",
+                                   "l=en&n=main&r=abc&w=", "l=%FF&n=%00"])
+def test_a_garbled_url_still_gets_a_menu(post: Post, query: str) -> None:
+    step = twiml(post(f"/voice/menu?{query}", {"Digits": "1"}))
+    assert step.gather_action or step.dial_numbers
+
+
+# --- connecting to a person: hours, ring steps, whisper ---------------------------------
+
+
+HOLIDAYS_AND_CLOSED = [
+    "2026-11-23 08:59",  # Monday, before opening
+    "2026-11-23 12:30",  # lunch
+    "2026-11-23 17:00",  # closing time
+    "2026-11-28 10:00",  # Saturday
+    "2026-12-25 10:00",  # Christmas, a Friday
+    "2026-06-23 10:00",  # National Day, a Tuesday
+    "2026-05-09 11:00",  # Europe Day, a Saturday anyway
+    "2026-05-14 10:00",  # Ascension Day, a Thursday
+]
+
+
+@pytest.mark.parametrize("moment", ["2026-11-23 09:00", "2026-11-24 11:59", "2026-11-27 16:59"])
+def test_in_office_hours_the_landline_rings_first_then_the_mobiles(
+        post: Post, clock: Clock, moment: str) -> None:
+    clock.set(moment)
+    step = twiml(post("/voice/menu?l=en&n=main", {"Digits": "1"}))
+    assert step.dial_numbers == ["+35227365646"]
+    step = twiml(post(step.dial_action, {"DialCallStatus": "no-answer", "DialBridged": "false"}))
+    assert step.dial_numbers == ["+352621351884", "+352621316919"]
+    assert params(step.dial_action)["t"] == "1"
+
+
+@pytest.mark.parametrize("moment", HOLIDAYS_AND_CLOSED)
+def test_out_of_hours_and_on_holidays_the_mobiles_ring(post: Post, clock: Clock,
+                                                       moment: str) -> None:
+    clock.set(moment)
+    step = twiml(post("/voice/menu?l=en&n=main", {"Digits": "1"}))
+    assert step.dial_numbers == ["+352621351884", "+352621316919"]
+
+
+def test_the_clock_is_read_in_the_hotlines_time_zone(post: Post, clock: Clock) -> None:
+    clock.set("2026-11-23 08:30", "UTC")  # 09:30 in Luxembourg
+    step = twiml(post("/voice/menu?l=en&n=main", {"Digits": "1"}))
+    assert step.dial_numbers == ["+35227365646"]
+
+
+@pytest.mark.parametrize(("moment", "open_"), [
+    ("2026-11-23 08:00", True), ("2026-11-23 15:59", True), ("2026-11-23 16:00", False),
+    ("2026-11-23 07:59", False), ("2026-11-28 10:00", False), ("2026-12-25 10:00", False)])
+def test_the_police_line_keeps_its_own_hours(app: Flask, post: Post, clock: Clock, moment: str,
+                                             open_: bool) -> None:
+    clock.set(moment)
+    step = twiml(post("/voice/menu?l=fr&n=main", {"Digits": "4"}))
+    if open_:
+        assert step.dial_numbers == ["+352244603220"]
+        return
+    assert not step.dial_numbers
+    assert params(step.gather_action)["n"] == "police_closed"
+    said = step.heard[0].text
+    assert said == text_of(app, "fr", "police.closed") and "1 1 3" in said
+    # Offered instead: INFOTRAITE.
+    step = twiml(post(step.gather_action, {"Digits": "1"}))
+    assert step.dial_numbers
+
+
+def test_nobody_accepting_is_never_a_hang_up(app: Flask, post: Post) -> None:
+    step = twiml(post("/voice/menu?l=uk&n=main", {"Digits": "1"}))
+    for _ in range(2):
+        assert step.dial_numbers
+        step = twiml(post(step.dial_action, {"DialCallStatus": "no-answer",
+                                             "DialBridged": "false"}))
+    assert not step.hangup
+    assert params(step.gather_action)["n"] == "unanswered"
+    assert step.heard[-1].text == text_of(app, "uk", "emergency.reminder")
+    # Pressing nothing here leaves a voice message: they already waited for a person.
+    step = twiml(post(step.gather_action, {"Digits": ""}))
+    step = twiml(post(step.gather_action, {"Digits": ""}))
+    assert step.record_action
+
+
+@pytest.mark.parametrize("status", ["busy", "failed", "no-answer", "canceled"])
+def test_a_failed_ring_step_moves_on(post: Post, status: str) -> None:
+    step = twiml(post("/voice/dialed?l=en&d=infotraite&t=0", {"DialCallStatus": status}))
+    assert step.dial_numbers == ["+352621351884", "+352621316919"]
+
+
+def test_a_bridged_call_ends_when_the_conversation_does(post: Post) -> None:
+    step = twiml(post("/voice/dialed?l=en&d=infotraite&t=0",
+                      {"DialCallStatus": "completed", "DialBridged": "true"}))
+    assert step.hangup and not step.dial_numbers
+
+
+def test_a_declined_whisper_is_not_taken_for_a_conversation(post: Post) -> None:
+    """A voicemail or a person who does not press 1: completed but not bridged."""
+    step = twiml(post("/voice/dialed?l=en&d=infotraite&t=0",
+                      {"DialCallStatus": "completed", "DialBridged": "false"}))
+    assert step.dial_numbers == ["+352621351884", "+352621316919"]
+
+
+def test_every_ringing_number_hears_the_whisper_first(post: Post) -> None:
+    step = twiml(post("/voice/menu?l=uk&n=main", {"Digits": "1"}))
+    numbers = ET.fromstring(step.twiml).findall("Dial/Number")
+    assert numbers and all(n.get("url") == "/voice/whisper?l=uk" for n in numbers)
+    dial = ET.fromstring(step.twiml).find("Dial")
+    assert dial is not None and dial.get("answerOnBridge") == "true"
+
+
+def test_the_whisper_names_the_callers_language_in_the_staffs(app: Flask, post: Post) -> None:
+    step = twiml(post("/voice/whisper?l=uk"))
+    g = gather(step)
+    assert g.get("numDigits") == "1" and params(g.get("action")) == {"l": "uk"}
+    expected = text_of(app, "fr", "whisper", language="ukrainien")
+    assert heard_texts(step) == [expected, expected]
+    assert step.hangup  # no key (a voicemail): the leg ends, the caller is not bridged
+
+
+def test_the_whisper_without_a_language(app: Flask, post: Post) -> None:
+    step = twiml(post("/voice/whisper"))
+    unknown = text_of(app, "fr", "whisper.no_language")
+    assert step.heard[0].text == text_of(app, "fr", "whisper", language=unknown)
+
+
+@pytest.mark.parametrize(("digits", "accepted"), [("1", True), ("2", False), ("", False),
+                                                  ("11", False), ("*", False)])
+def test_only_one_accepts_the_call(post: Post, digits: str, accepted: bool) -> None:
+    step = twiml(post("/voice/whisper/answer?l=uk", {"Digits": digits}))
+    assert step.hangup is not accepted
+    assert not step.heard
+
+
+def test_the_helpline_sees_the_hotlines_number(post: Post) -> None:
+    step = twiml(post("/voice/menu?l=en&n=main", {"Digits": "1"}))
+    assert step.caller_id == HOTLINE
+
+
+def test_a_profile_may_show_the_callers_number(make_app: Callable[..., Flask], tmp_path: Any,
+                                               ) -> None:
+    from ivr.profile import PROFILES_DIR
+
+    text = (PROFILES_DIR / "luxembourg.toml").read_text(encoding="utf-8")
+    path = tmp_path / "shown.toml"
+    path.write_text(text.replace("show_caller_number = false", "show_caller_number = true"),
+                    encoding="utf-8")
+    client = make_app(str(path)).test_client()
+    step = twiml(twilio_post(client, "/voice/menu?l=en&n=main", {"Digits": "1"}))
+    assert step.caller_id == CALLER
+
+
+def test_no_emergency_number_is_ever_dialled(any_app: Flask, clock: Clock) -> None:
+    client = any_app.test_client()
+    profile = profile_of(any_app)
+    dialled: set[str] = set()
+    for moment in ["2026-11-23 10:00", "2026-11-23 20:00", "2026-12-25 10:00"]:
+        clock.set(moment)
+        for node_name, key in all_options(profile) + [("main", "0")]:
+            step = twiml(twilio_post(client, f"/voice/menu?l=en&n={node_name}",
+                                     {"Digits": key}))
+            while step.dial_numbers:
+                dialled.update(step.dial_numbers)
+                step = twiml(twilio_post(client, step.dial_action or "",
+                                         {"DialCallStatus": "no-answer"}))
+    fallback = parse_twiml(any_app.extensions["hotline"].fallback_twiml)
+    dialled.update(fallback.dial_numbers)
+    assert dialled
+    for number in dialled:
+        assert number.lstrip("+") not in {"112", "113", "192"}
+        assert len(number) > 8
+
+
+# --- voice messages and numbers by text -------------------------------------------------
+
+
+def test_a_voice_message_is_recorded_then_thanked(app: Flask, post: Post) -> None:
+    step = twiml(post("/voice/menu?l=ar&n=unanswered", {"Digits": "1"}))
+    record = ET.fromstring(step.twiml).find("Record")
+    assert record is not None
+    assert record.get("recordingStatusCallback") == "/voice/recording?l=ar"
+    assert record.get("finishOnKey") == "#" and record.get("playBeep") == "true"
+    thanks = twiml(post(step.record_action, {"RecordingDuration": "14"}))
+    assert thanks.heard[0].text == text_of(app, "ar", "record.thanks")
+    assert thanks.hangup
+
+
+def test_an_empty_recording_offers_the_menu_again(app: Flask, post: Post) -> None:
+    step = twiml(post("/voice/recorded?l=bg", {"RecordingDuration": "0"}))
+    assert step.heard[0].text == text_of(app, "bg", "record.empty")
+    assert params(step.gather_action)["n"] == "unanswered"
+
+
+def test_the_sms_needs_a_yes_first(post: Post, app: Flask) -> None:
+    outbox = app.extensions["sms_sender"]
+    step = twiml(post("/voice/menu?l=uk&n=main", {"Digits": "5"}))
+    assert params(step.gather_action)["n"] == "sms_confirm"
+    assert outbox.sent == []
+    twiml(post(step.gather_action, {"Digits": "2"}))
+    assert outbox.sent == []
+
+
+def test_the_numbers_are_sent_once_the_caller_says_it_is_safe(app: Flask, post: Post) -> None:
+    outbox = app.extensions["sms_sender"]
+    step = twiml(post("/voice/menu?l=en&n=sms_confirm", {"Digits": "1"}))
+    assert step.heard[0].text == text_of(app, "en", "sms.sent")
+    assert params(step.gather_action)["n"] == "main"
+    [(to, from_, body)] = outbox.sent
+    assert (to, from_) == (CALLER, HOTLINE)
+    for number in ["+352 27 36 56 46", "+352 621 351 884", "+352 621 316 919", "113"]:
+        assert number in body
+    # Discreet: nothing that names trafficking on a phone someone else may read.
+    assert "traffick" not in body.lower()
+
+
+def test_a_landline_gets_the_number_read_instead(app: Flask, post: Post) -> None:
+    outbox = app.extensions["sms_sender"]
+    step = twiml(post("/voice/menu?l=en&n=sms_confirm", {"Digits": "1",
+                                                         "From": "+35227000000"}))
+    assert outbox.sent == []
+    assert step.heard[0].text == text_of(app, "en", "sms.failed")
+    assert "2 7, 3 6, 5 6, 4 6" in step.heard[0].text
+
+
+def test_a_failing_sms_service_costs_the_caller_nothing(make_app: Callable[..., Flask]) -> None:
+    def broken_sender(to: str, from_: str, body: str) -> bool:
+        raise RuntimeError("Twilio is down")
+
+    client = make_app(SMS_SENDER=broken_sender).test_client()
+    step = twiml(twilio_post(client, "/voice/menu?l=en&n=sms_confirm", {"Digits": "1"}))
+    assert "2 7, 3 6, 5 6, 4 6" in step.heard[0].text
+    assert step.gather_action
