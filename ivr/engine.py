@@ -125,6 +125,7 @@ class Engine:
                 self.prompter.speak(gather, lang.code, "language.option", key=lang.key)
         if page < pages[-1]:
             self.prompter.speak(gather, host, "language.more", key=MORE_LANGUAGES_KEY)
+        self.prompter.speak(gather, host, "language.person")
         response.redirect(link("language", p=page, s=suggested, r=silent, w=wrong),
                           method="POST")
         return response

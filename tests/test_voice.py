@@ -78,7 +78,8 @@ def test_each_language_option_is_spoken_in_its_own_language(app: Flask, post: Po
             assert heard.kind == "play" and heard.text == expected.audio_url
         else:
             assert (heard.text, heard.language) == (expected.text, lang.say_language)
-    assert step.heard[-1].text == text_of(app, "fr", "language.more", key="9")
+    assert step.heard[-2].text == text_of(app, "fr", "language.more", key="9")
+    assert step.heard[-1].text == text_of(app, "fr", "language.person")
 
 
 @pytest.mark.parametrize(("form", "first_code"), [
