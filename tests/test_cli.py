@@ -79,10 +79,10 @@ def test_check_profile(cli: CliRunner, tmp_path: Path) -> None:
 
 def test_export_fallback_writes_what_the_fallback_url_answers(app: Flask, tmp_path: Path) -> None:
     out = tmp_path / "fallback.xml"
-    result = app.test_cli_runner().invoke(args=["export-fallback", "-o", str(out)])
+    result = app.test_cli_runner().invoke(main, ["export-fallback", "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert out.read_text(encoding="utf-8").strip() == app.extensions["hotline"].fallback_twiml
-    with_id = app.test_cli_runner().invoke(args=["export-fallback", "--caller-id",
-                                                 "+352200000001"])
+    with_id = app.test_cli_runner().invoke(main, ["export-fallback", "--caller-id",
+                                                  "+352200000001"])
     step = parse_twiml(with_id.output)
     assert step.caller_id == "+352200000001" and len(step.dial_numbers) == 3

@@ -57,7 +57,7 @@ def assert_answered(app: Flask, route: str, status: int, body: str) -> None:
     """A real answer: not a 5xx, and not the fallback that covers for a crashed step."""
     assert status in (200, 204), status
     if status == 200:
-        assert body.startswith('<?xml version="1.0" encoding="UTF-8"?><Response>')
+        assert body.startswith('<?xml version="1.0" encoding="UTF-8"?><Response')
         if route != "/voice/fallback":
             assert body != app.extensions["hotline"].fallback_twiml, "the step crashed"
 
@@ -74,8 +74,12 @@ def test_bytes_that_are_not_utf8_get_an_answer(local_app: Flask, route: str, bod
     assert_answered(local_app, route, response.status_code, response.get_data(as_text=True))
 
 
+# Header values: latin-1 without line breaks (anything else never reaches an app over HTTP).
+header_text = st.text(st.characters(max_codepoint=255, exclude_characters="\r\n"), max_size=60)
+
+
 @FUZZ
-@given(route=st.sampled_from(ROUTES), signature=st.text(max_size=60),
+@given(route=st.sampled_from(ROUTES), signature=header_text,
        form=st.dictionaries(st.sampled_from(FORM_KEYS), values, max_size=5))
 def test_a_random_signature_is_refused_not_crashed(signed_app: Flask, route: str,
                                                    signature: str, form: dict[str, str]) -> None:

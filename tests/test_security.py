@@ -8,10 +8,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import PUBLIC_BASE_URL, TOKEN, sign, twilio_post
+from tests.conftest import TOKEN, sign, twilio_post
 
-WEBHOOKS = ["/voice", "/voice/language?p=1", "/voice/menu?l=en&n=main", "/voice/dialed?l=en&d=infotraite&t=0",
-            "/voice/whisper?l=en", "/voice/whisper/answer?l=en", "/voice/recorded?l=en",
+WEBHOOKS = ["/voice", "/voice/language?p=1", "/voice/menu?l=en&n=main",
+            "/voice/dialed?l=en&d=infotraite&t=0", "/voice/whisper?l=en", "/voice/whisper/answer?l=en", "/voice/recorded?l=en",
             "/voice/recording?l=en", "/voice/status", "/voice/fallback"]
 FORM = {"CallSid": "CA1", "From": "+380501234567", "To": "+352200000001", "Digits": "1"}
 
