@@ -49,7 +49,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from ivr import db, media, security, sms_out, voice
+    from ivr import db, media, security, sms, sms_out, voice
 
     security.init_app(app)
     sms_out.init_app(app)
@@ -58,6 +58,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         kwargs["clock"] = app.config["CLOCK"]
     app.extensions["hotline"] = build_hotline(app.config["HOTLINE_PROFILE"], **kwargs)
     db.init_app(app)
+    sms.init_app(app)
     voice.init_app(app)
     media.init_app(app)
+    if app.config.get("CONSOLE_ENABLED", True):  # off in the console's own try-it sandbox
+        from ivr import console
+
+        console.init_app(app)
     return app

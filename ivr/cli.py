@@ -10,6 +10,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from ivr import sms_cli
 from ivr.engine import MORE_LANGUAGES_KEY
 from ivr.hotline import fallback_response
 from ivr.profile import ProfileError, load_profile
@@ -28,6 +29,10 @@ def _create_app() -> Flask:
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
 def main() -> None:
     """The hotline IVR: run it, walk its menu, manage its languages and data."""
+
+
+main.add_command(sms_cli.db_group)
+main.add_command(sms_cli.purge)
 
 
 @main.command("check-profile")

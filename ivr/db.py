@@ -1,7 +1,9 @@
-"""Storage for what happens after a call is connected: anonymous events and voice messages.
+"""Storage: anonymous events, voice messages, and the SMS channel's cases and opt-outs.
 
 Never on the path that connects a caller: events go through a queue to a writer thread,
-and any database failure is logged (without numbers or text) and dropped.
+and any database failure is logged (without numbers or text) and dropped. Phone numbers
+are stored only encrypted (SmsCase.number_encrypted) or as keyed hashes; message bodies
+never. The schema is made by the Alembic migrations in migrations/ (`ivr db upgrade`).
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ import logging
 import queue
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import DateTime, Integer, String, create_engine
+from sqlalchemy import DateTime, Integer, MetaData, String, Text, create_engine, delete
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -25,8 +27,18 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 log = logging.getLogger(__name__)
 
 
+# Named constraints, so that every migration names them the same on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
 class Base(DeclarativeBase):
-    pass
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class Event(Base):
@@ -57,6 +69,96 @@ class VoiceMessage(Base):
     duration: Mapped[int | None] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     state: Mapped[str] = mapped_column(String(16), default="new")  # new | heard | deleted
+
+
+class SmsCase(Base):
+    """One person's conversation with the helpline by SMS, known to staff only by its code."""
+
+    __tablename__ = "sms_cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), unique=True)
+    number_encrypted: Mapped[str] = mapped_column(Text)  # Fernet token (ivr.crypto)
+    number_hash: Mapped[str] = mapped_column(String(24), index=True)  # keyed hash
+    language: Mapped[str | None] = mapped_column(String(8))
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_activity_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open | closed
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SmsOptOut(Base):
+    """A number that sent STOP: nothing is sent to it until it sends START."""
+
+    __tablename__ = "sms_opt_outs"
+
+    number_hash: Mapped[str] = mapped_column(String(24), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SmsSender(Base):
+    """The language a number last chose by keyword: its later messages are answered in it."""
+
+    __tablename__ = "sms_senders"
+
+    number_hash: Mapped[str] = mapped_column(String(24), primary_key=True)
+    language: Mapped[str] = mapped_column(String(8))
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class SmsDelivery(Base):
+    """A MessageSid already handled: Twilio's repeated delivery is answered once."""
+
+    __tablename__ = "sms_deliveries"
+
+    message_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Purged:
+    cases: int
+    voice_messages: int
+    senders: int
+    deliveries: int
+
+
+def purge(engine: Engine, now: datetime, retention_days: int) -> Purged:
+    """Delete SMS cases, voice-message references, language memories and delivery ids
+    older than the retention period. Opt-outs stay: forgetting one would break a promise."""
+    cutoff = now.astimezone(UTC) - timedelta(days=retention_days)
+    with Session(engine) as session, session.begin():
+        cases = session.execute(delete(SmsCase).where(SmsCase.last_activity_at < cutoff))
+        voice = session.execute(delete(VoiceMessage).where(VoiceMessage.at < cutoff))
+        senders = session.execute(delete(SmsSender).where(SmsSender.seen_at < cutoff))
+        deliveries = session.execute(delete(SmsDelivery).where(SmsDelivery.at < cutoff))
+    return Purged(cases.rowcount, voice.rowcount, senders.rowcount,  # type: ignore[attr-defined]
+                  deliveries.rowcount)  # type: ignore[attr-defined]
+
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config(url: str) -> Any:
+    """Alembic's configuration for this database, without needing alembic.ini's location."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["database_url"] = url
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Run the migrations up to `revision` (creates every table on an empty database)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)
 
 
 def default_database_url(instance_path: str) -> str:

@@ -1,0 +1,213 @@
+"""Text rules of the SMS channel: keyword matching, GSM 03.38 segments, language detection.
+
+Plain functions, no Flask, no database.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
+
+# --- keywords ----------------------------------------------------------------------
+
+# Cyrillic letters that look like Latin ones (after casefolding): a sender may type
+# "ПOMOЩЬ" with Latin O and M, or "POLIСЕ" with Cyrillic С and Е. Both sides of a
+# comparison are mapped the same way, so only consistency matters.
+_LOOKALIKES = str.maketrans({
+    "а": "a", "в": "b", "е": "e", "і": "i", "ј": "j", "к": "k", "м": "m", "н": "h",
+    "о": "o", "р": "p", "с": "c", "ѕ": "s", "т": "t", "у": "y", "х": "x",
+})
+_TATWEEL = "\u0640"  # Arabic letter stretching: decoration, not a letter
+
+
+def _is_edge_noise(char: str) -> bool:
+    """Spaces, punctuation, symbols (emoji included) and control characters."""
+    return unicodedata.category(char)[0] in "PZSC"
+
+
+def normalize_keyword(text: str) -> str:
+    """A message reduced to what keyword matching compares: no case, accents or edge noise."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    letters = "".join(c for c in decomposed
+                      if unicodedata.category(c) != "Mn" and c != _TATWEEL)
+    start, end = 0, len(letters)
+    while start < end and _is_edge_noise(letters[start]):
+        start += 1
+    while end > start and _is_edge_noise(letters[end - 1]):
+        end -= 1
+    words = letters[start:end].casefold().split()
+    return " ".join(words).translate(_LOOKALIKES)
+
+
+# Twilio's own opt-out, opt-in and help words on long codes: they always count.
+TWILIO_STOP = ("STOP", "UNSUBSCRIBE", "END", "QUIT", "STOPALL", "REVOKE", "OPTOUT", "CANCEL")
+TWILIO_START = ("START", "YES", "UNSTOP")
+TWILIO_WORDS = {kind: frozenset(normalize_keyword(w) for w in words)
+                for kind, words in (("stop", TWILIO_STOP), ("start", TWILIO_START))}
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordMatch:
+    kind: str  # help | signs | police | languages | stop | start | any kind a profile adds
+    languages: tuple[str, ...]  # every language in which the word means that, in profile order
+    twilio_word: bool  # one Twilio itself acts on (and answers) for STOP/START
+
+    def language(self, preferred: str | None, default: str) -> str:
+        """The reply language: the sender's own if the word fits it, else the default, else
+        the first language the word belongs to."""
+        for candidate in (preferred, default):
+            if candidate in self.languages:
+                return candidate
+        return self.languages[0] if self.languages else default
+
+
+class KeywordTable:
+    """Every keyword of a profile, normalized once."""
+
+    def __init__(self, keywords: Mapping[str, Mapping[str, Iterable[str]]],
+                 language_order: Iterable[str]) -> None:
+        order = {code: i for i, code in enumerate(language_order)}
+        found: dict[str, dict[str, list[str]]] = {}
+        for kind, by_language in keywords.items():
+            for code, words in by_language.items():
+                for word in words:
+                    found.setdefault(normalize_keyword(word), {}).setdefault(kind, []).append(code)
+        for kind, words in TWILIO_WORDS.items():
+            for word in words:
+                found.setdefault(word, {}).setdefault(kind, [])
+        self._table: dict[str, tuple[str, tuple[str, ...]]] = {}
+        for word, kinds in found.items():
+            # A word should have one meaning; if a profile gives it two, opting out wins.
+            kind = next((k for k in ("stop", "start") if k in kinds), sorted(kinds)[0])
+            codes = sorted(set(kinds[kind]), key=lambda c: order.get(c, len(order)))
+            self._table[word] = (kind, tuple(codes))
+
+    def match(self, body: str) -> KeywordMatch | None:
+        """The keyword a whole message is, or None for free text."""
+        word = normalize_keyword(body)
+        hit = self._table.get(word)
+        if hit is None:
+            return None
+        kind, languages = hit
+        return KeywordMatch(kind, languages, word in TWILIO_WORDS.get(kind, frozenset()))
+
+
+# --- GSM 03.38 and segments --------------------------------------------------------
+
+GSM7_SINGLE = 160
+GSM7_PART = 153  # septets per part of a concatenated message (7 go to the header)
+UCS2_SINGLE = 70
+UCS2_PART = 67
+
+
+@dataclass(frozen=True, slots=True)
+class Segments:
+    encoding: str  # "GSM-7" or "UCS-2"
+    count: int
+    units: int  # septets (GSM-7) or UTF-16 code units (UCS-2)
+
+
+def gsm7_septets(char: str) -> int | None:
+    """Septets a character takes in the GSM 03.38 default alphabet (2 with the escape
+    table), or None if it has no GSM 03.38 form."""
+    if char == "\x1b":
+        return None  # the escape code itself is not a character a sender can use
+    try:
+        return len(char.encode("gsm03.38"))
+    except UnicodeEncodeError:
+        return None
+
+
+def count_segments(text: str) -> Segments:
+    """How many SMS a text is sent as. A concatenated message never splits an escape
+    pair (GSM-7) or a surrogate pair (UCS-2) across two parts."""
+    sizes = [gsm7_septets(c) for c in text]
+    if all(size is not None for size in sizes):
+        septets = [s for s in sizes if s is not None]
+        total = sum(septets)
+        return Segments("GSM-7", _parts(septets, GSM7_SINGLE, GSM7_PART), total)
+    units = [len(c.encode("utf-16-le")) // 2 for c in text]
+    return Segments("UCS-2", _parts(units, UCS2_SINGLE, UCS2_PART), sum(units))
+
+
+def _parts(sizes: list[int], single: int, part: int) -> int:
+    total = sum(sizes)
+    if total <= single:
+        return 1
+    count, used = 1, 0
+    for size in sizes:
+        if used + size > part:
+            count, used = count + 1, 0
+        used += size
+    return count
+
+
+# Punctuation Babel and translators use that GSM 03.38 lacks: one such character would
+# send the whole reply as UCS-2 (70 characters a part instead of 160).
+_GSM_FRIENDLY = str.maketrans({
+    "\u2013": "-", "\u2014": "-", "\u2011": "-", "\u2212": "-",
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"',
+    "\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2026": "...",
+})
+
+
+def gsm_friendly(text: str) -> str:
+    """Replace typographic punctuation by its GSM 03.38 equivalent; letters are untouched."""
+    return text.translate(_GSM_FRIENDLY)
+
+
+# --- text from senders -------------------------------------------------------------
+
+MAX_BODY = 1600  # Twilio's limit for one outgoing message
+
+
+def clean_body(text: str) -> str:
+    """A sender's text fit to pass on: control characters out, spaces tidied, never empty."""
+    kept = "".join(" " if unicodedata.category(c) == "Cc" else c for c in text
+                   if unicodedata.category(c) not in ("Cf", "Cs") or c == "\u200d")
+    return re.sub(r"[ \t]+", " ", kept).strip()
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut to `limit` characters, marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- language detection ------------------------------------------------------------
+
+MIN_LETTERS = 8
+MIN_CONFIDENCE = 0.6
+_identifiers: dict[tuple[str, ...], Any] = {}
+_identifiers_lock = threading.Lock()
+
+
+def _identifier(languages: tuple[str, ...]) -> Any:
+    """py3langid's model (shipped inside the package) limited to the profile's languages."""
+    with _identifiers_lock:
+        found = _identifiers.get(languages)
+        if found is None:
+            from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+            found = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+            known = [code for code in languages if code in found.nb_classes]
+            found.set_languages(known)
+            _identifiers[languages] = found
+        return found
+
+
+def detect_language(text: str, languages: Iterable[str]) -> str | None:
+    """The profile language a text is most likely in, or None if too short or unclear."""
+    codes = tuple(sorted(set(languages)))
+    if sum(c.isalpha() for c in text) < MIN_LETTERS and not any(
+            unicodedata.name(c, "").startswith("CJK") for c in text):
+        return None
+    if len(codes) == 1:
+        return codes[0]
+    language, confidence = _identifier(codes).classify(text)
+    return str(language) if confidence >= MIN_CONFIDENCE and language in codes else None
