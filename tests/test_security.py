@@ -11,8 +11,9 @@ from flask.testing import FlaskClient
 from tests.conftest import TOKEN, sign, twilio_post
 
 WEBHOOKS = ["/voice", "/voice/language?p=1", "/voice/menu?l=en&n=main",
-            "/voice/dialed?l=en&d=infotraite&t=0", "/voice/whisper?l=en", "/voice/whisper/answer?l=en", "/voice/recorded?l=en",
-            "/voice/recording?l=en", "/voice/status", "/voice/fallback"]
+            "/voice/dialed?l=en&d=infotraite&t=0", "/voice/whisper?l=en",
+            "/voice/whisper/answer?l=en", "/voice/recorded?l=en", "/voice/recording?l=en",
+            "/voice/status", "/voice/fallback"]
 FORM = {"CallSid": "CA1", "From": "+380501234567", "To": "+352200000001", "Digits": "1"}
 
 
