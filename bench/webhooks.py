@@ -133,11 +133,12 @@ def expand(word: str, env: Mapping[str, str]) -> str:
 
 
 def server_argv(web_line: str, port: int, app_spec: str | None,
-                env: Mapping[str, str]) -> list[str]:
+                env: Mapping[str, str], extra: Sequence[str] = ()) -> list[str]:
     """The web line as argv, bound to loopback:port, optionally serving another app.
 
     Everything else (worker class and count, keep-alive, logging) stays as the Procfile says,
-    so the hotline and the bare app run on the same settings.
+    so the hotline and the bare app run on the same settings; `extra` options (nothing that
+    changes speed) go just before the app.
     """
     words = [expand(word, env) for word in shlex.split(web_line)]
     if not words or Path(words[0]).name != "gunicorn":
@@ -159,11 +160,16 @@ def server_argv(web_line: str, port: int, app_spec: str | None,
         index += 1
     if not bound:
         raise ValueError("the web line has no --bind; the benchmark binds loopback only")
-    if app_spec is not None:
-        if argv[-1] != HOTLINE_APP:
-            raise ValueError(f"the web line does not end with {HOTLINE_APP!r}")
-        argv[-1] = app_spec
-    return argv
+    if argv[-1] != HOTLINE_APP:
+        raise ValueError(f"the web line does not end with {HOTLINE_APP!r}")
+    return argv[:-1] + list(extra) + [app_spec or HOTLINE_APP]
+
+
+def quiet_options(gunicorn: str) -> list[str]:
+    """No control socket where gunicorn has one: two servers would share its default path."""
+    shown = subprocess.run([gunicorn, "--help"], capture_output=True, text=True, timeout=30,
+                           check=False).stdout
+    return ["--no-control-socket"] if "--no-control-socket" in shown else []
 
 
 def setting(argv: Sequence[str], names: Sequence[str], default: str) -> str:
@@ -330,6 +336,12 @@ def verdicts(results: Mapping[Endpoint, Result], min_ratio: float,
     return found
 
 
+def median_round(rounds: Sequence[Result]) -> Result:
+    """The round with the median throughput (the lower middle one of an even count)."""
+    ordered = sorted(rounds, key=lambda result: result.rate)
+    return ordered[(len(ordered) - 1) // 2]
+
+
 def table(results: Mapping[Endpoint, Result]) -> str:
     bare = next(r for e, r in results.items() if e.app == "bare")
     rows = [f"{'endpoint':<42} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
@@ -361,12 +373,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", help="HOTLINE_PROFILE for the hotline (default: its own)")
     parser.add_argument("--database-url",
                         help="DATABASE_URL for the hotline (default: a throwaway SQLite file)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure each endpoint this many times, in turn, and keep the "
+                             "median round (evens out other load on the machine; default 1)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument("--log-dir", type=Path,
+                        help="keep the servers' logs here (default: deleted with the run)")
     parser.add_argument("--no-fail", action="store_true",
                         help="only report: exit 0 even when a target is missed")
     args = parser.parse_args(argv)
-    if args.duration <= 0 or args.warmup < 0 or args.connections < 1 or args.threads < 1:
-        parser.error("--duration, --connections and --threads must be positive")
+    if (args.duration <= 0 or args.warmup < 0 or args.connections < 1 or args.threads < 1
+            or args.rounds < 1):
+        parser.error("--duration, --connections, --threads and --rounds must be positive")
     if args.threads > args.connections:
         parser.error("--threads cannot exceed --connections (wrk needs one connection each)")
     return args
@@ -406,6 +424,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as scratch, ExitStack() as stack:
         workdir = Path(scratch)
+        log_dir = args.log_dir or workdir
+        log_dir.mkdir(parents=True, exist_ok=True)
         database_url = args.database_url or f"sqlite:///{workdir / 'events.sqlite3'}"
         hotline_env = {**env, "TWILIO_AUTH_TOKEN": token, "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
                        "TRUST_PROXY_HOPS": "0", "DATABASE_URL": database_url,
@@ -416,11 +436,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         ports: dict[str, int] = {}
         argvs: dict[str, list[str]] = {}
+        gunicorn = shutil.which("gunicorn", path=env["PATH"]) or "gunicorn"
+        extra = quiet_options(gunicorn)
         for app, spec, app_env in (("bare", BARE_APP, env), ("hotline", None, hotline_env)):
             ports[app] = free_port()
-            argvs[app] = server_argv(web_line, ports[app], spec, app_env)
+            argvs[app] = server_argv(web_line, ports[app], spec, app_env, extra)
             probe = next(e for e in ENDPOINTS if e.app == app)
-            stack.enter_context(server(argvs[app], app_env, workdir / f"{app}.log",
+            stack.enter_context(server(argvs[app], app_env, log_dir / f"{app}.log",
                                        ports[app], probe, token))
 
         workers = setting(argvs["hotline"], ("--workers", "-w"), "1")
@@ -430,7 +452,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{threads} thread(s); loopback only")
         print(f"  {shlex.join(argvs['hotline'])}")
         print(f"wrk: {args.connections} connections, {args.threads} threads, "
-              f"{args.warmup:g} s warm-up + {args.duration:g} s per endpoint; "
+              f"{args.warmup:g} s warm-up + {args.rounds} x {args.duration:g} s per endpoint; "
               f"{os.cpu_count()} CPUs; load average before: "
               f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         if note:
@@ -442,15 +464,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                   sep="\n  ", file=sys.stderr)
             return 2
 
-        results: dict[Endpoint, Result] = {}
-        for endpoint in ENDPOINTS:
-            script = workdir / f"{endpoint.app}-{len(results)}.lua"
-            script.write_text(wrk_script(endpoint, token))
-            url = f"http://{LOOPBACK}:{ports[endpoint.app]}{endpoint.path}"
-            if args.warmup > 0:
-                run_wrk(wrk, url, script, args.warmup, args.connections, args.threads)
-            results[endpoint] = run_wrk(wrk, url, script, args.duration, args.connections,
-                                        args.threads)
+        scripts: dict[Endpoint, Path] = {}
+        for number, endpoint in enumerate(ENDPOINTS):
+            scripts[endpoint] = workdir / f"{endpoint.app}-{number}.lua"
+            scripts[endpoint].write_text(wrk_script(endpoint, token))
+        rounds: dict[Endpoint, list[Result]] = {endpoint: [] for endpoint in ENDPOINTS}
+        for round_number in range(args.rounds):
+            for endpoint in ENDPOINTS:
+                url = f"http://{LOOPBACK}:{ports[endpoint.app]}{endpoint.path}"
+                if round_number == 0 and args.warmup > 0:
+                    run_wrk(wrk, url, scripts[endpoint], args.warmup, args.connections,
+                            args.threads)
+                rounds[endpoint].append(run_wrk(wrk, url, scripts[endpoint], args.duration,
+                                                args.connections, args.threads))
+        results = {endpoint: median_round(found) for endpoint, found in rounds.items()}
 
         # Still answering correctly after the load (no worker fell over into the fallback).
         problems = [p for e in ENDPOINTS if (p := check_twiml(ports[e.app], e, token))]
@@ -469,7 +496,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({
             "settings": {"argv": argvs["hotline"], "connections": args.connections,
-                         "duration": args.duration, "warmup": args.warmup},
+                         "duration": args.duration, "warmup": args.warmup,
+                         "rounds": args.rounds},
             "results": {e.label: {**asdict(r), "rate": r.rate} for e, r in results.items()},
             "targets": [{"target": d, "held": h} for d, h in found],
         }, indent=2) + "\n")
