@@ -1,0 +1,76 @@
+"""The operators' console under /console: see, hear, try and sign off the menu.
+
+Sign-in with Flask-Login (sessions that die at sign-out), CSRF on every console form
+with Flask-WTF, a rate limit on sign-in attempts with Flask-Limiter, and strict security
+headers. The Twilio webhooks are other blueprints and get none of this.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask, Response, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+from ivr.console.accounts import SignedIn, load_signed_in
+from ivr.console.store import session_scope
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+SIGN_IN_LIMIT = "10 per minute;30 per hour"
+
+csrf = CSRFProtect()
+limiter = Limiter(get_remote_address, storage_uri="memory://", default_limits=[],
+                  headers_enabled=False)
+login_manager = LoginManager()
+login_manager.login_view = "console.login"
+login_manager.login_message = "Please sign in to use the console."
+login_manager.session_protection = "strong"
+
+
+@login_manager.user_loader
+def _load_operator(cookie_id: str) -> SignedIn | None:
+    with session_scope() as session:
+        return load_signed_in(session, cookie_id)
+
+
+def security_headers(response: Response) -> Response:
+    """Headers on every console page: no framing, no sniffing, no referrer, strict CSP."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if "Cache-Control" not in headers:
+        headers["Cache-Control"] = "no-store"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Register the console; CSRF is checked by the console's own views only."""
+    from ivr.console import cli, views
+
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # the webhooks carry no token
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", 8 * 3600)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    # Flask has its own (weaker) defaults for these, so they are set, not defaulted.
+    # Secure cookies still work on http://localhost, which browsers treat as secure.
+    app.config.update(
+        SESSION_COOKIE_SECURE=True, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=True, REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax", PERMANENT_SESSION_LIFETIME=timedelta(hours=8))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    app.register_blueprint(views.bp)
+    cli.init_app(app)

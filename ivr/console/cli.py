@@ -1,0 +1,111 @@
+"""`ivr operators add NAME` and `ivr i18n apply-reviews`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import inspect, select
+from sqlalchemy.exc import IntegrityError
+
+from ivr.console.accounts import AccountError, add_operator, set_password
+from ivr.console.models import Operator
+from ivr.console.reviews import apply_reviews
+from ivr.console.store import engine, session_scope
+
+operators = AppGroup("operators", help="Console operator accounts.")
+
+
+def _need_tables() -> None:
+    if not inspect(engine()).has_table(Operator.__tablename__):
+        raise click.ClickException("the console's tables do not exist yet: "
+                                   "run `ivr db upgrade` first")
+
+
+@operators.command("add")
+@click.argument("name")
+@click.password_option("--password", help="Asked for when not given (never echoed).")
+def operators_add(name: str, password: str) -> None:
+    """Create an operator account; the password is stored only as an argon2 hash."""
+    _need_tables()
+    try:
+        with session_scope() as db:
+            add_operator(db, name, password)
+    except (AccountError, IntegrityError) as exc:
+        raise click.ClickException(str(exc) if isinstance(exc, AccountError)
+                                   else f"an operator named {name!r} already exists") from exc
+    click.echo(f"operator {name} added")
+
+
+@operators.command("password")
+@click.argument("name")
+@click.password_option("--password", help="Asked for when not given (never echoed).")
+def operators_password(name: str, password: str) -> None:
+    """Set an operator's password (signs them out everywhere)."""
+    _need_tables()
+    with session_scope() as db:
+        found = db.scalar(select(Operator).where(Operator.name == name))
+        if found is None:
+            raise click.ClickException(f"no operator named {name!r}")
+        try:
+            set_password(db, found, password)
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"password of {name} changed")
+
+
+@operators.command("list")
+def operators_list() -> None:
+    """Every operator account, and whether it may sign in."""
+    _need_tables()
+    with session_scope() as db:
+        for found in db.scalars(select(Operator).order_by(Operator.name)):
+            click.echo(f"{found.name}\t{'active' if found.active else 'disabled'}")
+
+
+@operators.command("disable")
+@click.argument("name")
+def operators_disable(name: str) -> None:
+    """Stop an operator from signing in (their open sessions end too)."""
+    _need_tables()
+    with session_scope() as db:
+        found = db.scalar(select(Operator).where(Operator.name == name))
+        if found is None:
+            raise click.ClickException(f"no operator named {name!r}")
+        found.active = False
+    click.echo(f"operator {name} disabled")
+
+
+@click.command("apply-reviews")
+@click.option("--lang", "languages", multiple=True,
+              help="Only this language (repeatable); default: every profile language.")
+@with_appcontext
+def apply_reviews_command(languages: tuple[str, ...]) -> None:
+    """Carry the console's reviews into locales/*.po, clearing their fuzzy flags."""
+    _need_tables()
+    profile = current_app.extensions["hotline"].profile
+    unknown = [code for code in languages if code not in profile.languages]
+    if unknown:
+        raise click.BadParameter(f"not a profile language: {', '.join(unknown)}",
+                                 param_hint="--lang")
+    with session_scope() as db:
+        counts = apply_reviews(db, list(languages or profile.languages))
+    for lang, cleared in counts.items():
+        click.echo(f"{lang}: {cleared} reviewed translation(s) no longer fuzzy")
+    if not counts:
+        click.echo("no catalogs found")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(operators)
+    from ivr.cli import main
+
+    existing = main.commands.get("i18n")
+    if isinstance(existing, click.Group):
+        existing.add_command(apply_reviews_command)
+    else:
+        group = app.cli.commands.get("i18n")
+        if not isinstance(group, click.Group):
+            group = AppGroup("i18n", help="Translations of the prompts.")
+            app.cli.add_command(group)
+        group.add_command(apply_reviews_command)

@@ -1,0 +1,236 @@
+"""The call menu as operators review it: tree, prompt texts per language, and readiness.
+
+Plain functions over the Hotline (profile, catalogs, audio, prompter); no Flask here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from babel import Locale, UnknownLocaleError
+
+from ivr.engine import MORE_LANGUAGES_KEY
+from ivr.hotline import Hotline
+from ivr.i18n import CLDR_LOCALES, SOURCE_LANGUAGE, language_name
+from ivr.profile import Node, Profile
+from ivr.texts import placeholders
+
+# Translation states, then audio states, as the badges show them.
+SOURCE, TRANSLATED, FUZZY, MISSING = "source", "translated", "fuzzy", "missing"
+RECORDED, SYNTHESIZED, STALE = "recorded", "synthesized", "stale"
+LANGUAGE_MENU = "languages"  # the pseudo-node of the greeting and the language menu
+ELSEWHERE = "elsewhere"  # prompts the engine says outside any one menu node
+
+
+def review_hash(source: str, translation: str | None) -> str:
+    """The hash a review keeps: of the English source and the translation together."""
+    return hashlib.sha256(f"{source}\x00{translation or ''}".encode()).hexdigest()
+
+
+def text_direction(lang: str) -> str:
+    """"rtl" for a right-to-left language (Arabic), else "ltr", from CLDR."""
+    try:
+        locale = Locale.parse(CLDR_LOCALES.get(lang, lang))
+    except (ValueError, UnknownLocaleError):
+        return "ltr"
+    return "rtl" if locale.character_order == "right-to-left" else "ltr"
+
+
+@dataclass(frozen=True, slots=True)
+class PromptUse:
+    """A prompt where the menu says it, with the values the engine fills in there."""
+
+    prompt_id: str
+    key: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Branch:
+    """One key of a menu node and where it leads."""
+
+    key: str
+    prompt_id: str
+    action: str
+    target: str | None
+    label: str
+
+
+@dataclass
+class MenuNode:
+    name: str
+    title: str
+    prompts: list[PromptUse]
+    branches: list[Branch] = field(default_factory=list)
+    depth: int = 0
+    reachable: bool = True
+
+
+@dataclass(frozen=True)
+class PromptView:
+    """One prompt in one language, as the caller gets it, with its badges."""
+
+    prompt_id: str
+    lang: str  # the language asked for
+    lang_used: str  # the language the caller actually hears (English where missing)
+    direction: str
+    source: str  # English source text (unfilled)
+    template: str | None  # the catalog's translation (unfilled), None where missing
+    text: str  # the filled text the caller hears
+    translation: str  # source | translated | fuzzy | missing
+    audio: str  # recorded | synthesized | stale | missing
+    audio_url: str | None  # the file the caller hears, when one is current
+    voice: str | None  # Twilio's voice that speaks it otherwise
+    review_hash: str
+    reviewed: bool = False
+
+    @property
+    def problems(self) -> list[str]:
+        """Why this prompt is not ready for callers in its language (empty when ready)."""
+        found = []
+        if self.translation == MISSING:
+            found.append("translation missing")
+        elif self.translation == FUZZY and not self.reviewed:
+            found.append("translation not reviewed")
+        if self.audio_url is None and self.voice is None:
+            found.append("no recording and no Twilio voice")
+        elif self.audio == STALE:
+            found.append("recording is stale")
+        return found
+
+    @property
+    def ready(self) -> bool:
+        return not self.problems
+
+
+def _action_label(profile: Profile, action: str, target: str | None) -> str:
+    if action == "goto" and target:
+        return f"menu {target}"
+    if action == "connect" and target:
+        destination = profile.destinations.get(target)
+        return f"call {destination.label if destination else target}"
+    return {"record": "leave a voice message", "send_sms": "get the numbers by text",
+            "languages": "language menu"}.get(action, action)
+
+
+def _node(profile: Profile, node: Node) -> MenuNode:
+    prompts = [PromptUse(node.prompt)] if node.prompt else []
+    branches = []
+    for option in node.options:
+        prompts.append(PromptUse(option.prompt, key=option.key))
+        branches.append(Branch(option.key, option.prompt, option.action, option.target,
+                               _action_label(profile, option.action, option.target)))
+    if node.outro:
+        prompts.append(PromptUse(node.outro))
+    return MenuNode(node.name, node.name.replace("_", " "), prompts, branches)
+
+
+def menu_tree(profile: Profile) -> list[MenuNode]:
+    """Every menu node in call order (depth first from the start), then the ones reached
+    otherwise (closed lines, nobody answered), then prompts said anywhere."""
+    language_menu = MenuNode(LANGUAGE_MENU, "greeting and language menu", [
+        PromptUse("greeting"), PromptUse("language.option", note="each language in itself"),
+        PromptUse("language.more", key=MORE_LANGUAGES_KEY), PromptUse("language.person")],
+        [Branch(lang.key if lang.page == 1 else f"{MORE_LANGUAGES_KEY} {lang.key}",
+                "language.option", "goto", profile.start_node, f"{lang.code}: menu "
+                f"{profile.start_node}") for lang in sorted(
+                    profile.languages.values(), key=lambda lang: (lang.page, lang.key))])
+    ordered = [language_menu]
+    seen = {LANGUAGE_MENU}
+
+    def visit(name: str, depth: int, reachable: bool) -> None:
+        if name in seen or name not in profile.nodes:
+            return
+        seen.add(name)
+        item = _node(profile, profile.nodes[name])
+        item.depth, item.reachable = depth, reachable
+        ordered.append(item)
+        for branch in item.branches:
+            if branch.action == "goto" and branch.target:
+                visit(branch.target, depth + 1, reachable)
+
+    visit(profile.start_node, 1, True)
+    for name in profile.nodes:
+        visit(name, 1, False)
+    used = {use.prompt_id for item in ordered for use in item.prompts}
+    rest = [PromptUse(pid) for pid in profile.all_prompt_ids() if pid not in used]
+    ordered.append(MenuNode(ELSEWHERE, "said anywhere in a call", rest))
+    return ordered
+
+
+def sample_values(hotline: Hotline, lang: str, use: PromptUse) -> dict[str, str]:
+    """Values for a prompt's call-time placeholders, as the engine would fill them here."""
+    profile = hotline.profile
+    language = profile.languages.get(lang)
+    values: dict[str, str] = {}
+    source = profile.prompt_text(use.prompt_id)
+    for name in placeholders(source):
+        if name == "key":
+            values[name] = use.key or (language.key if language else "1")
+        elif name == "more":
+            values[name] = MORE_LANGUAGES_KEY
+        elif name == "language":
+            values[name] = language_name(lang, lang) if lang in profile.languages or (
+                lang == SOURCE_LANGUAGE) else lang
+        elif name == "destination":
+            values[name] = profile.destinations[profile.person].label
+    return values
+
+
+def prompt_view(hotline: Hotline, lang: str, use: PromptUse,
+                reviews: Mapping[tuple[str, str], set[str]] | None = None) -> PromptView:
+    """A prompt in a language: text, what the caller hears, and the state of each part.
+
+    `reviews` maps (lang, prompt id) to the text hashes a reviewer marked reviewed.
+    """
+    profile, prompter = hotline.profile, hotline.prompter
+    source = profile.prompt_text(use.prompt_id)
+    found = hotline.catalogs.lookup(lang, use.prompt_id, source)
+    if lang == SOURCE_LANGUAGE:
+        translation = SOURCE
+    elif found is None:
+        translation = MISSING
+    else:
+        translation = FUZZY if found.fuzzy else TRANSLATED
+    template = found.text if found else None
+    extra = sample_values(hotline, lang, use)
+    text, used = prompter.text(lang, use.prompt_id, extra)
+    current = hotline.audio.current(lang, use.prompt_id, text) if used == lang else None
+    if current is not None:
+        audio = current.source
+    elif any(key[:2] == (lang, use.prompt_id) for key in hotline.audio.files):
+        audio = STALE  # a file exists, but for a text that has changed since
+    else:
+        audio = MISSING
+    heard = prompter.utterance(lang, use.prompt_id, **extra)
+    voice = None
+    if heard.audio_url is None:
+        voice = " ".join(v for v in (heard.say_language, heard.say_voice) if v)
+    digest = review_hash(source, template)
+    return PromptView(
+        prompt_id=use.prompt_id, lang=lang, lang_used=heard.lang,
+        direction=text_direction(heard.lang), source=source, template=template,
+        text=heard.text, translation=translation, audio=audio, audio_url=heard.audio_url,
+        voice=voice, review_hash=digest,
+        reviewed=digest in (reviews or {}).get((lang, use.prompt_id), set()))
+
+
+def language_choices(profile: Profile) -> list[tuple[str, str]]:
+    """(code, name) of English and every profile language, names in English."""
+    codes = [SOURCE_LANGUAGE] + [c for c in profile.languages if c != SOURCE_LANGUAGE]
+    return [(code, language_name(code, SOURCE_LANGUAGE)) for code in codes]
+
+
+def not_ready(hotline: Hotline, lang: str, tree: Iterable[MenuNode],
+              reviews: Mapping[tuple[str, str], set[str]] | None = None) -> list[PromptView]:
+    """Every distinct prompt that is not ready for callers in a language."""
+    found: dict[str, PromptView] = {}
+    for item in tree:
+        for use in item.prompts:
+            if use.prompt_id not in found:
+                view = prompt_view(hotline, lang, use, reviews)
+                if not view.ready:
+                    found[use.prompt_id] = view
+    return list(found.values())

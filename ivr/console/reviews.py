@@ -1,0 +1,111 @@
+"""Reviews of translations, and carrying them into the catalogs with Babel's catalog API."""
+
+from __future__ import annotations
+
+from io import BytesIO
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po, write_po
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ivr.console.menu import review_hash
+from ivr.console.models import Review
+from ivr.hotline import Hotline
+from ivr.i18n import CLDR_LOCALES, LOCALES_DIR, SOURCE_LANGUAGE
+
+VERDICTS = ("reviewed", "comment")
+
+
+def current_reviews(session: Session) -> dict[tuple[str, str], set[str]]:
+    """(lang, prompt id) → the text hashes a reviewer has marked reviewed."""
+    found: dict[tuple[str, str], set[str]] = {}
+    for lang, prompt_id, digest in session.execute(
+            select(Review.lang, Review.prompt_id, Review.text_hash)
+            .where(Review.verdict == "reviewed")):
+        found.setdefault((lang, prompt_id), set()).add(digest)
+    return found
+
+
+def record_review(session: Session, hotline: Hotline, operator_id: int, lang: str,
+                  prompt_id: str, verdict: str, comment: str, seen_hash: str) -> Review:
+    """Record a verdict on the translation the reviewer saw; refuse one on a changed text."""
+    profile = hotline.profile
+    if lang not in profile.languages or lang == SOURCE_LANGUAGE:
+        raise ValueError("Choose one of the hotline's translated languages.")
+    if prompt_id not in profile.all_prompt_ids():
+        raise ValueError("There is no such prompt.")
+    if verdict not in VERDICTS:
+        raise ValueError("Mark the prompt reviewed, or write a comment.")
+    if verdict == "comment" and not comment:
+        raise ValueError("Write the comment first.")
+    source = profile.prompt_text(prompt_id)
+    found = hotline.catalogs.lookup(lang, prompt_id, source)
+    if verdict == "reviewed" and found is None:
+        raise ValueError("There is no translation to review yet; leave a comment instead.")
+    digest = review_hash(source, found.text if found else None)
+    if seen_hash and seen_hash != digest:
+        raise ValueError("The text changed since the page was loaded; reload and read it again.")
+    review = Review(lang=lang, prompt_id=prompt_id, text_hash=digest, verdict=verdict,
+                    comment=comment or None, operator_id=operator_id)
+    session.add(review)
+    session.flush()
+    return review
+
+
+def _po_path(lang: str, locales_dir: Path) -> Path:
+    return locales_dir / lang / "LC_MESSAGES" / "messages.po"
+
+
+def apply_to_catalog(catalog: Catalog, lang: str,
+                     reviewed: dict[tuple[str, str], set[str]]) -> int:
+    """Clear `fuzzy` on every message whose exact text was reviewed; the count cleared."""
+    cleared = 0
+    for message in catalog:
+        if not message.id or not message.context or not message.fuzzy:
+            continue
+        if not isinstance(message.id, str) or not isinstance(message.string, str):
+            continue
+        digest = review_hash(message.id, message.string or None)
+        if digest in reviewed.get((lang, message.context), set()):
+            message.flags.discard("fuzzy")
+            cleared += 1
+    return cleared
+
+
+def _read(path: Path, lang: str) -> Catalog:
+    with path.open("rb") as handle:
+        return read_po(handle, locale=CLDR_LOCALES.get(lang, lang))
+
+
+def catalog_with_reviews(session: Session, lang: str,
+                         locales_dir: Path = LOCALES_DIR) -> tuple[bytes | None, int]:
+    """The .po file of a language with reviews applied (for download), and how many."""
+    path = _po_path(lang, locales_dir)
+    if not path.exists():
+        return None, 0
+    catalog = _read(path, lang)
+    cleared = apply_to_catalog(catalog, lang, current_reviews(session))
+    out = BytesIO()
+    write_po(out, catalog)
+    return out.getvalue(), cleared
+
+
+def apply_reviews(session: Session, languages: list[str],
+                  locales_dir: Path = LOCALES_DIR) -> dict[str, int]:
+    """Write the reviews into each language's catalog; the catalog files stay the truth."""
+    reviewed = current_reviews(session)
+    counts: dict[str, int] = {}
+    for lang in languages:
+        path = _po_path(lang, locales_dir)
+        if lang == SOURCE_LANGUAGE or not path.exists():
+            continue
+        catalog = _read(path, lang)
+        cleared = apply_to_catalog(catalog, lang, reviewed)
+        counts[lang] = cleared
+        if cleared:
+            out = BytesIO()
+            write_po(out, catalog)
+            path.write_bytes(out.getvalue())
+    return counts

@@ -1,0 +1,32 @@
+"""Database sessions for the console, on the engine the hotline's event log already has."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import current_app
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from ivr.console.models import Operator, Review
+from ivr.db import EventLog
+
+
+def engine() -> Engine:
+    events: EventLog = current_app.extensions["events"]
+    return events.engine
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """One unit of work: committed when the block ends, rolled back on an error."""
+    with Session(engine(), expire_on_commit=False) as session, session.begin():
+        yield session
+
+
+def create_console_tables(bind: Engine) -> None:
+    """Create the console's tables where no migration has (tests, first local run)."""
+    from ivr.db import Base
+
+    Base.metadata.create_all(bind, tables=[Operator.__table__, Review.__table__])  # type: ignore[list-item]

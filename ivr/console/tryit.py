@@ -1,0 +1,184 @@
+"""Try the menu in the page: the same webhooks, engine and TwiML a call gets, driven by keys.
+
+A sandbox copy of the app answers them (built once, from the same profile and catalogs)
+so that trying never touches the real call records or sends a real text message, and so
+that its clock can be set to any moment to try out-of-hours routing.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask
+
+from ivr.simulate import SimulatedCall, Step, query_of
+from ivr.sms_out import LocalOutbox
+
+# The sandbox's clock: the moment the operator chose, for this request only.
+_moment: contextvars.ContextVar[datetime | None] = contextvars.ContextVar("try_moment",
+                                                                         default=None)
+_lock = threading.Lock()
+TRY_CALL_SID = "CAconsole-try"
+# The number `ivr call` pretends to call from; in the sandbox it reaches only the outbox.
+TRY_FROM_NUMBER = SimulatedCall.from_number
+
+
+def sandbox_clock() -> datetime:
+    return _moment.get() or datetime.now(UTC)
+
+
+class NoEvents:
+    """The sandbox's event log: trying the menu is not a call and is not counted."""
+
+    def event(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def put(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def flush(self, timeout: float = 5.0) -> None:
+        return None
+
+
+def sandbox(app: Flask) -> Flask:
+    """The app's sandbox twin, built on first use: local mode, own clock, outbox, no events."""
+    found = app.extensions.get("console_sandbox")
+    if found is not None:
+        return found
+    with _lock:
+        found = app.extensions.get("console_sandbox")
+        if found is None:
+            from ivr import create_app
+
+            found = create_app({
+                "TESTING": True, "TWILIO_AUTH_TOKEN": "", "TWILIO_ACCOUNT_SID": "",
+                "HOTLINE_PROFILE": app.config["HOTLINE_PROFILE"],
+                "SECRET_KEY": app.config["SECRET_KEY"], "DATABASE_URL": "sqlite://",
+                "PUBLIC_BASE_URL": "", "CLOCK": sandbox_clock, "SMS_SENDER": LocalOutbox(),
+                "CONSOLE_ENABLED": False,
+            })
+            found.extensions["events"] = NoEvents()
+            app.extensions["console_sandbox"] = found
+    return found
+
+
+@contextmanager
+def at_moment(moment: datetime | None) -> Iterator[None]:
+    token = _moment.set(moment)
+    try:
+        yield
+    finally:
+        _moment.reset(token)
+
+
+@dataclass
+class TryState:
+    """Where a tried call stands: the callback URLs of its last step (kept in the session)."""
+
+    gather_action: str | None = None
+    dial_action: str | None = None
+    whisper_url: str | None = None
+    record_action: str | None = None
+    ended: bool = False
+    history: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> TryState | None:
+        if not data:
+            return None
+        history = data.get("history")
+        return cls(data.get("gather_action"), data.get("dial_action"), data.get("whisper_url"),
+                   data.get("record_action"), bool(data.get("ended")),
+                   [str(h) for h in history] if isinstance(history, list) else [])
+
+
+@dataclass
+class TryResult:
+    """One step of a tried call, for the page."""
+
+    step: Step
+    state: TryState
+    action: str  # what the operator did, in words
+    whisper: Step | None = None
+    texts: list[str] = field(default_factory=list)  # SMS bodies the caller would get
+    where: str = ""
+
+
+def _state_of(step: Step, history: list[str]) -> TryState:
+    ended = step.hangup or not (step.gather_action or step.dial_action or step.record_action)
+    return TryState(step.gather_action, step.dial_action, step.whisper_url, step.record_action,
+                    ended, history[-20:])
+
+
+def _where(step: Step) -> str:
+    where = query_of(step.gather_action)
+    if "n" in where:
+        return f"menu {where['n']}"
+    if step.gather_action:
+        return f"language menu, page {where.get('p', '1')}"
+    if step.dial_numbers:
+        return "ringing"
+    if step.record_action:
+        return "recording"
+    return "call ended"
+
+
+def run(app: Flask, state: TryState | None, command: str, key: str = "",
+        moment: datetime | None = None) -> TryResult:
+    """Do one thing in a tried call: start, press a key, answer a transfer, leave a message.
+
+    Raises ValueError for something the call cannot do now (the page says so).
+    """
+    twin = sandbox(app)
+    call = SimulatedCall(twin, from_number=TRY_FROM_NUMBER, call_sid=TRY_CALL_SID)
+    outbox = twin.extensions["sms_sender"]
+    history = list(state.history) if state else []
+    whisper = None
+    with at_moment(moment):
+        if command == "start" or state is None or state.ended and command != "start":
+            if command != "start":
+                raise ValueError("Start a call first.")
+            step = call.start()
+            history = ["call starts"]
+            action = "The call starts."
+        else:
+            call.step = Step(gather_action=state.gather_action, dial_action=state.dial_action,
+                             whisper_url=state.whisper_url, record_action=state.record_action)
+            if command == "press":
+                if not state.gather_action:
+                    raise ValueError("Nothing is waiting for a key now.")
+                if key not in {"", *"0123456789*#"}:
+                    raise ValueError("That is not a key of a phone.")
+                step = call.press(key)
+                action = f"You pressed {key}." if key else "You waited without pressing a key."
+                history.append(f"pressed {key or '(silence)'}")
+            elif command in ("accept", "nobody"):
+                if not state.dial_action:
+                    raise ValueError("Nothing is ringing now.")
+                step = call.ring_out(bridged=command == "accept")
+                action = ("The person who answered pressed 1: the caller is put through."
+                          if command == "accept" else "Nobody answered.")
+                history.append("accepted" if command == "accept" else "nobody answered")
+            elif command == "message":
+                if not state.record_action:
+                    raise ValueError("Nothing is recording now.")
+                step = call.leave_message()
+                action = "You left a voice message (nothing is stored)."
+                history.append("left a message")
+            else:
+                raise ValueError("Unknown action.")
+        if step.dial_numbers and step.whisper_url:
+            whisper = call.whisper()
+    texts = [body for _to, _from, body in getattr(outbox, "sent", [])]
+    if isinstance(outbox, LocalOutbox):
+        outbox.sent.clear()
+    return TryResult(step, _state_of(step, history), action, whisper, texts, _where(step))

@@ -1,0 +1,298 @@
+"""The console's pages: thin views over ivr.console's plain functions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_user, logout_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
+from werkzeug.exceptions import TooManyRequests
+from werkzeug.wrappers import Response as BaseResponse
+
+from ivr.console import SIGN_IN_LIMIT, csrf, limiter, security_headers
+from ivr.console.accounts import SignedIn, authenticate, sign_out_everywhere
+from ivr.console.activity import activity_report, fetch_recording, mark_heard
+from ivr.console.graph import menu_dot, render_svg
+from ivr.console.menu import (
+    ELSEWHERE,
+    MenuNode,
+    PromptView,
+    language_choices,
+    menu_tree,
+    prompt_view,
+    text_direction,
+)
+from ivr.console.models import Review
+from ivr.console.reviews import catalog_with_reviews, current_reviews, record_review
+from ivr.console.store import session_scope
+from ivr.console.tryit import TryState, run
+from ivr.hotline import Hotline
+from ivr.i18n import SOURCE_LANGUAGE
+
+bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
+               static_folder="static", static_url_path="/static")
+
+OPEN_ENDPOINTS = frozenset({"console.login", "console.static"})
+KEYPAD = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"]
+
+
+def hotline() -> Hotline:
+    return current_app.extensions["hotline"]
+
+
+def operator() -> SignedIn:
+    return current_user  # type: ignore[return-value]
+
+
+@bp.before_request
+def guard() -> BaseResponse | None:
+    """Nothing but sign-in (and its stylesheet) without a session; CSRF on every POST."""
+    if request.endpoint not in OPEN_ENDPOINTS and not current_user.is_authenticated:
+        return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
+    if request.method == "POST":
+        csrf.protect()
+    return None
+
+
+bp.after_request(security_headers)
+
+
+@bp.errorhandler(CSRFError)
+def csrf_refused(error: CSRFError) -> tuple[str, int]:
+    return render_template("console/error.html", title="Form expired",
+                           message="This form was too old or not from this console. "
+                                   "Go back, reload the page and try again."), 400
+
+
+@bp.errorhandler(TooManyRequests)
+def too_many(error: TooManyRequests) -> tuple[str, int]:
+    return render_template("console/error.html", title="Too many attempts",
+                           message="Too many sign-in attempts. Wait a few minutes, "
+                                   "then try again."), 429
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this console after sign-in, never another site."""
+    if target and target.startswith("/console") and not urlsplit(target).netloc \
+            and "\\" not in target:
+        return target
+    return url_for("console.menu")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(SIGN_IN_LIMIT, methods=["POST"])
+def login() -> BaseResponse | tuple[str, int] | str:
+    if request.method == "GET":
+        if current_user.is_authenticated:
+            return redirect(url_for("console.menu"))
+        return render_template("console/login.html", title="Sign in", error=None)
+    name = (request.form.get("name") or "").strip()[:64]
+    password = (request.form.get("password") or "")[:1024]
+    with session_scope() as db:
+        found = authenticate(db, name, password) if name and password else None
+        signed = SignedIn(found.id, found.name, found.session_token) if found else None
+    if signed is None:
+        return render_template("console/login.html", title="Sign in", name=name,
+                               error="That name and password do not match an operator."), 401
+    session.clear()  # a new session at sign-in: nothing from before carries over
+    login_user(signed)
+    return redirect(_safe_next(request.args.get("next")))
+
+
+@bp.post("/logout")
+def logout() -> BaseResponse:
+    with session_scope() as db:
+        sign_out_everywhere(db, operator().id)
+    logout_user()
+    session.clear()
+    flash("You are signed out.")
+    return redirect(url_for("console.login"))
+
+
+@bp.get("/")
+def index() -> BaseResponse:
+    return redirect(url_for("console.menu"))
+
+
+def _language_arg(name: str, default: str) -> str:
+    codes = {code for code, _ in language_choices(hotline().profile)}
+    value = request.args.get(name) or default
+    return value if value in codes else default
+
+
+def _reviews() -> dict[tuple[str, str], set[str]]:
+    with session_scope() as db:
+        return current_reviews(db)
+
+
+@bp.get("/menu")
+def menu() -> str:
+    h = hotline()
+    lang = _language_arg("lang", h.profile.default_language)
+    ref = _language_arg("ref", SOURCE_LANGUAGE)
+    only_not_ready = request.args.get("show") == "not-ready"
+    tree = menu_tree(h.profile)
+    reviews = _reviews()
+    with session_scope() as db:
+        comments = _comments(db)
+    rows: list[tuple[MenuNode, list[tuple[PromptView, PromptView]]]] = []
+    shown: set[str] = set()
+    for item in tree:
+        pairs = []
+        for use in item.prompts:
+            view = prompt_view(h, lang, use, reviews)
+            if only_not_ready and (view.ready or use.prompt_id in shown):
+                continue
+            shown.add(use.prompt_id)
+            pairs.append((view, prompt_view(h, ref, use, reviews)))
+        if pairs or not only_not_ready:
+            rows.append((item, pairs))
+    svg = render_svg(menu_dot(tree), f"The call menu of {h.profile.name}")
+    return render_template(
+        "console/menu.html", title="Menu", rows=rows, lang=lang, ref=ref,
+        languages=language_choices(h.profile), only_not_ready=only_not_ready, svg=svg,
+        comments=comments, elsewhere=ELSEWHERE, not_ready_count=len(shown)
+        if only_not_ready else None)
+
+
+def _comments(db: Any) -> dict[tuple[str, str], list[Review]]:
+    found: dict[tuple[str, str], list[Review]] = {}
+    for review in db.scalars(select(Review).where(Review.verdict == "comment")
+                             .order_by(Review.at.desc()).limit(500)):
+        found.setdefault((review.lang, review.prompt_id), []).append(review)
+        _ = review.operator.name  # loaded while the session is open
+    return found
+
+
+@bp.post("/review")
+def review() -> BaseResponse:
+    h = hotline()
+    lang = (request.form.get("lang") or "")[:8]
+    prompt_id = (request.form.get("prompt") or "")[:64]
+    verdict = request.form.get("verdict") or ""
+    comment = (request.form.get("comment") or "").strip()[:2000]
+    back = _safe_next(request.form.get("back"))
+    try:
+        with session_scope() as db:
+            record_review(db, h, operator().id, lang, prompt_id, verdict, comment,
+                          request.form.get("hash") or "")
+    except ValueError as exc:
+        flash(str(exc), "error")
+        return redirect(back)
+    flash(f"{prompt_id} in {lang}: " + ("marked reviewed." if verdict == "reviewed"
+                                        else "comment saved."))
+    return redirect(back)
+
+
+@bp.get("/reviews/<lang>.po")
+def reviews_po(lang: str) -> Response:
+    """The language's catalog with every current review applied (fuzzy flags cleared)."""
+    h = hotline()
+    if lang not in h.profile.languages or lang == SOURCE_LANGUAGE:
+        abort(404)
+    with session_scope() as db:
+        data, _changed = catalog_with_reviews(db, lang)
+    if data is None:
+        abort(404)
+    return Response(data, mimetype="text/x-gettext-translation", headers={
+        "Content-Disposition": f'attachment; filename="{lang}-messages.po"'})
+
+
+def _moment_arg(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=hotline().profile.timezone)
+    except ValueError:
+        return None
+
+
+@bp.route("/try", methods=["GET", "POST"])
+def try_it() -> str | tuple[str, int]:
+    h = hotline()
+    saved = session.get("try") or {}
+    state = TryState.from_dict(saved.get("state"))
+    at_text = saved.get("at") or ""
+    result = None
+    error = None
+    status = 200
+    if request.method == "POST":
+        command = request.form.get("command") or "press"
+        if command == "start":
+            at_text = (request.form.get("at") or "").strip()[:16]
+            if at_text and _moment_arg(at_text) is None:
+                error, status = "That time is not a date and time (YYYY-MM-DDTHH:MM).", 400
+                at_text = ""
+        if error is None:
+            try:
+                result = run(current_app, state, command, (request.form.get("key") or "")[:1],
+                             _moment_arg(at_text))
+            except ValueError as exc:
+                error, status = str(exc), 400
+        if result is not None:
+            state = result.state
+            session["try"] = {"state": state.as_dict(), "at": at_text}
+    languages = {code: text_direction(code) for code in h.profile.languages}
+    return render_template("console/try.html", title="Try it", result=result, state=state,
+                           error=error, keypad=KEYPAD, at=at_text, directions=languages,
+                           timezone=str(h.profile.timezone)), status
+
+
+@bp.get("/script")
+def script() -> str:
+    h = hotline()
+    lang = _language_arg("lang", h.profile.default_language)
+    tree = menu_tree(h.profile)
+    reviews = _reviews()
+    rows = [(item, [prompt_view(h, lang, use, reviews) for use in item.prompts])
+            for item in tree]
+    return render_template("console/script.html", title="Script", rows=rows, lang=lang,
+                           languages=language_choices(h.profile), profile=h.profile,
+                           direction=text_direction(lang), generated=datetime.now(
+                               h.profile.timezone).strftime("%Y-%m-%d %H:%M"))
+
+
+@bp.get("/activity")
+def activity() -> str:
+    h = hotline()
+    try:
+        days = min(max(int(request.args.get("days", "30")), 1), 366)
+    except ValueError:
+        days = 30
+    report = activity_report(current_app, h.profile, days)
+    return render_template("console/activity.html", title="Activity", report=report, days=days)
+
+
+@bp.get("/messages/<int:message_id>/audio")
+def message_audio(message_id: int) -> Response:
+    """A caller's voice message, fetched from Twilio by the server with its credentials."""
+    found = fetch_recording(current_app, message_id)
+    if found is None:
+        abort(404)
+    data, mimetype = found
+    response = Response(data, mimetype=mimetype)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/messages/<int:message_id>/heard")
+def message_heard(message_id: int) -> BaseResponse:
+    if not mark_heard(current_app, message_id):
+        abort(404)
+    flash("Message marked as heard.")
+    return redirect(url_for("console.activity") + "#messages")
