@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from urllib.parse import urlencode
 
 import phonenumbers
@@ -73,6 +74,9 @@ class Engine:
         self.prompter = prompter
         self.clock = clock
         self.send_sms = send_sms
+        # A menu depends only on its arguments: render it once, then serve the text.
+        self._cached_menu = lru_cache(maxsize=4096)(self._render_menu)
+        self._cached_language_menu = lru_cache(maxsize=1024)(self._render_language_menu)
 
     # --- helpers ---------------------------------------------------------------------
 
@@ -93,15 +97,18 @@ class Engine:
 
     # --- arrival and the language menu ----------------------------------------------
 
-    def incoming(self, caller: Caller) -> VoiceResponse:
+    def incoming(self, caller: Caller) -> str:
         """A call arrives: greeting, then the first page of languages."""
         suggested = suggest_language(self.profile, caller.from_country, caller.from_number)
         return self.language_menu(page=1, suggested=suggested, greet=True)
 
     def language_menu(self, page: int, suggested: str | None = None, silent: int = 0,
-                      wrong: int = 0, greet: bool = False,
-                      notice: str | None = None) -> VoiceResponse:
+                      wrong: int = 0, greet: bool = False, notice: str | None = None) -> str:
         """One page of the language menu, each option in its own language."""
+        return self._cached_language_menu(page, suggested, silent, wrong, greet, notice)
+
+    def _render_language_menu(self, page: int, suggested: str | None, silent: int, wrong: int,
+                              greet: bool, notice: str | None) -> str:
         p = self.profile
         pages = p.language_pages
         page = page if page in pages else 1
@@ -128,10 +135,10 @@ class Engine:
         self.prompter.speak(gather, host, "language.person")
         response.redirect(link("language", p=page, s=suggested, r=silent, w=wrong),
                           method="POST")
-        return response
+        return str(response)
 
     def choose_language(self, page: int, digits: str | None, suggested: str | None,
-                        silent: int, wrong: int, caller: Caller) -> VoiceResponse:
+                        silent: int, wrong: int, caller: Caller) -> str:
         """A key pressed (or not) in the language menu."""
         p = self.profile
         suggested = self.language(suggested)
@@ -159,8 +166,12 @@ class Engine:
     # --- menus -----------------------------------------------------------------------
 
     def menu(self, lang: str, node_name: str, silent: int = 0, wrong: int = 0,
-             notice: str | None = None) -> VoiceResponse:
+             notice: str | None = None) -> str:
         """A menu node: its prompt and options inside one gather, so any key interrupts."""
+        return self._cached_menu(lang, node_name, silent, wrong, notice)
+
+    def _render_menu(self, lang: str, node_name: str, silent: int, wrong: int,
+                     notice: str | None) -> str:
         node = self.profile.nodes[node_name]
         response = VoiceResponse()
         gather = self._gather(response, link("menu", l=lang, n=node.name, r=silent, w=wrong))
@@ -168,7 +179,7 @@ class Engine:
             self.prompter.speak(gather, lang, notice)
         self._speak_node(gather, lang, node)
         response.redirect(link("menu", l=lang, n=node.name, r=silent, w=wrong), method="POST")
-        return response
+        return str(response)
 
     def _speak_node(self, gather: Gather, lang: str, node: Node) -> None:
         if node.prompt:
@@ -179,7 +190,7 @@ class Engine:
             self.prompter.speak(gather, lang, node.outro)
 
     def press(self, lang_code: str | None, node_name: str | None, digits: str | None,
-              silent: int, wrong: int, caller: Caller) -> VoiceResponse:
+              silent: int, wrong: int, caller: Caller) -> str:
         """A key pressed (or silence) in a menu node."""
         p = self.profile
         lang = self.language(lang_code)
@@ -226,7 +237,7 @@ class Engine:
         return destination.open_steps if is_open(schedule, self.now()) else destination.closed_steps
 
     def connect(self, lang: str | None, destination_name: str, step: int,
-                caller: Caller) -> VoiceResponse:
+                caller: Caller) -> str:
         """Ring one step of a destination's numbers, each answer screened by a whisper."""
         p = self.profile
         destination = p.destinations.get(destination_name) or p.destinations[p.person]
@@ -255,10 +266,10 @@ class Engine:
                              **dial_kwargs)
         for number in plan[step]:
             dial.number(number, url=link("whisper", l=lang), method="POST")
-        return response
+        return str(response)
 
     def dialed(self, lang_code: str | None, destination_name: str | None, step: int,
-               status: str | None, bridged: str | None, caller: Caller) -> VoiceResponse:
+               status: str | None, bridged: str | None, caller: Caller) -> str:
         """A ring step ended: done if a person took the call, else the next step."""
         lang = self.language(lang_code)
         p = self.profile
@@ -268,15 +279,15 @@ class Engine:
         if was_bridged:
             response = VoiceResponse()
             response.hangup()
-            return response
+            return str(response)
         return self.connect(lang, destination.name, step + 1, caller)
 
-    def unanswered(self, lang: str) -> VoiceResponse:
+    def unanswered(self, lang: str) -> str:
         """Nobody accepted: never drop the caller; offer a message, a text, the police."""
         node = "unanswered" if "unanswered" in self.profile.nodes else self.profile.start_node
         return self.menu(lang, node)
 
-    def whisper(self, lang_code: str | None) -> VoiceResponse:
+    def whisper(self, lang_code: str | None) -> str:
         """What the person who answers hears first; only a key press (1) accepts."""
         p = self.profile
         lang = self.language(lang_code)
@@ -291,18 +302,18 @@ class Engine:
         for _ in range(2):
             self.prompter.speak(gather, staff, "whisper", language=chosen)
         response.hangup()
-        return response
+        return str(response)
 
-    def whisper_answer(self, digits: str | None) -> VoiceResponse:
+    def whisper_answer(self, digits: str | None) -> str:
         """Accept on 1 (the call is bridged); anything else declines, as voicemail would."""
         response = VoiceResponse()
         if pressed(digits) != ACCEPT_KEY:
             response.hangup()
-        return response
+        return str(response)
 
     # --- voice messages --------------------------------------------------------------
 
-    def record(self, lang: str) -> VoiceResponse:
+    def record(self, lang: str) -> str:
         response = VoiceResponse()
         self.prompter.speak(response, lang, "record.intro")
         response.record(action=link("recorded", l=lang), method="POST",
@@ -310,9 +321,9 @@ class Engine:
                         timeout=10, recording_status_callback=link("recording", l=lang),
                         recording_status_callback_method="POST")
         # Record ends with no sound too; then the action is still called (RecordingUrl empty).
-        return response
+        return str(response)
 
-    def recorded(self, lang_code: str | None, duration: str | None) -> VoiceResponse:
+    def recorded(self, lang_code: str | None, duration: str | None) -> str:
         lang = self.language(lang_code) or self.profile.default_language
         response = VoiceResponse()
         if as_count(duration, 10_000) == 0:
@@ -320,7 +331,7 @@ class Engine:
                              else self.profile.start_node, notice="record.empty")
         self.prompter.speak(response, lang, "record.thanks")
         response.hangup()
-        return response
+        return str(response)
 
     # --- numbers by text -------------------------------------------------------------
 
@@ -328,7 +339,7 @@ class Engine:
         text, _ = self.prompter.text(lang, self.profile.sms.numbers_prompt, written=True)
         return text
 
-    def sms_numbers(self, lang: str, caller: Caller) -> VoiceResponse:
+    def sms_numbers(self, lang: str, caller: Caller) -> str:
         """Send the numbers to the caller's phone (they confirmed it is safe), then the menu."""
         sent = False
         if self.send_sms and can_receive_sms(caller.from_number):
