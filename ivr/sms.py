@@ -118,7 +118,7 @@ class SmsChannel:
         """The help word of every language, for the "languages" reply."""
         words = [self.profile.sms.keywords.get("help", {}).get(code, ())[:1]
                  for code in self.profile.languages]
-        return ", ".join(dict.fromkeys(w[0] for w in words if w))
+        return " ".join(dict.fromkeys(w[0] for w in words if w))
 
     # --- inbound ----------------------------------------------------------------------
 

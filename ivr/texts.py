@@ -77,7 +77,8 @@ BUILTIN_PROMPTS: dict[str, str] = dict([
     prompt("sms.police.discreet",
            "Urgent: %(emergency)s, day and night. Or talk to us first: %(number_helpline)s, "
            "free."),
-    prompt("sms.languages", "Write the word for help in your language: %(keywords)s"),
+    # %(keywords)s: the help word of every language, e.g. "AIDE HELP HILFE …".
+    prompt("sms.languages", "Write one word: %(keywords)s"),
     prompt("sms.ack",
            "Thank you. A person at %(hotline)s will read your message and answer here. "
            "Emergency: %(emergency)s."),

@@ -1,0 +1,220 @@
+"""The SMS channel through its webhook: keywords, relay, the helpline's replies, opt-out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+
+from ivr.profile import load_profile
+from ivr.sms_text import count_segments
+from tests.conftest import PROFILES, Clock, sign
+from tests.test_sms_support import (
+    OTHER_PERSON,
+    PERSON,
+    STAFF,
+    STAFF_2,
+    case_code,
+    messages,
+    send_sms,
+    sms_app,
+)
+
+KEYWORD_CASES = [
+    (profile_name, kind, code, word)
+    for profile_name, path in sorted(PROFILES.items())
+    for kind, by_language in sorted(load_profile(path).sms.keywords.items())
+    if kind in ("help", "signs", "police", "languages")
+    for code, words in sorted(by_language.items())
+    for word in words
+]
+
+
+@pytest.fixture
+def lu(make_app: Callable[..., Flask]) -> Flask:
+    return sms_app(make_app)
+
+
+@pytest.mark.parametrize(("profile_name", "kind", "code", "word"), KEYWORD_CASES)
+def test_every_keyword_is_answered_in_its_language(
+        make_app: Callable[..., Flask], profile_name: str, kind: str, code: str,
+        word: str) -> None:
+    app = sms_app(make_app, profile_name)
+    channel = app.extensions["sms"]
+    profile = channel.profile
+    replies = messages(send_sms(app.test_client(), f"  {word.lower()}! "))
+    assert len(replies) == 1 and replies[0][0] is None
+    text = replies[0][1]
+    match = channel.keywords.match(word)
+    assert match is not None and match.kind == kind
+    lang = match.language(None, profile.default_language)
+    assert code in match.languages
+    prompt = {"help": "sms.help", "signs": "sms.signs", "police": "sms.police",
+              "languages": "sms.languages"}[kind]
+    assert text == channel.reply_text(lang, prompt, keywords=channel.keyword_list())
+    assert count_segments(text).count <= 2, (lang, text)
+    if kind in ("help", "police"):
+        assert profile.emergency_number in text
+    if kind == "help":
+        assert channel.prompter.params(lang, True)["number_helpline"] in text
+
+
+@pytest.mark.parametrize("body", ["HELP", "help", " Help. ", "¡HELP!", "HÉLP", "\tHELP\n",
+                                  "help 🙏", "«HELP»"])
+def test_keyword_matching_ignores_case_accents_and_edge_punctuation(lu: Flask,
+                                                                    body: str) -> None:
+    [(to, text)] = messages(send_sms(lu.test_client(), body))
+    assert to is None and "+352 27 36 56 46" in text
+
+
+@pytest.mark.parametrize("body", ["ПOMOЩЬ", "ПОМОЩЬ", "помощь", "POLIСЕ"])  # mixed scripts
+def test_cyrillic_and_latin_look_alikes_match(lu: Flask, body: str) -> None:
+    [(to, text)] = messages(send_sms(lu.test_client(), body))
+    assert to is None and "113" in text
+    assert not text.startswith("#")
+
+
+def test_a_keyword_in_a_sentence_is_free_text_and_reaches_the_helpline(lu: Flask) -> None:
+    replies = messages(send_sms(lu.test_client(), "I need help, please"))
+    assert {to for to, _ in replies} == {STAFF, STAFF_2, None}
+
+
+def test_free_text_is_relayed_with_a_case_code_and_acknowledged(lu: Flask) -> None:
+    body = "Мені потрібна допомога, у мене забрали паспорт"
+    replies = messages(send_sms(lu.test_client(), body))
+    relays = [(to, text) for to, text in replies if to]
+    assert [to for to, _ in relays] == [STAFF, STAFF_2]
+    code = case_code(relays[0][1])
+    assert relays[0][1] == f"#{code} [uk] {body}"
+    assert PERSON not in "".join(text for _, text in replies)
+    [ack] = [text for to, text in replies if to is None]
+    channel = lu.extensions["sms"]
+    assert ack == channel.reply_text("uk", "sms.ack")
+    assert "113" in ack and count_segments(ack).count <= 2
+
+
+def test_the_language_of_the_last_keyword_wins_over_detection(lu: Flask) -> None:
+    client = lu.test_client()
+    send_sms(client, "AJUTOR")  # Romanian
+    replies = messages(send_sms(client, "I was told I would work in a restaurant"))
+    assert "[ro]" in replies[0][1]
+    assert replies[-1][1] == lu.extensions["sms"].reply_text("ro", "sms.ack")
+
+
+def test_an_ambiguous_keyword_does_not_change_the_remembered_language(lu: Flask) -> None:
+    client = lu.test_client()
+    send_sms(client, "ДОПОМОГА")
+    [(_, police)] = messages(send_sms(client, "POLICE"))  # en and fr: neither is uk
+    assert "+352 24 46 03 220" in police
+    replies = messages(send_sms(client, "Дякую"))
+    assert "[uk]" in replies[0][1]
+
+
+def test_the_helpline_replies_by_case_code_and_the_person_gets_it(lu: Flask) -> None:
+    client = lu.test_client()
+    code = case_code(messages(send_sms(client, "Je suis bloquée, aidez-moi"))[0][1])
+    answer = messages(send_sms(client, f"#{code.lower()}: Nous pouvons vous aider.",
+                               from_=STAFF))
+    assert answer == [(PERSON, "Nous pouvons vous aider.")]
+    # The same person writing again keeps the case; another person gets another one.
+    again = case_code(messages(send_sms(client, "Merci, je suis à la gare"))[0][1])
+    other = case_code(messages(send_sms(client, "Help me please, I am alone",
+                                        from_=OTHER_PERSON))[0][1])
+    assert again == code and other != code
+
+
+@pytest.mark.parametrize(("body", "prompt"), [
+    ("Hello, where are you?", "sms.staff.no_code"),
+    ("#ZZZZ hello", "sms.staff.unknown"),
+    ("#K7M2", "sms.staff.no_code"),
+])
+def test_a_helpline_message_without_a_usable_case_is_refused(lu: Flask, body: str,
+                                                             prompt: str) -> None:
+    replies = messages(send_sms(lu.test_client(), body, from_=STAFF))
+    channel = lu.extensions["sms"]
+    assert replies == [(None, channel.staff_text(prompt, case="ZZZZ"))]
+
+
+def test_a_closed_case_refuses_replies_and_tells_the_helpline(lu: Flask) -> None:
+    client = lu.test_client()
+    code = case_code(messages(send_sms(client, "I need to talk to someone"))[0][1])
+    assert lu.extensions["sms_store"].close_case(code)
+    replies = messages(send_sms(client, f"#{code} Are you safe?", from_=STAFF))
+    assert replies == [(None, lu.extensions["sms"].staff_text("sms.staff.closed", case=code))]
+    # Writing again opens a new case: the person is never stuck with a closed one.
+    new = case_code(messages(send_sms(client, "Still here"))[0][1])
+    assert new != code
+
+
+def test_an_expired_case_refuses_replies(make_app: Callable[..., Flask], clock: Clock) -> None:
+    app = sms_app(make_app)
+    client = app.test_client()
+    code = case_code(messages(send_sms(client, "Please call me back later"))[0][1])
+    days = app.extensions["sms"].profile.sms.case_expiry_days
+    clock.now = clock.now + timedelta(days=days, minutes=1)
+    [(to, text)] = messages(send_sms(client, f"#{code} hello", from_=STAFF))
+    assert to is None and f"#{code}" in text
+    assert text == app.extensions["sms"].staff_text("sms.staff.closed", case=code)
+
+
+@pytest.mark.parametrize("stop_word", ["STOP", "stop", "Arrêt", "СТОП", "NDALO"])
+def test_opt_out_is_honoured_told_to_the_helpline_and_undone_by_start(
+        lu: Flask, stop_word: str) -> None:
+    client = lu.test_client()
+    code = case_code(messages(send_sms(client, "Someone takes my wages"))[0][1])
+    stopped = messages(send_sms(client, stop_word))
+    told = [(to, text) for to, text in stopped if to]
+    assert [to for to, _ in told] == [STAFF, STAFF_2] and f"#{code}" in told[0][1]
+    answers = [text for to, text in stopped if to is None]
+    # Twilio answers its own STOP itself; our words get our confirmation.
+    assert answers == ([] if stop_word.upper() == "STOP" else [answers[0]])
+    refused = messages(send_sms(client, f"#{code} hello?", from_=STAFF))
+    assert refused == [(None, lu.extensions["sms"].staff_text("sms.staff.opted_out",
+                                                              case=code))]
+    # Writing while opted out still reaches the helpline, but nothing comes back.
+    while_out = messages(send_sms(client, "one more thing"))
+    assert [to for to, _ in while_out] == [STAFF, STAFF_2]
+    send_sms(client, "START")
+    assert messages(send_sms(client, f"#{code} hello again", from_=STAFF)) == [
+        (PERSON, "hello again")]
+
+
+def test_the_same_message_sid_twice_relays_once(lu: Flask) -> None:
+    client = lu.test_client()
+    first = messages(send_sms(client, "Where can I sleep tonight?", sid="SMduplicate"))
+    second = messages(send_sms(client, "Where can I sleep tonight?", sid="SMduplicate"))
+    assert len([to for to, _ in first if to]) == 2
+    assert second == []
+
+
+def test_a_forged_or_unsigned_message_is_refused(lu: Flask) -> None:
+    client = lu.test_client()
+    data = {"MessageSid": "SMforged", "From": PERSON, "To": "+352200000001",
+            "Body": "hello"}
+    assert client.post("/sms", data=data).status_code == 403
+    bad = {"X-Twilio-Signature": sign("/sms", data, token="not-the-token")}
+    assert client.post("/sms", data=data, headers=bad).status_code == 403
+    tampered = {"X-Twilio-Signature": sign("/sms", {**data, "Body": "other"})}
+    assert client.post("/sms", data=data, headers=tampered).status_code == 403
+
+
+def test_kosovo_without_a_helpline_phone_still_gives_the_numbers(
+        make_app: Callable[..., Flask]) -> None:
+    app = sms_app(make_app, "kosovo")
+    [(to, text)] = messages(send_sms(app.test_client(), "Më duhet ndihmë, ju lutem"))
+    assert to is None and "192" in text and "+383 800 11112" in text
+
+
+def test_the_discreet_setting_chooses_the_wording(tmp_path: object,
+                                                  make_app: Callable[..., Flask]) -> None:
+    from pathlib import Path
+
+    source = PROFILES["luxembourg"].read_text(encoding="utf-8")
+    plain = Path(str(tmp_path)) / "plain.toml"
+    plain.write_text(source.replace("discreet = true", "discreet = false"), encoding="utf-8")
+    discreet_reply = messages(send_sms(sms_app(make_app).test_client(), "SIGNS"))[0][1]
+    plain_reply = messages(send_sms(sms_app(make_app, str(plain)).test_client(), "SIGNS"))[0][1]
+    assert "trafficking" not in discreet_reply.lower()
+    assert plain_reply != discreet_reply

@@ -1,0 +1,60 @@
+"""Helpers the SMS tests share (no tests here): an SMS-ready app and signed SMS posts."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable
+from typing import Any
+
+from cryptography.fernet import Fernet
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from ivr import db
+from ivr.simulate import parse_twiml  # noqa: F401  (re-exported for the tests)
+from tests.conftest import HOTLINE, sign
+
+PERSON = "+380501234567"  # the same test number as conftest.CALLER
+OTHER_PERSON = "+40721234567"
+STAFF = "+352621351884"  # the first of Luxembourg's [sms] helpline_numbers
+STAFF_2 = "+352621316919"
+NUMBER_KEY = Fernet.generate_key().decode()
+_sids = itertools.count(1)
+
+
+def sms_app(make_app: Callable[..., Flask], profile: str = "luxembourg",
+            migrate: bool = False, **config: Any) -> Flask:
+    """An app with SMS storage ready (tables made by create_all, or by the migrations)."""
+    config.setdefault("NUMBER_ENCRYPTION_KEY", NUMBER_KEY)
+    app = make_app(profile, **config)
+    url = app.config["DATABASE_URL"]
+    if migrate:
+        db.upgrade(url)
+    else:
+        db.create_tables(url)
+    return app
+
+
+def send_sms(client: FlaskClient, body: str, from_: str = PERSON, sid: str | None = None,
+             to: str = HOTLINE, **extra: str) -> TestResponse:
+    """POST an inbound SMS as Twilio does: form-encoded and signed."""
+    data = {"MessageSid": sid or f"SM{next(_sids):032d}", "AccountSid": "ACtest",
+            "From": from_, "To": to, "Body": body, **extra}
+    return client.post("/sms", data=data, headers={"X-Twilio-Signature": sign("/sms", data)})
+
+
+def messages(response: TestResponse) -> list[tuple[str | None, str]]:
+    """(to, text) of each <Message> in a TwiML answer; to is None for a reply to the sender."""
+    import xml.etree.ElementTree as ET
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    root = ET.fromstring(response.get_data())
+    return [(m.get("to"), m.text or "") for m in root.iter("Message")]
+
+
+def case_code(text: str) -> str:
+    match = re.match(r"#(\w{4}) \[(\w+)\] ", text)
+    assert match, text
+    return match.group(1)
