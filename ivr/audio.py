@@ -1,19 +1,83 @@
-"""Recorded and synthesized prompt audio: which file speaks which text, and whether it is stale."""
+"""Prompt audio: which file speaks which text, whether it is stale, and how files are made.
+
+A file is played only while the exact text it speaks (prompt filled with its parameters)
+still hashes to what `prompts/manifest.toml` recorded when it was made; otherwise it is
+stale. Files are 8 kHz mono 16-bit PCM WAV: Twilio plays WAV inside <Gather> without the
+transcoding delay MP3 adds, and 8 kHz is all a phone line carries.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
+import math
+import operator
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import tomllib
-from dataclasses import dataclass
+import wave
+from array import array
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ivr.profile import Profile
+    from ivr.speech import Prompter
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 MANIFEST_NAME = "manifest.toml"
+PROMPTS_DIR_ENV = "HOTLINE_PROMPTS_DIR"
+SOURCES = ("recorded", "synthesized")
+
+# The format every prompt file has (and `ivr prompts check` demands).
+SAMPLE_RATE = 8000
+CHANNELS = 1
+SAMPLE_WIDTH = 2  # bytes: 16-bit PCM
+
+# Silence: a 10 ms window whose peak stays under 1 % of full scale (-40 dBFS).
+SILENCE_WINDOW = 0.01
+SILENCE_LEVEL = 0.01
+# Files are trimmed, then padded with this much silence: a breath between two prompts
+# that Twilio plays back to back, short enough not to feel like a dead line.
+LEAD_PAD = 0.05
+TAIL_PAD = 0.25
+MAX_LEADING_SILENCE = 0.3
+MAX_TRAILING_SILENCE = 0.6
+MIN_DURATION = 0.3
+MAX_DURATION = 60.0
+# Loudness: the level of the speech itself (windows above -45 dBFS), like ITU-T P.56's
+# active speech level, brought to -22 dBFS without letting a peak pass -1 dBFS.
+ACTIVE_WINDOW_DB = -45.0
+TARGET_LEVEL_DB = -22.0
+PEAK_CEILING_DB = -1.0
+LEVEL_TOLERANCE_DB = 6.0
+DURATION_TOLERANCE = 0.05
+
+# espeak-ng voice names where they differ from the profile's language code.
+ESPEAK_VOICES = {"zh": "cmn", "en": "en-gb", "fr": "fr-fr", "pt": "pt"}
+# Words per minute for placeholders: calmer than espeak-ng's default 175, as a
+# frightened caller on a bad line needs.
+ESPEAK_SPEED = 150
+
+
+class AudioError(RuntimeError):
+    """A recording that cannot be converted, or a tool that failed; the message says why."""
 
 
 def text_hash(text: str) -> str:
     """The hash a manifest keeps of the exact text a file speaks."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def prompts_root() -> Path:
+    """Where the prompt audio lives: HOTLINE_PROMPTS_DIR, else the repository's prompts/."""
+    configured = os.environ.get(PROMPTS_DIR_ENV)
+    return Path(configured) if configured else PROMPTS_DIR
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,30 +88,401 @@ class AudioFile:
     source: str  # "recorded" by a person, or "synthesized"
     duration: float
     path: Path
+    text: str = ""
+
+    @property
+    def stem(self) -> str:
+        """The name the media route serves the file under: /prompts/<lang>/<stem>.wav."""
+        return self.path.stem
+
+
+# --- the manifest ----------------------------------------------------------------------
+
+
+def read_manifest(root: Path) -> list[AudioFile]:
+    """Every [[files]] entry of root/manifest.toml (none if there is no manifest)."""
+    manifest = root / MANIFEST_NAME
+    if not manifest.exists():
+        return []
+    data = tomllib.loads(manifest.read_text(encoding="utf-8"))
+    files = []
+    for entry in data.get("files", []):
+        relative = entry.get("file") or f"{entry['lang']}/{entry['prompt']}.wav"
+        files.append(AudioFile(entry["lang"], entry["prompt"], entry["sha256"], entry["source"],
+                               float(entry.get("duration", 0.0)), root / relative,
+                               entry.get("text", "")))
+    return files
+
+
+def _toml_string(value: str) -> str:
+    # JSON's escapes are valid TOML basic-string escapes; non-ASCII stays as it is.
+    return json.dumps(value, ensure_ascii=False)
+
+
+def write_manifest(root: Path, files: Iterable[AudioFile]) -> None:
+    """Write the manifest, sorted by language and file, atomically."""
+    lines = ["# Prompt audio: what each file says. Written by `ivr prompts import|synth`.",
+             "# sha256 is the hash of `text`, the exact filled prompt the file speaks; a file",
+             "# whose prompt text has changed since is stale and never played.", ""]
+    for audio in sorted(files, key=lambda a: (a.lang, a.path.name)):
+        relative = audio.path.relative_to(root).as_posix()
+        lines += ["[[files]]",
+                  f"lang = {_toml_string(audio.lang)}",
+                  f"prompt = {_toml_string(audio.prompt_id)}",
+                  f"file = {_toml_string(relative)}",
+                  f"sha256 = {_toml_string(audio.sha256)}",
+                  f"source = {_toml_string(audio.source)}",
+                  f"duration = {audio.duration:.2f}",
+                  f"text = {_toml_string(audio.text)}", ""]
+    root.mkdir(parents=True, exist_ok=True)
+    partial = root / (MANIFEST_NAME + ".partial")
+    partial.write_text("\n".join(lines), encoding="utf-8")
+    partial.replace(root / MANIFEST_NAME)
 
 
 class AudioLibrary:
-    """The manifest of prompts/<lang>/<prompt_id>.wav, read once at start."""
+    """The manifest of prompts/<lang>/*.wav, read once at start."""
 
-    def __init__(self, root: Path = PROMPTS_DIR) -> None:
-        self.root = root
-        self.files: dict[tuple[str, str], AudioFile] = {}
-        manifest = root / MANIFEST_NAME
-        if manifest.exists():
-            data = tomllib.loads(manifest.read_text(encoding="utf-8"))
-            for entry in data.get("files", []):
-                path = root / entry["lang"] / f"{entry['prompt']}.wav"
-                self.files[(entry["lang"], entry["prompt"])] = AudioFile(
-                    entry["lang"], entry["prompt"], entry["sha256"], entry["source"],
-                    float(entry.get("duration", 0.0)), path)
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root if root is not None else prompts_root()
+        self.files: dict[tuple[str, str, str], AudioFile] = {}
+        for audio in read_manifest(self.root):
+            self.files[(audio.lang, audio.prompt_id, audio.sha256)] = audio
 
     def current(self, lang: str, prompt_id: str, text: str) -> AudioFile | None:
         """The file that speaks exactly this text, or None (missing or stale)."""
-        found = self.files.get((lang, prompt_id))
-        if found and found.sha256 == text_hash(text) and found.path.exists():
+        found = self.files.get((lang, prompt_id, text_hash(text)))
+        if found and found.path.exists():
             return found
         return None
 
     def url(self, audio: AudioFile) -> str:
         # The hash in the query makes Twilio's cache fetch a file again once it is re-made.
-        return f"/prompts/{audio.lang}/{audio.prompt_id}.wav?v={audio.sha256[:12]}"
+        return f"/prompts/{audio.lang}/{audio.stem}.wav?v={audio.sha256[:12]}"
+
+
+# --- what a caller can hear: one entry per (language, prompt, exact text) ------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Need:
+    """One exact text a caller can hear in one language, and where they hear it."""
+
+    lang: str
+    prompt_id: str
+    text: str
+    where: str
+    translated: bool  # False: the catalog has no translation, callers get English
+
+    @property
+    def sha256(self) -> str:
+        return text_hash(self.text)
+
+
+def prompt_needs(profile: Profile, prompter: Prompter) -> list[Need]:
+    """Every (language, prompt, filled text) the call flow can speak with this profile.
+
+    Mirrors ivr/engine.py: the keys, destinations and language names each prompt is
+    filled with there. SMS-only prompts are left out: nobody hears them.
+    """
+    from ivr.engine import MORE_LANGUAGES_KEY
+    from ivr.i18n import language_name
+
+    p = profile
+    several_pages = len(p.language_pages) > 1
+    found: dict[tuple[str, str, str], Need] = {}
+    for lang in p.languages.values():
+        code = lang.code
+        wanted: list[tuple[str, dict[str, str], str]] = []
+        if lang.countries or code == p.greeting_language:  # it can host the language menu
+            wanted.append(("greeting", {}, "greeting"))
+            wanted.append(("language.person", {}, "language menu, last"))
+            if several_pages:
+                wanted.append(("language.more", {"key": MORE_LANGUAGES_KEY}, "language menu"))
+        wanted.append(("language.option", {"key": lang.key}, "language menu"))
+        if lang.page > 1 and lang.countries:
+            wanted.append(("language.option_next_page",
+                           {"more": MORE_LANGUAGES_KEY, "key": lang.key},
+                           "language menu, suggested first"))
+        for notice in ("keys.explain", "keys.wrong", "sms.sent", "sms.failed", "record.empty",
+                       "record.intro", "record.thanks", "connect.next"):
+            wanted.append((notice, {}, "call flow"))
+        for destination in p.destinations.values():
+            wanted.append(("connect.hold", {"destination": destination.label},
+                           f"connecting to {destination.name}"))
+        for node in p.nodes.values():
+            if node.prompt:
+                wanted.append((node.prompt, {}, f"menu {node.name}"))
+            for option in node.options:
+                wanted.append((option.prompt, {"key": option.key},
+                               f"menu {node.name}, key {option.key}"))
+            if node.outro:
+                wanted.append((node.outro, {}, f"menu {node.name}, after the options"))
+        if code in (p.greeting_language, "en"):
+            wanted.append(("fallback.sorry", {}, "fallback when the app fails"))
+        if code == p.greeting_language and "emergency.reminder" in p.prompts:
+            wanted.append(("emergency.reminder", {}, "fallback when the app fails"))
+        if code == p.staff_language:
+            no_language, _ = prompter.text(code, "whisper.no_language")
+            for named in [language_name(other, code) for other in p.languages] + [no_language]:
+                wanted.append(("whisper", {"language": named}, "whisper to the helpline"))
+        if prompter.voice(code) is None:
+            wanted.append(("language.english_follows", {}, "before English, where no audio"))
+        for prompt_id, extra, where in wanted:
+            text, used = prompter.text(code, prompt_id, extra)
+            key = (code, prompt_id, text)
+            if key not in found:
+                found[key] = Need(code, prompt_id, text, where, used == code)
+    return list(found.values())
+
+
+def file_stems(needs: Iterable[Need]) -> dict[Need, str]:
+    """The file name (without .wav) of each need: its prompt id, with a hash if it has variants.
+
+    A prompt heard with several texts in one language (connect.hold with two destinations,
+    the whisper with every language name) gets one file per text: <prompt>.<hash8>.
+    """
+    by_prompt: dict[tuple[str, str], list[Need]] = {}
+    for need in needs:
+        by_prompt.setdefault((need.lang, need.prompt_id), []).append(need)
+    stems = {}
+    for (_, prompt_id), variants in by_prompt.items():
+        unique = {need.text for need in variants}
+        for need in variants:
+            stems[need] = prompt_id if len(unique) == 1 else f"{prompt_id}.{need.sha256[:8]}"
+    return stems
+
+
+# --- reading WAV files -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WavInfo:
+    channels: int
+    sample_width: int
+    frame_rate: int
+    frames: int
+    leading_silence: float
+    trailing_silence: float
+    peak_db: float
+    active_level_db: float  # RMS of the windows louder than ACTIVE_WINDOW_DB
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.frame_rate if self.frame_rate else 0.0
+
+    @property
+    def telephone_format(self) -> bool:
+        return (self.channels, self.sample_width, self.frame_rate) == (
+            CHANNELS, SAMPLE_WIDTH, SAMPLE_RATE)
+
+
+def _db(amplitude: float) -> float:
+    return 20 * math.log10(amplitude) if amplitude > 0 else -math.inf
+
+
+def inspect_wav(path: Path) -> WavInfo:
+    """Format, silence at both ends and levels of a PCM WAV file; AudioError if unreadable."""
+    try:
+        with wave.open(str(path), "rb") as reader:
+            channels, width, rate, frames = (reader.getnchannels(), reader.getsampwidth(),
+                                             reader.getframerate(), reader.getnframes())
+            data = reader.readframes(frames)
+    except (wave.Error, EOFError, OSError) as exc:
+        raise AudioError(f"{path}: not a PCM WAV file ({exc})") from exc
+    if width != 2:  # levels are measured on 16-bit files only; the format check flags others
+        return WavInfo(channels, width, rate, frames, 0.0, 0.0, -math.inf, -math.inf)
+    samples = array("h")
+    samples.frombytes(data[: len(data) - len(data) % 2])
+    if sys.byteorder == "big":
+        samples.byteswap()
+    if channels > 1:
+        samples = samples[::channels]  # the first channel is enough to judge silence
+    window = max(int(rate * SILENCE_WINDOW), 1)
+    threshold = SILENCE_LEVEL * 32768
+    active_floor = 32768 * 10 ** (ACTIVE_WINDOW_DB / 20)
+    loud: list[bool] = []
+    active_energy, active_count, peak = 0, 0, 0
+    for start in range(0, len(samples), window):
+        chunk = samples[start:start + window]
+        top = max(max(chunk), -min(chunk))
+        peak = max(peak, top)
+        loud.append(top > threshold)
+        energy = sum(map(operator.mul, chunk, chunk))
+        if math.sqrt(energy / len(chunk)) > active_floor:
+            active_energy += energy
+            active_count += len(chunk)
+    seconds = window / rate
+    if not any(loud):
+        lead = trail = len(samples) / rate
+    else:
+        lead = loud.index(True) * seconds
+        trail = min(loud[::-1].index(True) * seconds, len(samples) / rate)
+    level = _db(math.sqrt(active_energy / active_count) / 32768) if active_count else -math.inf
+    return WavInfo(channels, width, rate, frames, lead, trail, _db(peak / 32768), level)
+
+
+# --- making files: sox and espeak-ng ------------------------------------------------------
+
+
+def _run(command: list[str]) -> None:
+    """Run a tool with list arguments; its error output becomes an AudioError."""
+    if shutil.which(command[0]) is None:
+        raise AudioError(f"{command[0]} is not installed (Debian: apt-get install {command[0]})")
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        raise AudioError(f"{command[0]} failed: {detail[-1] if detail else result.returncode}")
+
+
+def convert(source: Path, target: Path, silence_level: float = SILENCE_LEVEL) -> WavInfo:
+    """Any format sox reads -> 8 kHz mono 16-bit PCM WAV, silence trimmed, level normalized.
+
+    Two passes: the first mixes to mono, removes rumble under 60 Hz, trims leading and
+    trailing silence and resamples; the second applies the gain that brings the speech to
+    TARGET_LEVEL_DB (peaks capped) and pads a short, even silence at both ends.
+    """
+    percent = f"{silence_level * 100:g}%"
+    fmt = ["-b", "16", "-e", "signed-integer", "-c", str(CHANNELS), "-r", str(SAMPLE_RATE)]
+    with tempfile.TemporaryDirectory(prefix="ivr-audio-") as work:
+        trimmed = Path(work) / "trimmed.wav"
+        _run(["sox", "-V1", str(source), *fmt, str(trimmed), "remix", "-", "highpass", "60",
+              "silence", "1", "0.02", percent, "reverse", "silence", "1", "0.02", percent,
+              "reverse"])
+        measured = inspect_wav(trimmed)
+        if measured.frames == 0 or measured.active_level_db == -math.inf:
+            raise AudioError(f"{source.name}: nothing but silence")
+        gain = min(TARGET_LEVEL_DB - measured.active_level_db,
+                   PEAK_CEILING_DB - measured.peak_db)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.stem + ".partial.wav")
+        _run(["sox", "-V1", str(trimmed), *fmt, str(partial), "gain", f"{gain:.2f}",
+              "pad", str(LEAD_PAD), str(TAIL_PAD)])
+        partial.replace(target)
+    return inspect_wav(target)
+
+
+def espeak_voice(lang: str) -> str:
+    return ESPEAK_VOICES.get(lang, lang)
+
+
+def synthesize(text: str, lang: str, target: Path, speed: int = ESPEAK_SPEED) -> WavInfo:
+    """A placeholder file speaking `text` with espeak-ng, in the prompts' format."""
+    with tempfile.TemporaryDirectory(prefix="ivr-synth-") as work:
+        text_file = Path(work) / "text.txt"
+        text_file.write_text(text, encoding="utf-8")  # a file: no text is read as an option
+        raw = Path(work) / "raw.wav"
+        _run(["espeak-ng", "-v", espeak_voice(lang), "-s", str(speed), "-w", str(raw),
+              "-f", str(text_file)])
+        return convert(raw, target)
+
+
+def espeak_seconds(texts: list[str], lang: str, speed: int = ESPEAK_SPEED) -> list[float]:
+    """How long espeak-ng takes to say each text, silence at both ends left out."""
+    durations = []
+    with tempfile.TemporaryDirectory(prefix="ivr-rate-") as work:
+        for i, text in enumerate(texts):
+            text_file, raw = Path(work) / f"{i}.txt", Path(work) / f"{i}.wav"
+            text_file.write_text(text, encoding="utf-8")
+            _run(["espeak-ng", "-v", espeak_voice(lang), "-s", str(speed), "-w", str(raw),
+                  "-f", str(text_file)])
+            info = inspect_wav(raw)
+            durations.append(max(info.duration - info.leading_silence - info.trailing_silence,
+                                 0.0))
+    return durations
+
+
+# --- checking the library ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    where: str
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.what}"
+
+
+def check_file(audio: AudioFile) -> Iterator[Problem]:
+    """Format, duration, silence and level of one manifest entry's file."""
+    where = audio.path.name if not audio.path.parent.name else (
+        f"{audio.path.parent.name}/{audio.path.name}")
+    if audio.source not in SOURCES:
+        yield Problem(where, f"source {audio.source!r} is neither recorded nor synthesized")
+    if audio.text and text_hash(audio.text) != audio.sha256:
+        yield Problem(where, "the manifest's text does not match its sha256")
+    if not audio.path.is_file():
+        yield Problem(where, "listed in the manifest, but the file is missing")
+        return
+    try:
+        info = inspect_wav(audio.path)
+    except AudioError as exc:
+        yield Problem(where, str(exc))
+        return
+    if not info.telephone_format:
+        yield Problem(where, f"{info.frame_rate} Hz, {info.channels} channel(s), "
+                             f"{info.sample_width * 8}-bit: must be 8000 Hz mono 16-bit PCM")
+        return
+    if not MIN_DURATION <= info.duration <= MAX_DURATION:
+        yield Problem(where, f"{info.duration:.2f} s long (allowed {MIN_DURATION}-{MAX_DURATION})")
+    if abs(info.duration - audio.duration) > DURATION_TOLERANCE:
+        yield Problem(where, f"the manifest says {audio.duration:.2f} s, the file is "
+                             f"{info.duration:.2f} s")
+    if info.leading_silence > MAX_LEADING_SILENCE:
+        yield Problem(where, f"{info.leading_silence:.2f} s of silence before speech "
+                             f"(at most {MAX_LEADING_SILENCE})")
+    if info.trailing_silence > MAX_TRAILING_SILENCE:
+        yield Problem(where, f"{info.trailing_silence:.2f} s of silence after speech "
+                             f"(at most {MAX_TRAILING_SILENCE})")
+    if info.peak_db >= -0.1:
+        yield Problem(where, "clipped: peaks reach full scale")
+    if abs(info.active_level_db - TARGET_LEVEL_DB) > LEVEL_TOLERANCE_DB:
+        yield Problem(where, f"speech level {info.active_level_db:.1f} dBFS, "
+                             f"expected {TARGET_LEVEL_DB:g} ± {LEVEL_TOLERANCE_DB:g}")
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def with_duration(audio: AudioFile, info: WavInfo) -> AudioFile:
+    return replace(audio, duration=round(info.duration, 2))
+
+
+# --- Twilio's voices -------------------------------------------------------------------------
+
+VOICE_LIST = PROMPTS_DIR / "twilio_voices.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceList:
+    """Twilio's <Say> voices per language, as kept in prompts/twilio_voices.toml."""
+
+    voices: dict[str, tuple[str, ...]]
+    no_voice: tuple[str, ...]
+
+    @classmethod
+    def load(cls, path: Path = VOICE_LIST) -> VoiceList:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return cls({lang: tuple(names) for lang, names in data["voices"].items()},
+                   tuple(data.get("no_voice", [])))
+
+    def problem(self, say_language: str, say_voice: str | None) -> str | None:
+        """Why Twilio would refuse this pair, or None if it is a listed pair."""
+        if say_language not in self.voices:
+            return f"Twilio has no <Say> language {say_language!r} in the voice list"
+        if say_voice is not None and say_voice not in self.voices[say_language]:
+            return f"{say_voice!r} does not speak {say_language!r}"
+        return None
+
+
+def voice_problems(profile: Profile, voices: VoiceList) -> list[Problem]:
+    """Each profile language whose say_language/say_voice Twilio would not accept."""
+    found = []
+    for lang in profile.languages.values():
+        if lang.say_language:
+            why = voices.problem(lang.say_language, lang.say_voice)
+            if why:
+                found.append(Problem(f"{profile.path.name} [{lang.code}]", why))
+    return found

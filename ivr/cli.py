@@ -14,6 +14,7 @@ from ivr import sms_cli
 from ivr.engine import MORE_LANGUAGES_KEY
 from ivr.hotline import fallback_response
 from ivr.profile import ProfileError, load_profile
+from ivr.prompts_cli import prompts_group
 from ivr.simulate import SimulatedCall, Step, query_of
 
 
@@ -33,6 +34,7 @@ def main() -> None:
 
 main.add_command(sms_cli.db_group)
 main.add_command(sms_cli.purge)
+main.add_command(prompts_group)
 
 
 @main.command("check-profile")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import threading
+import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import phonenumbers
@@ -12,7 +14,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ivr.audio import AudioLibrary
 from ivr.hours import describe
-from ivr.i18n import CLDR_LOCALES, SOURCE_LANGUAGE, Catalogs
+from ivr.i18n import CLDR_LOCALES, SOURCE_LANGUAGE, Catalogs, language_name
 from ivr.profile import Profile
 from ivr.texts import fill
 
@@ -46,10 +48,15 @@ class Utterance:
     audio_url: str | None
     say_language: str | None
     say_voice: str | None
+    instead_of: str | None = None  # the caller's language, when this is English in its place
 
 
 # English for a profile that lists no English voice of its own.
 SOURCE_VOICE = ("en-GB", "Polly.Amy")
+ENGLISH_FOLLOWS = "language.english_follows"
+# English stand-ins for the language-menu options of a language that cannot be heard.
+NAMED_OPTIONS = {"language.option": "language.named_option",
+                 "language.option_next_page": "language.named_option_next_page"}
 
 
 class Prompter:
@@ -60,6 +67,9 @@ class Prompter:
         self.catalogs = catalogs
         self.audio = audio
         self._params = lru_cache(maxsize=64)(self._compute_params)
+        # Responses and gathers that already told the caller English follows.
+        self._told: weakref.WeakSet[Gather | VoiceResponse] = weakref.WeakSet()
+        self._told_lock = threading.Lock()
 
     def _compute_params(self, lang: str, written: bool) -> Mapping[str, str]:
         p = self.profile
@@ -93,24 +103,73 @@ class Prompter:
         return SOURCE_VOICE if lang == SOURCE_LANGUAGE else None
 
     def utterance(self, lang: str, prompt_id: str, **extra: str) -> Utterance:
-        """How a prompt reaches the caller: a current recording, else a Twilio voice."""
+        """How a prompt reaches the caller, best first.
+
+        A current recording; else Twilio's voice for the language; else a current
+        synthesized placeholder; else English, marked `instead_of` so that speak() tells
+        the caller first. A stale file (its text has changed) is never played.
+        """
         text, used = self.text(lang, prompt_id, extra)
-        audio = self.audio.current(used, prompt_id, text)
+        if used != lang:  # no translation yet
+            return self._in_english(lang, prompt_id, extra)
+        audio = self.audio.current(lang, prompt_id, text)
+        if audio and audio.source == "recorded":
+            return Utterance(prompt_id, lang, text, self.audio.url(audio), None, None)
+        voice = self.voice(lang)
+        if voice:
+            return Utterance(prompt_id, lang, text, None, *voice)
         if audio:
-            return Utterance(prompt_id, used, text, self.audio.url(audio), None, None)
+            return Utterance(prompt_id, lang, text, self.audio.url(audio), None, None)
+        return self._in_english(lang, prompt_id, extra)
+
+    def _in_english(self, lang: str, prompt_id: str, extra: Mapping[str, str]) -> Utterance:
+        """The English text for a language with neither audio nor voice: never silence."""
+        named = NAMED_OPTIONS.get(prompt_id)
+        if named:
+            # A language-menu option names its language in English ("For Luxembourgish,
+            # press 4"): the menu is where a caller has not chosen yet, so no notice.
+            english = self.utterance(SOURCE_LANGUAGE, named, **extra,
+                                     language=language_name(lang, SOURCE_LANGUAGE))
+            return english
+        english = self.utterance(SOURCE_LANGUAGE, prompt_id, **extra)
+        return replace(english, instead_of=lang)
+
+    def notice(self, lang: str) -> Utterance:
+        """The notice that English follows, in the caller's language where it can be heard."""
+        text, used = self.text(lang, ENGLISH_FOLLOWS)
+        audio = self.audio.current(used, ENGLISH_FOLLOWS, text)
+        if audio:
+            return Utterance(ENGLISH_FOLLOWS, used, text, self.audio.url(audio), None, None)
         voice = self.voice(used)
         if voice:
-            return Utterance(prompt_id, used, text, None, *voice)
-        # Neither a recording nor a voice: the English text, never silence.
-        return self.utterance(SOURCE_LANGUAGE, prompt_id, **extra)
+            return Utterance(ENGLISH_FOLLOWS, used, text, None, *voice)
+        text, used = self.text(SOURCE_LANGUAGE, ENGLISH_FOLLOWS)
+        return Utterance(ENGLISH_FOLLOWS, used, text, None, *SOURCE_VOICE)
 
     def speak(self, parent: Gather | VoiceResponse, lang: str, prompt_id: str,
               **extra: str) -> Utterance:
-        """Append a prompt to a response or gather as <Play> or <Say>; return what was said."""
+        """Append a prompt to a response or gather as <Play> or <Say>; return what was said.
+
+        Where the prompt comes in English instead of the caller's language, the caller is
+        told so first, once per response or gather.
+        """
         said = self.utterance(lang, prompt_id, **extra)
+        if said.instead_of and self._first_notice(parent):
+            self._append(parent, self.notice(said.instead_of))
+        self._append(parent, said)
+        return said
+
+    def _first_notice(self, parent: Gather | VoiceResponse) -> bool:
+        with self._told_lock:
+            if parent in self._told:
+                return False
+            self._told.add(parent)
+            return True
+
+    @staticmethod
+    def _append(parent: Gather | VoiceResponse, said: Utterance) -> None:
         if said.audio_url:
             parent.play(said.audio_url)
         else:
             kwargs = {"voice": said.say_voice} if said.say_voice else {}
             parent.say(said.text, language=said.say_language, **kwargs)
-        return said
