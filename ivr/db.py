@@ -13,6 +13,7 @@ import hmac
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -180,6 +181,10 @@ def keyed_hash(secret: str, value: str, length: int = 24) -> str:
     return hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()[:length]
 
 
+WRITE_BATCH = 200
+WARNING_INTERVAL = 60.0
+
+
 @dataclass
 class EventLog:
     """A bounded queue of anonymous events, written by one background thread."""
@@ -191,7 +196,9 @@ class EventLog:
     _engine: Engine | None = field(init=False, default=None)
     _thread: threading.Thread | None = field(init=False, default=None)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
-    dropped: int = field(init=False, default=0)
+    dropped: int = field(init=False, default=0)  # the queue was full
+    lost: int = field(init=False, default=0)  # the database refused them
+    _warned_at: float = field(init=False, default=float("-inf"))
 
     def __post_init__(self) -> None:
         self._queue = queue.Queue(maxsize=self.capacity)
@@ -219,6 +226,8 @@ class EventLog:
         self._start()
 
     def _start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="event-writer",
@@ -227,9 +236,15 @@ class EventLog:
 
     def _run(self) -> None:
         while True:
-            row = self._queue.get()
-            self._write([row])
-            self._queue.task_done()
+            rows = [self._queue.get()]
+            while len(rows) < WRITE_BATCH:  # one transaction for what piled up meanwhile
+                try:
+                    rows.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self._write(rows)
+            for _ in rows:
+                self._queue.task_done()
 
     def _write(self, rows: list[Base]) -> None:
         try:
@@ -237,8 +252,14 @@ class EventLog:
                 for row in rows:
                     session.merge(row) if isinstance(row, VoiceMessage) else session.add(row)
         except SQLAlchemyError as exc:
-            # The database is down or not migrated: the call went on; the figure is lost.
-            log.warning("could not store %d event(s): %s", len(rows), type(exc).__name__)
+            # The database is down or not migrated: the call went on; the figures are lost.
+            # One warning a minute at most, so an outage does not flood the log.
+            self.lost += len(rows)
+            now = time.monotonic()
+            if now - self._warned_at >= WARNING_INTERVAL:
+                log.warning("could not store %d event(s) (%d lost so far): %s", len(rows),
+                            self.lost, type(exc).__name__)
+                self._warned_at = now
 
     def flush(self, timeout: float = 5.0) -> None:
         """Wait until queued events are written (for tests and shutdown)."""
