@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
@@ -79,8 +81,10 @@ def operators_disable(name: str) -> None:
 @click.command("apply-reviews")
 @click.option("--lang", "languages", multiple=True,
               help="Only this language (repeatable); default: every profile language.")
+@click.option("--locales", "locales_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="The catalogs' directory (default: the repository's locales/).")
 @with_appcontext
-def apply_reviews_command(languages: tuple[str, ...]) -> None:
+def apply_reviews_command(languages: tuple[str, ...], locales_dir: Path | None) -> None:
     """Carry the console's reviews into locales/*.po, clearing their fuzzy flags."""
     _need_tables()
     profile = current_app.extensions["hotline"].profile
@@ -89,7 +93,7 @@ def apply_reviews_command(languages: tuple[str, ...]) -> None:
         raise click.BadParameter(f"not a profile language: {', '.join(unknown)}",
                                  param_hint="--lang")
     with session_scope() as db:
-        counts = apply_reviews(db, list(languages or profile.languages))
+        counts = apply_reviews(db, list(languages or profile.languages), locales_dir)
     for lang, cleared in counts.items():
         click.echo(f"{lang}: {cleared} reviewed translation(s) no longer fuzzy")
     if not counts:

@@ -10,10 +10,11 @@ from babel.messages.pofile import read_po, write_po
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ivr import i18n
 from ivr.console.menu import review_hash
 from ivr.console.models import Review
 from ivr.hotline import Hotline
-from ivr.i18n import CLDR_LOCALES, LOCALES_DIR, SOURCE_LANGUAGE
+from ivr.i18n import CLDR_LOCALES, SOURCE_LANGUAGE
 
 VERDICTS = ("reviewed", "comment")
 
@@ -54,8 +55,8 @@ def record_review(session: Session, hotline: Hotline, operator_id: int, lang: st
     return review
 
 
-def _po_path(lang: str, locales_dir: Path) -> Path:
-    return locales_dir / lang / "LC_MESSAGES" / "messages.po"
+def _po_path(lang: str, locales_dir: Path | None) -> Path:
+    return (locales_dir or i18n.LOCALES_DIR) / lang / "LC_MESSAGES" / "messages.po"
 
 
 def apply_to_catalog(catalog: Catalog, lang: str,
@@ -80,7 +81,7 @@ def _read(path: Path, lang: str) -> Catalog:
 
 
 def catalog_with_reviews(session: Session, lang: str,
-                         locales_dir: Path = LOCALES_DIR) -> tuple[bytes | None, int]:
+                         locales_dir: Path | None = None) -> tuple[bytes | None, int]:
     """The .po file of a language with reviews applied (for download), and how many."""
     path = _po_path(lang, locales_dir)
     if not path.exists():
@@ -93,7 +94,7 @@ def catalog_with_reviews(session: Session, lang: str,
 
 
 def apply_reviews(session: Session, languages: list[str],
-                  locales_dir: Path = LOCALES_DIR) -> dict[str, int]:
+                  locales_dir: Path | None = None) -> dict[str, int]:
     """Write the reviews into each language's catalog; the catalog files stay the truth."""
     reviewed = current_reviews(session)
     counts: dict[str, int] = {}

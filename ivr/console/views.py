@@ -89,7 +89,7 @@ def too_many(error: TooManyRequests) -> tuple[str, int]:
 def _safe_next(target: str | None) -> str:
     """Only a path on this console after sign-in, never another site."""
     if target and target.startswith("/console") and not urlsplit(target).netloc \
-            and "\\" not in target:
+            and "\\" not in target and ".." not in target:
         return target
     return url_for("console.menu")
 
