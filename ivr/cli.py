@@ -13,6 +13,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from ivr import sms_cli
 from ivr.engine import MORE_LANGUAGES_KEY
 from ivr.hotline import fallback_response
+from ivr.i18n_cli import i18n
 from ivr.profile import ProfileError, load_profile
 from ivr.prompts_cli import prompts_group
 from ivr.simulate import SimulatedCall, Step, query_of
@@ -35,6 +36,7 @@ def main() -> None:
 main.add_command(sms_cli.db_group)
 main.add_command(sms_cli.purge)
 main.add_command(prompts_group)
+main.add_command(i18n)
 
 
 @main.command("check-profile")

@@ -1,0 +1,210 @@
+"""`ivr i18n extract|init|update|compile|status`: the prompt catalogs, through pybabel."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po
+
+from ivr.i18n import CLDR_LOCALES, LOCALES_DIR
+from ivr.profile import PROFILES_DIR, ProfileError, load_profile
+from ivr.texts import placeholders
+
+PROJECT_DIR = LOCALES_DIR.parent
+MAPPING_FILE = PROJECT_DIR / "babel.cfg"
+TEMPLATE = LOCALES_DIR / "messages.pot"
+DOMAIN = "messages"
+# ivr/texts.py marks built-in prompts as prompt(id, text): the id becomes the msgctxt.
+KEYWORD = "prompt:1c,2"
+
+
+def po_path(code: str, locales_dir: Path = LOCALES_DIR) -> Path:
+    return locales_dir / code / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def pybabel(*args: str) -> list[str]:
+    """The argument list that runs one pybabel command with this interpreter."""
+    return [sys.executable, "-m", "babel.messages.frontend", *args]
+
+
+def extract_command(output: Path = TEMPLATE) -> list[str]:
+    return pybabel("extract", "-F", str(MAPPING_FILE), "-k", KEYWORD, "-c", "TRANSLATORS:",
+                   "--project", "Hotline IVR", "--copyright-holder", "Hotline IVR contributors",
+                   "--sort-by-file", "-o", str(output), ".")
+
+
+def init_command(code: str) -> list[str]:
+    return pybabel("init", "-D", DOMAIN, "-i", str(TEMPLATE), "-o", str(po_path(code)),
+                   "-l", CLDR_LOCALES.get(code, code))
+
+
+def update_command(code: str) -> list[str]:
+    # No fuzzy matching: the app speaks fuzzy entries, so a changed source text must not
+    # inherit an old sentence that says something else. It becomes missing (English is
+    # spoken) until someone translates it; the old text stays below as an obsolete entry.
+    return pybabel("update", "-D", DOMAIN, "-i", str(TEMPLATE), "-o", str(po_path(code)),
+                   "-l", CLDR_LOCALES.get(code, code), "--no-fuzzy-matching",
+                   "--ignore-pot-creation-date")
+
+
+def compile_command(code: str, output: Path | None = None) -> list[str]:
+    # --use-fuzzy: unreviewed machine translations are still better than silence.
+    return pybabel("compile", "-D", DOMAIN, "--use-fuzzy", "--statistics",
+                   "-i", str(po_path(code)),
+                   "-o", str(output or po_path(code).with_suffix(".mo")),
+                   "-l", CLDR_LOCALES.get(code, code))
+
+
+def catalog_languages(locales_dir: Path = LOCALES_DIR) -> list[str]:
+    """Languages that have a catalog under locales/."""
+    found = locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po")
+    return sorted(path.parent.parent.name for path in found)
+
+
+def profile_languages(paths: Iterable[Path]) -> list[str]:
+    """Languages the given hotline profiles offer callers."""
+    codes: set[str] = set()
+    for path in paths:
+        try:
+            codes.update(load_profile(path).languages)
+        except ProfileError as exc:
+            raise click.ClickException(str(exc)) from exc
+    return sorted(codes)
+
+
+def shipped_profiles() -> list[Path]:
+    return sorted(PROFILES_DIR.glob("*.toml"))
+
+
+def read_catalog(path: Path, code: str | None = None) -> Catalog:
+    with path.open("rb") as handle:
+        return read_po(handle, locale=CLDR_LOCALES.get(code, code) if code else None)
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogStatus:
+    """How far one language's catalog is, against the template."""
+
+    language: str
+    translated: int  # reviewed: no fuzzy flag
+    fuzzy: int  # machine-made or not yet checked by a native speaker; still used
+    missing: int  # no translation: the caller hears English
+    broken: tuple[str, ...]  # prompt ids whose placeholders differ from the source
+
+    @property
+    def complete(self) -> bool:
+        return self.missing == 0 and not self.broken
+
+
+def catalog_status(code: str, template: Catalog, locales_dir: Path = LOCALES_DIR
+                   ) -> CatalogStatus:
+    """Count translated, fuzzy and missing messages of one language against the template."""
+    wanted = [message for message in template if message.id]
+    path = po_path(code, locales_dir)
+    if not path.exists():
+        return CatalogStatus(code, 0, 0, len(wanted), ())
+    catalog = read_catalog(path, code)
+    translated = fuzzy = missing = 0
+    broken: list[str] = []
+    for message in wanted:
+        entry = catalog.get(message.id, context=message.context)
+        text = str(entry.string) if entry is not None and entry.string else ""
+        if not text:
+            missing += 1
+            continue
+        if entry is not None and entry.fuzzy:
+            fuzzy += 1
+        else:
+            translated += 1
+        if sorted(placeholders(text)) != sorted(placeholders(str(message.id))):
+            broken.append(str(message.context or message.id))
+    return CatalogStatus(code, translated, fuzzy, missing, tuple(broken))
+
+
+def _run(command: Sequence[str]) -> None:
+    click.echo("$ pybabel " + " ".join(command[3:]), err=True)
+    result = subprocess.run(list(command), cwd=PROJECT_DIR, check=False)
+    if result.returncode != 0:
+        raise click.ClickException(f"pybabel {command[3]} failed (exit {result.returncode})")
+
+
+def _chosen(languages: tuple[str, ...]) -> list[str]:
+    found = catalog_languages()
+    for code in languages:
+        if code not in found:
+            raise click.BadParameter(f"no catalog for {code!r} (try: ivr i18n init {code})",
+                                     param_hint="--lang")
+    return list(languages) or found
+
+
+@click.group("i18n")
+def i18n() -> None:
+    """Prompt catalogs: extract the texts, start a language, update, compile, status."""
+
+
+@i18n.command("extract")
+def extract() -> None:
+    """Write locales/messages.pot from ivr/texts.py and every profile's [prompts]."""
+    _run(extract_command())
+
+
+@i18n.command("init")
+@click.argument("language")
+def init(language: str) -> None:
+    """Start the catalog of a new language (its code as in the profile, e.g. tr)."""
+    if po_path(language).exists():
+        raise click.ClickException(f"{po_path(language)} exists already: use update")
+    _run(init_command(language))
+
+
+@i18n.command("update")
+@click.option("--lang", "languages", multiple=True, help="Only this language (repeatable).")
+def update(languages: tuple[str, ...]) -> None:
+    """Merge locales/messages.pot into each language's catalog."""
+    for code in _chosen(languages):
+        _run(update_command(code))
+
+
+@i18n.command("compile")
+@click.option("--lang", "languages", multiple=True, help="Only this language (repeatable).")
+def compile_(languages: tuple[str, ...]) -> None:
+    """Build the .mo files (fuzzy entries included); the app itself reads the .po files."""
+    for code in _chosen(languages):
+        _run(compile_command(code))
+
+
+@i18n.command("status")
+@click.option("--lang", "languages", multiple=True, help="Only this language (repeatable).")
+def status(languages: tuple[str, ...]) -> None:
+    """Per language: translated (reviewed), fuzzy (unreviewed), missing; exit 1 if any missing.
+
+    Languages offered by a shipped profile or HOTLINE_PROFILE without a catalog count
+    as all missing.
+    """
+    import os
+
+    if not TEMPLATE.exists():
+        raise click.ClickException(f"{TEMPLATE} is missing: run `ivr i18n extract`")
+    template = read_catalog(TEMPLATE)
+    profiles = shipped_profiles()
+    if os.environ.get("HOTLINE_PROFILE"):
+        profiles.append(Path(os.environ["HOTLINE_PROFILE"]))
+    codes = list(languages) or sorted(set(catalog_languages()) | set(profile_languages(profiles)))
+    total = sum(1 for message in template if message.id)
+    click.echo(f"{'language':<10}{'translated':>11}{'fuzzy':>7}{'missing':>9}  ({total} messages)")
+    incomplete = False
+    for code in codes:
+        result = catalog_status(code, template)
+        note = "" if po_path(code).exists() else "  no catalog"
+        if result.broken:
+            note += "  placeholders differ: " + ", ".join(result.broken)
+        click.echo(f"{code:<10}{result.translated:>11}{result.fuzzy:>7}{result.missing:>9}{note}")
+        incomplete = incomplete or not result.complete
+    if incomplete:
+        raise SystemExit(1)
