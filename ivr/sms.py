@@ -22,6 +22,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from ivr.crypto import NumberVault, local_key
 from ivr.db import EventLog, make_engine
+from ivr.i18n import suggest_language
 from ivr.profile import Profile
 from ivr.security import twilio_signed
 from ivr.sms_store import CODE_ALPHABET, CODE_LENGTH, CaseView, SmsStore
@@ -189,8 +190,11 @@ class SmsChannel:
     def _relay(self, message: Inbound, sender: str, identity: str) -> Plan:
         now = self.now()
         text = clean_body(message.body)
+        # The last keyword's language, else the text's, else the one the number's country
+        # suggests (a +380 number writing unclear Cyrillic: Ukrainian), else the default.
         lang = (self.store.language_of(identity)
                 or detect_language(text, self.profile.languages)
+                or suggest_language(self.profile, None, sender)
                 or self.profile.default_language)
         if not text:
             return Plan(answer=self.reply_text(lang, "sms.help"),
@@ -344,6 +348,10 @@ def init_app(app: Flask) -> None:
     app.extensions["sms"] = SmsChannel(hotline.profile, hotline.prompter, store, vault,
                                        clock=app.config.get("CLOCK"))
     app.register_blueprint(bp)
+    from ivr import sms_cli
+
+    app.cli.add_command(sms_cli.db_group)
+    app.cli.add_command(sms_cli.purge)
 
 
 __all__ = ["Inbound", "Outbound", "Plan", "SmsChannel", "as_twiml", "init_app",

@@ -168,8 +168,10 @@ MAX_BODY = 1600  # Twilio's limit for one outgoing message
 
 
 def clean_body(text: str) -> str:
-    """A sender's text fit to pass on: control characters out, spaces tidied, never empty."""
-    kept = "".join(" " if unicodedata.category(c) == "Cc" else c for c in text
+    """A sender's text fit to pass on: control characters out (line breaks kept), spaces
+    tidied; empty if nothing readable is left."""
+    text = text.replace("\r\n", "\n")
+    kept = "".join(" " if unicodedata.category(c) == "Cc" and c != "\n" else c for c in text
                    if unicodedata.category(c) not in ("Cf", "Cs") or c == "\u200d")
     return re.sub(r"[ \t]+", " ", kept).strip()
 

@@ -25,15 +25,12 @@ _sids = itertools.count(1)
 
 
 def sms_app(make_app: Callable[..., Flask], profile: str = "luxembourg",
-            migrate: bool = False, **config: Any) -> Flask:
-    """An app with SMS storage ready (tables made by create_all, or by the migrations)."""
+            **config: Any) -> Flask:
+    """An app with a number key and SMS tables ready (made by create_all; test_storage
+    checks that the migrations make the same schema)."""
     config.setdefault("NUMBER_ENCRYPTION_KEY", NUMBER_KEY)
     app = make_app(profile, **config)
-    url = app.config["DATABASE_URL"]
-    if migrate:
-        db.upgrade(url)
-    else:
-        db.create_tables(url)
+    db.create_tables(app.config["DATABASE_URL"])
     return app
 
 
@@ -58,3 +55,40 @@ def case_code(text: str) -> str:
     match = re.match(r"#(\w{4}) \[(\w+)\] ", text)
     assert match, text
     return match.group(1)
+
+
+POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def postgres_or_skip() -> str:
+    """The test server's URL, or a skip (with the reason printed) when no server answers."""
+    import psycopg
+    import pytest
+
+    try:
+        with psycopg.connect(POSTGRES_SERVER, connect_timeout=3):
+            return POSTGRES_SERVER
+    except psycopg.Error as exc:
+        reason = f"no PostgreSQL server answers at 127.0.0.1:5432 ({type(exc).__name__})"
+        print(f"SKIPPED: {reason}")
+        pytest.skip(reason)
+
+
+def create_database(name_hint: str) -> str:
+    """A new, empty database of our own on the test server (so no other test collides)."""
+    import uuid
+
+    import psycopg
+
+    name = f"{name_hint}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_or_skip(), autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return f"postgresql://postgres@127.0.0.1:5432/{name}"
+
+
+def drop_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(POSTGRES_SERVER, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
