@@ -173,6 +173,7 @@ class Need:
     text: str
     where: str
     translated: bool  # False: the catalog has no translation, callers get English
+    extra: tuple[tuple[str, str], ...] = ()  # the call parameters it is filled with
 
     @property
     def sha256(self) -> str:
@@ -232,7 +233,8 @@ def prompt_needs(profile: Profile, prompter: Prompter) -> list[Need]:
             text, used = prompter.text(code, prompt_id, extra)
             key = (code, prompt_id, text)
             if key not in found:
-                found[key] = Need(code, prompt_id, text, where, used == code)
+                found[key] = Need(code, prompt_id, text, where, used == code,
+                                  tuple(sorted(extra.items())))
     return list(found.values())
 
 
@@ -289,7 +291,8 @@ def inspect_wav(path: Path) -> WavInfo:
                                              reader.getframerate(), reader.getnframes())
             data = reader.readframes(frames)
     except (wave.Error, EOFError, OSError) as exc:
-        raise AudioError(f"{path}: not a PCM WAV file ({exc})") from exc
+        raise AudioError(f"not a plain PCM WAV file ({exc}): must be {SAMPLE_RATE} Hz mono "
+                         f"{SAMPLE_WIDTH * 8}-bit PCM") from exc
     if width != 2:  # levels are measured on 16-bit files only; the format check flags others
         return WavInfo(channels, width, rate, frames, 0.0, 0.0, -math.inf, -math.inf)
     samples = array("h")
