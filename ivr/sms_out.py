@@ -40,6 +40,8 @@ class LocalOutbox:
 
 
 def init_app(app: Flask) -> None:
+    # twilio's HTTP client logs each API request at INFO; keep only its warnings.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     sender = app.config.get("SMS_SENDER")
     if sender is None:
         sid, token = app.config["TWILIO_ACCOUNT_SID"], app.config["TWILIO_AUTH_TOKEN"]
