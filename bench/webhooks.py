@@ -19,6 +19,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import secrets
 import shlex
 import shutil
@@ -30,7 +31,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from types import FrameType
 from urllib.parse import urlencode
@@ -50,6 +51,7 @@ CALLER = "+380501234567"
 HOTLINE = "+352200000001"
 READY_TIMEOUT = 30.0
 RESULT_MARK = "BENCH_RESULT"
+OTHER_LOAD_WARNING = 0.25  # CPUs used by other processes beyond which the figures are doubtful
 
 
 @dataclass(frozen=True, eq=False)  # compared by identity: a key of the results
@@ -72,6 +74,11 @@ class Result:
     p99_ms: float
     max_ms: float
     errors: int  # socket errors, timeouts and HTTP statuses > 399
+    # CPUs' worth of work by processes other than the servers and wrk during the run
+    # (other users of this machine); None where /proc cannot tell.
+    other_cpus: float | None = None
+    # The servers' CPU time per request: barely moved by other load, unlike req/s and latency.
+    server_cpu_ms: float | None = None
 
     @property
     def rate(self) -> float:
@@ -110,12 +117,20 @@ def signature(token: str, path: str, form: Mapping[str, str],
 
 # --- the Procfile's web line --------------------------------------------------------------
 
+def procfile_command(text: str, process: str) -> str | None:
+    """The command of one process type (`web`, `release`) in a Procfile, if it has one."""
+    for line in text.splitlines():
+        if line.startswith(f"{process}:"):
+            return line.removeprefix(f"{process}:").strip()
+    return None
+
+
 def procfile_web_line(text: str) -> str:
     """The command of the `web:` process in a Procfile."""
-    for line in text.splitlines():
-        if line.startswith("web:"):
-            return line.removeprefix("web:").strip()
-    raise ValueError("the Procfile has no web: line")
+    line = procfile_command(text, "web")
+    if line is None:
+        raise ValueError("the Procfile has no web: line")
+    return line
 
 
 _VARIABLE = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)")
@@ -305,15 +320,58 @@ def parse_wrk(output: str) -> Result:
     raise ValueError(f"no {RESULT_MARK} line in wrk's output:\n{output[-2000:]}")
 
 
+def machine_busy_seconds() -> float | None:
+    """CPU seconds all processes of this machine have used since boot (Linux /proc/stat)."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()
+    except (OSError, IndexError):
+        return None
+    # user nice system idle iowait irq softirq steal: idle and iowait are not work.
+    ticks = [int(value) for value in fields[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def group_cpu_seconds(groups: Sequence[int]) -> float:
+    """CPU seconds used by the live processes of these process groups (the servers)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # After the ")" closing the command name: state ppid pgrp … utime(12th) stime(13th)
+            stat = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # ended meanwhile
+        if int(stat[2]) in groups:
+            total += int(stat[11]) + int(stat[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_wrk(wrk: str, url: str, script: Path, seconds: float, connections: int,
-            threads: int) -> Result:
+            threads: int, groups: Sequence[int] = ()) -> Result:
+    """Load one URL with wrk; also measure how busy the rest of the machine was meanwhile."""
     argv = [wrk, f"--threads={threads}", f"--connections={connections}",
             f"--duration={max(1, round(seconds))}s", "--timeout=5s", f"--script={script}", url]
+    busy, servers, load = machine_busy_seconds(), group_cpu_seconds(groups), children_cpu_seconds()
+    began = time.monotonic()
     done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60,
                           check=False)
+    elapsed = time.monotonic() - began
+    servers = group_cpu_seconds(groups) - servers
+    load = children_cpu_seconds() - load
+    after = machine_busy_seconds()
     if done.returncode != 0:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
-    return parse_wrk(done.stdout)
+    result = parse_wrk(done.stdout)
+    if busy is None or after is None or not groups or not result.requests:
+        return result
+    return replace(result, other_cpus=max(0.0, (after - busy - servers - load) / elapsed),
+                   server_cpu_ms=servers / result.requests * 1e3)
 
 
 # --- targets -----------------------------------------------------------------------------
@@ -345,11 +403,16 @@ def median_round(rounds: Sequence[Result]) -> Result:
 def table(results: Mapping[Endpoint, Result]) -> str:
     bare = next(r for e, r in results.items() if e.app == "bare")
     rows = [f"{'endpoint':<42} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
-            f"{'ratio':>6} {'errors':>6}"]
+            f"{'ratio':>6} {'errors':>6} {'CPU ms/req':>10} {'CPU ratio':>9} {'other CPU':>9}"]
     for endpoint, r in results.items():
         ratio = r.rate / bare.rate if bare.rate else 0.0
+        cpu = "?" if r.server_cpu_ms is None else f"{r.server_cpu_ms:.3f}"
+        cpu_ratio = ("?" if r.server_cpu_ms is None or bare.server_cpu_ms is None
+                     else f"{bare.server_cpu_ms / r.server_cpu_ms:.2f}")
+        other = "?" if r.other_cpus is None else f"{r.other_cpus:.2f}"
         rows.append(f"{endpoint.label:<42} {r.rate:>8.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f} "
-                    f"{r.max_ms:>7.1f} {ratio:>6.2f} {r.errors:>6}")
+                    f"{r.max_ms:>7.1f} {ratio:>6.2f} {r.errors:>6} {cpu:>10} {cpu_ratio:>9} "
+                    f"{other:>9}")
     return "\n".join(rows)
 
 
@@ -390,13 +453,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def prepare_database(url: str) -> str | None:
-    """Create the tables, as a deployment does, so events are really written under load."""
+def prepare_database(procfile_text: str, env: Mapping[str, str]) -> str | None:
+    """Make the schema as a deployment does (the Procfile's `release:` command), so events
+    are really written under load; what went wrong, if anything."""
+    release = procfile_command(procfile_text, "release")
+    if release is None:
+        return "the Procfile has no release: line; events go to a database without tables"
+    argv = [expand(word, env) for word in shlex.split(release)]
     try:
-        from ivr.db import create_tables
-        create_tables(url)
-    except Exception as exc:  # the hotline must answer anyway; say what the figures lack
-        return f"tables not created ({type(exc).__name__}): events are dropped, not written"
+        done = subprocess.run(argv, cwd=REPO, env=dict(env), capture_output=True, text=True,
+                              timeout=300, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"release command {release!r} failed ({type(exc).__name__})"
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        return f"release command {release!r} failed ({done.returncode}): " + " / ".join(lines)
     return None
 
 
@@ -420,7 +491,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # gunicorn from this interpreter's environment, with this checkout importable.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
-    web_line = procfile_web_line(args.procfile.read_text())
+    procfile_text = args.procfile.read_text()
+    web_line = procfile_web_line(procfile_text)
 
     with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as scratch, ExitStack() as stack:
         workdir = Path(scratch)
@@ -432,18 +504,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                        "SECRET_KEY": secrets.token_hex(32)}
         if args.profile:
             hotline_env["HOTLINE_PROFILE"] = args.profile
-        note = prepare_database(database_url)
+        note = prepare_database(procfile_text, hotline_env)
 
         ports: dict[str, int] = {}
         argvs: dict[str, list[str]] = {}
+        groups: list[int] = []  # each server leads its own process group
         gunicorn = shutil.which("gunicorn", path=env["PATH"]) or "gunicorn"
         extra = quiet_options(gunicorn)
         for app, spec, app_env in (("bare", BARE_APP, env), ("hotline", None, hotline_env)):
             ports[app] = free_port()
             argvs[app] = server_argv(web_line, ports[app], spec, app_env, extra)
             probe = next(e for e in ENDPOINTS if e.app == app)
-            stack.enter_context(server(argvs[app], app_env, log_dir / f"{app}.log",
-                                       ports[app], probe, token))
+            groups.append(stack.enter_context(server(argvs[app], app_env,
+                                                     log_dir / f"{app}.log", ports[app], probe,
+                                                     token)).pid)
 
         workers = setting(argvs["hotline"], ("--workers", "-w"), "1")
         worker_class = setting(argvs["hotline"], ("--worker-class", "-k"), "sync")
@@ -476,7 +550,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     run_wrk(wrk, url, scripts[endpoint], args.warmup, args.connections,
                             args.threads)
                 rounds[endpoint].append(run_wrk(wrk, url, scripts[endpoint], args.duration,
-                                                args.connections, args.threads))
+                                                args.connections, args.threads, groups))
         results = {endpoint: median_round(found) for endpoint, found in rounds.items()}
 
         # Still answering correctly after the load (no worker fell over into the fallback).
@@ -484,6 +558,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print()
     print(table(results))
+    print("CPU ms/req: the server's CPU time per request; CPU ratio: bare's over this one's "
+          "(what the throughput ratio would be if CPU were all that limits it).\n"
+          "other CPU: CPUs' worth of work by other processes on this machine meanwhile.")
+    busiest = max((r.other_cpus or 0.0 for r in results.values()), default=0.0)
+    if busiest > OTHER_LOAD_WARNING:
+        print(f"warning: other processes used up to {busiest:.2f} CPUs during the measurement; "
+              "the figures are not this code's alone (run again on a quiet machine)")
     print()
     found = verdicts(results, args.min_ratio, args.max_p99_ms)
     for description, held in found:
