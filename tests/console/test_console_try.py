@@ -1,0 +1,92 @@
+"""Try it: the keypad walks the real webhooks of a sandbox twin, at any hour."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ivr.console.tryit import TRY_CALL_SID, TryState, run
+from ivr.db import Event
+from tests.console.conftest import console_post
+
+MONDAY_MORNING = "2026-11-23T10:00"
+SUNDAY_NIGHT = "2026-11-22T22:00"
+
+
+def act(client: FlaskClient, **data: str) -> str:
+    response = console_post(client, "/console/try", "/console/try", data)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_data(as_text=True)
+
+
+def test_keypad_walks_to_a_transfer_in_office_hours(console_app: Flask,
+                                                    console: FlaskClient) -> None:
+    page = act(console, command="start", at=MONDAY_MORNING)
+    assert "Now: language menu, page 1" in page
+    assert 'lang="fr-FR"' in page and "INFOTRAITE" in page
+    page = act(console, command="press", key="2")  # English
+    assert "Now: menu main" in page and "To talk to INFOTRAITE now, press 1." in page
+    page = act(console, command="press", key="1")
+    assert "Ringing +35227365646" in page  # office hours: the landline first
+    assert "The person who answers hears first" in page  # the whisper, in French
+    assert re.search(r'hears first:</p>\s*<ol class="heard"><li><span lang="fr-FR">\w+', page)
+    assert "The person answers and presses 1" in page
+    page = act(console, command="accept")
+    assert "the caller is put through" in page and "The call has ended." in page
+    assert "call starts → pressed 2 → pressed 1 → accepted" in page
+    again = console_post(console, "/console/try", "/console/try",
+                         {"command": "press", "key": "1"})
+    assert again.status_code == 400 and "Start a call first" in again.get_data(as_text=True)
+
+
+def test_clock_control_tries_out_of_hours_routing(console_app: Flask,
+                                                  console: FlaskClient) -> None:
+    act(console, command="start", at=SUNDAY_NIGHT)
+    act(console, command="press", key="2")
+    page = act(console, command="press", key="4")  # the police's trafficking unit
+    assert "Now: menu police_closed" in page and "It is closed now" in page
+    page = act(console, command="press", key="1")  # INFOTRAITE, out of hours: the mobiles
+    assert re.search(r"Ringing \+352621351884, \+352621316919", page)
+
+
+def test_trying_stores_nothing_and_sends_no_text(console_app: Flask,
+                                                 console: FlaskClient) -> None:
+    act(console, command="start", at=MONDAY_MORNING)
+    act(console, command="press", key="2")
+    act(console, command="press", key="5")
+    page = act(console, command="press", key="1")
+    assert "The caller would get this text message" in page and "Numbers you asked for" in page
+    assert console_app.extensions["sms_sender"].sent == []  # the real sender saw nothing
+    console_app.extensions["events"].flush()
+    with Session(console_app.extensions["events"].engine) as db:
+        assert db.scalar(select(func.count()).select_from(Event)) == 0
+
+
+def test_bad_input_gets_an_answer_not_an_error(console_app: Flask,
+                                               console: FlaskClient) -> None:
+    bad_time = console_post(console, "/console/try", "/console/try",
+                            {"command": "start", "at": "yesterday"})
+    assert bad_time.status_code == 400 and "not a date" in bad_time.get_data(as_text=True)
+    act(console, command="start")
+    for data in ({"command": "press", "key": "x"}, {"command": "accept"},
+                 {"command": "message"}, {"command": "dance"}):
+        response = console_post(console, "/console/try", "/console/try", data)
+        assert response.status_code == 400, data
+
+
+def test_run_is_usable_without_a_page(console_app: Flask) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    moment = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Europe/Luxembourg"))
+    with console_app.app_context():
+        first = run(console_app, None, "start", moment=moment)
+        state = TryState.from_dict(first.state.as_dict())
+        assert state is not None and state.gather_action
+        second = run(console_app, state, "press", "0", moment)
+    assert second.step.dial_numbers and not second.state.ended
+    assert TRY_CALL_SID.startswith("CA")
