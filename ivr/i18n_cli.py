@@ -181,27 +181,32 @@ def compile_(languages: tuple[str, ...]) -> None:
 
 @i18n.command("status")
 @click.option("--lang", "languages", multiple=True, help="Only this language (repeatable).")
-def status(languages: tuple[str, ...]) -> None:
+@click.option("--locales-dir", type=click.Path(file_okay=False, path_type=Path),
+              default=LOCALES_DIR, show_default=True,
+              help="Catalogs to check, e.g. a translator's copy.")
+def status(languages: tuple[str, ...], locales_dir: Path) -> None:
     """Per language: translated (reviewed), fuzzy (unreviewed), missing; exit 1 if any missing.
 
-    Languages offered by a shipped profile or HOTLINE_PROFILE without a catalog count
-    as all missing.
+    A language offered by a shipped profile or by HOTLINE_PROFILE that has no catalog
+    counts as all missing.
     """
     import os
 
-    if not TEMPLATE.exists():
-        raise click.ClickException(f"{TEMPLATE} is missing: run `ivr i18n extract`")
-    template = read_catalog(TEMPLATE)
+    template_path = locales_dir / TEMPLATE.name
+    if not template_path.exists():
+        raise click.ClickException(f"{template_path} is missing: run `ivr i18n extract`")
+    template = read_catalog(template_path)
     profiles = shipped_profiles()
     if os.environ.get("HOTLINE_PROFILE"):
         profiles.append(Path(os.environ["HOTLINE_PROFILE"]))
-    codes = list(languages) or sorted(set(catalog_languages()) | set(profile_languages(profiles)))
+    codes = list(languages) or sorted(
+        set(catalog_languages(locales_dir)) | set(profile_languages(profiles)))
     total = sum(1 for message in template if message.id)
     click.echo(f"{'language':<10}{'translated':>11}{'fuzzy':>7}{'missing':>9}  ({total} messages)")
     incomplete = False
     for code in codes:
-        result = catalog_status(code, template)
-        note = "" if po_path(code).exists() else "  no catalog"
+        result = catalog_status(code, template, locales_dir)
+        note = "" if po_path(code, locales_dir).exists() else "  no catalog"
         if result.broken:
             note += "  placeholders differ: " + ", ".join(result.broken)
         click.echo(f"{code:<10}{result.translated:>11}{result.fuzzy:>7}{result.missing:>9}{note}")
