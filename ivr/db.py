@@ -282,4 +282,9 @@ def init_app(app: Flask) -> None:
 
 
 def create_tables(url: str) -> None:
-    Base.metadata.create_all(make_engine(url))
+    """Every model's table, without migrations (tests; `ivr db upgrade` is the real way)."""
+    engine = make_engine(url)
+    try:
+        Base.metadata.create_all(engine)
+    finally:
+        engine.dispose()

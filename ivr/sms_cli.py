@@ -49,8 +49,11 @@ def purge() -> None:
     profile = current_app.extensions["hotline"].profile
     clock = current_app.config.get("CLOCK")
     now = clock() if clock else datetime.now(UTC)
-    done = db.purge(db.make_engine(current_app.config["DATABASE_URL"]), now,
-                    profile.retention_days)
+    engine = db.make_engine(current_app.config["DATABASE_URL"])
+    try:
+        done = db.purge(engine, now, profile.retention_days)
+    finally:
+        engine.dispose()
     click.echo(f"older than {profile.retention_days} days: deleted {done.cases} SMS case(s), "
                f"{done.voice_messages} voice message reference(s), {done.senders} language "
                f"memory(ies), {done.deliveries} delivery id(s)")

@@ -92,3 +92,13 @@ def drop_database(url: str) -> None:
     name = url.rsplit("/", 1)[1]
     with psycopg.connect(POSTGRES_SERVER, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def close_databases(*apps: Flask) -> None:
+    """Close the apps' pooled database connections (PostgreSQL warns of unclosed ones)."""
+    for app in apps:
+        app.extensions["events"].flush()
+        app.extensions["sms_store"].engine.dispose()
+        events_engine = getattr(app.extensions["events"], "_engine", None)
+        if events_engine is not None:
+            events_engine.dispose()
