@@ -218,3 +218,29 @@ def test_the_discreet_setting_chooses_the_wording(tmp_path: object,
     plain_reply = messages(send_sms(sms_app(make_app, str(plain)).test_client(), "SIGNS"))[0][1]
     assert "trafficking" not in discreet_reply.lower()
     assert plain_reply != discreet_reply
+
+
+def test_unclear_text_takes_the_language_of_the_numbers_country(lu: Flask) -> None:
+    replies = messages(send_sms(lu.test_client(), "ок дякую", from_="+380671112233"))
+    assert replies[0][1].startswith("#") and "[uk]" in replies[0][1]
+
+
+def test_sms_events_are_anonymous(lu: Flask) -> None:
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from ivr.db import Event, make_engine
+
+    client = lu.test_client()
+    send_sms(client, "HILFE")
+    code = case_code(messages(send_sms(client, "Ich werde bedroht und habe Angst"))[0][1])
+    send_sms(client, f"#{code} Wir rufen Sie an", from_=STAFF)
+    lu.extensions["events"].flush()
+    engine = make_engine(lu.config["DATABASE_URL"])
+    with Session(engine) as session:
+        events = list(session.scalars(select(Event).where(Event.channel == "sms")))
+    engine.dispose()
+    assert [(e.kind, e.language, e.outcome) for e in events] == [
+        ("keyword", "de", None), ("relay", "de", "relayed"), ("staff_reply", "de", "relayed")]
+    assert events[1].conversation == events[2].conversation != code
+    assert events[0].node == "help"

@@ -1,0 +1,43 @@
+"""Every SMS reply, in every language of both profiles and both wordings, fits 2 segments
+after filling (306 GSM-7 characters; 134 in UCS-2 for Cyrillic, Chinese, Arabic)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import pytest
+from flask import Flask
+
+from ivr.profile import load_profile
+from ivr.sms import SmsChannel
+from ivr.sms_text import count_segments
+from tests.conftest import PROFILES
+from tests.test_sms_support import sms_app
+
+USER_REPLIES = ["sms.help", "sms.signs", "sms.police", "sms.languages", "sms.ack",
+                "sms.relay_failed", "sms.stopped", "sms.started"]
+STAFF_NOTICES = ["sms.staff.closed", "sms.staff.unknown", "sms.staff.no_code",
+                 "sms.staff.opted_out", "sms.staff.failed"]
+CASES = [(name, code) for name, path in sorted(PROFILES.items())
+         for code in load_profile(path).languages]
+
+
+@pytest.mark.parametrize(("profile_name", "lang"), CASES)
+@pytest.mark.parametrize("discreet", [True, False])
+def test_every_reply_fits_two_segments(make_app: Callable[..., Flask], profile_name: str,
+                                       lang: str, discreet: bool) -> None:
+    channel: SmsChannel = sms_app(make_app, profile_name).extensions["sms"]
+    channel.profile = replace(channel.profile, sms=replace(channel.profile.sms,
+                                                           discreet=discreet))
+    too_long = {}
+    for prompt_id in USER_REPLIES:
+        text = channel.reply_text(lang, prompt_id, keywords=channel.keyword_list())
+        segments = count_segments(text)
+        if segments.count > 2:
+            too_long[prompt_id] = (segments.encoding, segments.units, text)
+    for prompt_id in STAFF_NOTICES:
+        text = channel.staff_text(prompt_id, case="K7M2")
+        if count_segments(text).count > 2:
+            too_long[prompt_id] = (count_segments(text).encoding, len(text), text)
+    assert too_long == {}
