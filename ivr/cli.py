@@ -35,6 +35,7 @@ def main() -> None:
 
 main.add_command(sms_cli.db_group)
 main.add_command(sms_cli.purge)
+main.add_command(sms_cli.sms_group)
 main.add_command(prompts_group)
 main.add_command(i18n)
 

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 Sender = Callable[[str, str, str], bool]  # (to, from, body) -> sent
 MAX_REPLY_SEGMENTS = 2
+TWILIO_OPT_OUT_TYPES = {"STOP": "stop", "START": "start", "HELP": "help"}
 KEYWORD_REPLIES = {"help": "sms.help", "signs": "sms.signs", "police": "sms.police",
                    "languages": "sms.languages"}
 _STAFF_CODE = re.compile(r"^\W*#?\s*([" + CODE_ALPHABET + r"]{" + str(CODE_LENGTH) + r"})\b"
@@ -57,6 +58,9 @@ class Inbound:
     from_number: str
     to_number: str
     body: str
+    # Twilio's OptOutType (STOP, START, HELP) when Twilio itself acted on and answered a
+    # keyword (its own words, or those set in Advanced Opt-Out).
+    opt_out_type: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,11 +162,18 @@ class SmsChannel:
     def _from_person(self, message: Inbound, sender: str) -> Plan:
         identity = self.vault.identity(sender)
         match = self.keywords.match(message.body)
+        twilio_kind = TWILIO_OPT_OUT_TYPES.get(message.opt_out_type.strip().upper())
+        if twilio_kind and (match is None or match.kind != twilio_kind):
+            match = KeywordMatch(twilio_kind, match.languages if match else (), True)
+        elif match is not None and twilio_kind:
+            match = KeywordMatch(match.kind, match.languages, True)
         if match is not None:
             return self._keyword(match, identity)
         return self._relay(message, sender, identity)
 
     def _keyword(self, match: KeywordMatch, identity: str) -> Plan:
+        """Answer a keyword; where Twilio has answered it already (twilio_word), record its
+        effect and stay silent, so the sender never gets two replies."""
         now = self.now()
         known = self.store.language_of(identity)
         lang = match.language(known, self.profile.default_language)
@@ -184,6 +195,8 @@ class SmsChannel:
         prompt_id = KEYWORD_REPLIES.get(match.kind)
         if prompt_id is None:  # a kind a profile added without a reply: the numbers
             prompt_id = "sms.help"
+        if match.twilio_word:
+            return Plan(event={**event, "outcome": "answered_by_twilio"})
         return Plan(answer=self.reply_text(lang, prompt_id, keywords=self.keyword_list()),
                     event=event)
 
@@ -290,7 +303,8 @@ def inbound() -> Response:
     message = Inbound(sid=(form.get("MessageSid") or form.get("SmsSid") or "")[:64],
                       from_number=form.get("From", "")[:32],
                       to_number=form.get("To", "")[:32],
-                      body=form.get("Body", "")[:MAX_BODY * 2])
+                      body=form.get("Body", "")[:MAX_BODY * 2],
+                      opt_out_type=form.get("OptOutType", "")[:16])
     channel: SmsChannel = current_app.extensions["sms"]
     events: EventLog = current_app.extensions["events"]
     try:
@@ -352,6 +366,7 @@ def init_app(app: Flask) -> None:
 
     app.cli.add_command(sms_cli.db_group)
     app.cli.add_command(sms_cli.purge)
+    app.cli.add_command(sms_cli.sms_group)
 
 
 __all__ = ["Inbound", "Outbound", "Plan", "SmsChannel", "as_twiml", "init_app",

@@ -57,3 +57,27 @@ def purge() -> None:
     click.echo(f"older than {profile.retention_days} days: deleted {done.cases} SMS case(s), "
                f"{done.voice_messages} voice message reference(s), {done.senders} language "
                f"memory(ies), {done.deliveries} delivery id(s)")
+
+
+@click.group("sms")
+def sms_group() -> None:
+    """The SMS channel."""
+
+
+@sms_group.command("reply")
+@click.argument("kind", type=click.Choice(["help", "signs", "police", "languages", "ack",
+                                           "stopped", "started"]))
+@click.argument("lang")
+@with_appcontext
+def reply(kind: str, lang: str) -> None:
+    """Print a reply as a sender gets it (e.g. for Twilio's Advanced Opt-Out HELP reply)."""
+    from ivr.sms_text import count_segments
+
+    channel = current_app.extensions["sms"]
+    if lang not in channel.profile.languages:
+        raise click.BadParameter(f"{lang!r} is not one of {', '.join(channel.profile.languages)}",
+                                 param_hint="LANG")
+    text = channel.reply_text(lang, f"sms.{kind}", keywords=channel.keyword_list())
+    segments = count_segments(text)
+    click.echo(text)
+    click.echo(f"({segments.count} SMS, {segments.encoding}, {segments.units} units)", err=True)

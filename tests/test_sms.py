@@ -244,3 +244,27 @@ def test_sms_events_are_anonymous(lu: Flask) -> None:
         ("keyword", "de", None), ("relay", "de", "relayed"), ("staff_reply", "de", "relayed")]
     assert events[1].conversation == events[2].conversation != code
     assert events[0].node == "help"
+
+
+@pytest.mark.parametrize(("body", "opt_out_type"), [("HELP", "HELP"), ("INFO", "HELP"),
+                                                    ("ARRÊT", "STOP"), ("STOP", "STOP")])
+def test_a_keyword_twilio_has_answered_gets_no_second_reply(lu: Flask, body: str,
+                                                            opt_out_type: str) -> None:
+    client = lu.test_client()
+    code = case_code(messages(send_sms(client, "They took my phone yesterday"))[0][1])
+    replies = messages(send_sms(client, body, OptOutType=opt_out_type))
+    assert [to for to, _ in replies if to is None] == []
+    refused = messages(send_sms(client, f"#{code} hello", from_=STAFF))
+    if opt_out_type == "STOP":
+        assert [to for to, _ in replies] == [STAFF, STAFF_2]  # the helpline is told
+        assert refused[0][0] is None
+    else:
+        assert refused == [(PERSON, "hello")]
+
+
+def test_ivr_sms_reply_prints_a_reply_and_its_size(lu: Flask) -> None:
+    result = lu.test_cli_runner().invoke(args=["sms", "reply", "help", "en"])
+    assert result.exit_code == 0, result.output
+    assert "+352 27 36 56 46" in result.output and "GSM-7" in result.output
+    bad = lu.test_cli_runner().invoke(args=["sms", "reply", "help", "xx"])
+    assert bad.exit_code != 0 and "is not one of" in bad.output
