@@ -54,6 +54,9 @@ LANGUAGE_MENU_TARGET = 30.0
 # Characters per second when neither files nor espeak-ng can tell (English IVR speech).
 FALLBACK_RATE = 14.0
 RATE_SAMPLE = 8
+# espeak-ng's Mandarin voice spells most Chinese characters as English letters: its timing
+# says nothing about a real voice.
+ESPEAK_CANNOT_READ = frozenset({"zh"})
 
 
 # --- the prompts of one or more profiles --------------------------------------------------
@@ -163,8 +166,16 @@ class SpeakingRates:
             chars = sum(len(a.text) for a in files)
             seconds = sum(a.duration - LEAD_PAD - TAIL_PAD for a in files)
             return chars / seconds, f"{len(files)} audio files"
-        texts = sorted({n.text for n in self.prompts.needs_of(lang) if n.translated},
-                       key=len)[:RATE_SAMPLE]
+        translated = [n for n in self.prompts.needs_of(lang) if n.translated]
+        if lang in ESPEAK_CANNOT_READ and lang != SOURCE_LANGUAGE and translated:
+            # The same message takes about as long in any language; time it in English.
+            english = [self._english(n) for n in translated]
+            seconds = sum(len(t) for t in english) / self.rate(SOURCE_LANGUAGE)
+            return (sum(len(n.text) for n in translated) / seconds,
+                    "as long as the English (espeak-ng cannot read this script)")
+        every = sorted({n.text for n in translated}, key=len)
+        # Short and long texts alike: pauses weigh more in a short one.
+        texts = every[::max(len(every) // RATE_SAMPLE, 1)][:RATE_SAMPLE]
         if texts and shutil.which("espeak-ng"):
             try:
                 seconds = sum(espeak_seconds(texts, lang))
@@ -176,6 +187,14 @@ class SpeakingRates:
 
     def seconds(self, text: str, lang: str) -> float:
         return len(text) / self.rate(lang)
+
+    def _english(self, need: Need) -> str:
+        for profile_set in self.prompts.profiles:
+            if need.lang in profile_set.profile.languages:
+                text, _ = profile_set.prompter.text(SOURCE_LANGUAGE, need.prompt_id,
+                                                    dict(need.extra))
+                return text
+        return need.text
 
 
 # --- the recording script -------------------------------------------------------------
