@@ -20,7 +20,10 @@ BUILTIN_PROMPTS: dict[str, str] = dict([
     prompt("greeting",
            "%(hotline)s. Free and confidential help. If you are in danger right now, hang up "
            "and call %(emergency)s."),
+    # TRANSLATORS: said in its own language: name your language
+    # in it ("Pour le français, appuyez sur %(key)s.").
     prompt("language.option", "For English, press %(key)s."),
+    # TRANSLATORS: name your own language, as in language.option.
     prompt("language.option_next_page", "For English, press %(more)s, then %(key)s."),
     prompt("language.more", "For more languages, press %(key)s."),
     # Spoken when a language has neither a current recording nor a Twilio voice: the
@@ -37,6 +40,7 @@ BUILTIN_PROMPTS: dict[str, str] = dict([
     prompt("keys.wrong", "That key is not in this menu."),
     prompt("connect.hold", "Connecting you to %(destination)s. Please stay on the line."),
     prompt("connect.next", "Still trying. Please stay on the line."),
+    # TRANSLATORS: heard by the helpline's staff, not by the caller.
     prompt("whisper",
            "Hotline call. The caller chose %(language)s. Press 1 to accept the call."),
     prompt("whisper.no_language", "no language yet"),
