@@ -49,6 +49,11 @@ def sox(*args: str) -> None:
     subprocess.run(["sox", "-V1", *args], check=True)
 
 
+def sox_reads_mp3() -> bool:
+    help_text = subprocess.run(["sox", "-h"], capture_output=True, text=True).stdout
+    return " mp3 " in help_text
+
+
 def english_text(prompt_id: str, **extra: str) -> str:
     prompts = PromptSet.load([LUXEMBOURG], Path("/nonexistent"))
     text, used = prompts.profiles[0].prompter.text("en", prompt_id, extra)
@@ -84,6 +89,8 @@ def test_import_converts_trims_and_levels_a_real_recording(root: Path, tmp_path:
     # A quiet MP3-free second format: a tone in Ogg Vorbis, for the sms option.
     sox("-n", "-r", "22050", "-c", "1", str(session / "main.sms.ogg"),
         "synth", "0.8", "sine", "440", "vol", "0.05", "pad", "0.7", "0.7")
+    if sox_reads_mp3():  # Debian's libsox-fmt-mp3, installed by the README's command
+        sox(str(speech), str(session / "main.kinds.mp3"), "pad", "0.5", "0.5")
     original = inspect_wav(speech)
 
     result = ivr("import", str(session), "--lang", "en", "--profile", str(LUXEMBOURG))
@@ -106,6 +113,9 @@ def test_import_converts_trims_and_levels_a_real_recording(root: Path, tmp_path:
 
     sms = inspect_wav(entries["main.sms"].path)
     assert sms.telephone_format and abs(sms.duration - (0.8 + LEAD_PAD + TAIL_PAD)) < 0.05
+    if sox_reads_mp3():
+        kinds = inspect_wav(entries["main.kinds"].path)
+        assert kinds.telephone_format and kinds.leading_silence <= MAX_LEADING_SILENCE
 
     # The app now plays the recording rather than Twilio's voice.
     prompts = PromptSet.load([LUXEMBOURG], root)
