@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 MAX_EVENTS = 200_000  # a year of a small helpline's calls, many times over
 TWILIO_API = "https://api.twilio.com/2010-04-01"
 FETCH_TIMEOUT_SECONDS = 15
-LANGUAGE_MENU_LABEL = "language menu (no language chosen)"
+LANGUAGE_MENU_LABEL = "language menu"
 
 
 @dataclass

@@ -14,11 +14,18 @@ BAR_WIDTH = 300
 
 
 def hbar_chart(title: str, rows: Sequence[tuple[str, int]], chart_id: str) -> Markup:
-    """Horizontal bars, one per labelled count, the count written beside each bar."""
+    """Horizontal bars, one per labelled count, the count written beside each bar.
+
+    Drawn at its own size in pixels: on a narrow screen the page scrolls the chart
+    sideways rather than shrinking its words below a readable size.
+    """
     top = max((count for _, count in rows), default=0) or 1
     height = ROW_HEIGHT * max(len(rows), 1) + 8
-    width = LABEL_WIDTH + BAR_WIDTH + 60
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+    # Room for the longest label at about 8 px a character of 13 px text.
+    label_width = max([LABEL_WIDTH // 2] + [len(label) * 8 + 12 for label, _ in rows])
+    width = label_width + BAR_WIDTH + 60
+    parts = [f'<svg class="chart" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" '
              f'aria-labelledby="{chart_id}-title" xmlns="http://www.w3.org/2000/svg">',
              f'<title id="{chart_id}-title">{escape(title)}</title>']
     if not rows:
@@ -26,11 +33,11 @@ def hbar_chart(title: str, rows: Sequence[tuple[str, int]], chart_id: str) -> Ma
     for i, (label, count) in enumerate(rows):
         y = i * ROW_HEIGHT + 4
         length = round(BAR_WIDTH * count / top)
-        parts.append(f'<text x="{LABEL_WIDTH - 6}" y="{y + 14}" text-anchor="end" '
+        parts.append(f'<text x="{label_width - 6}" y="{y + 14}" text-anchor="end" '
                      f'font-size="13" fill="#222">{escape(label)}</text>')
-        parts.append(f'<rect x="{LABEL_WIDTH}" y="{y}" width="{max(length, 1)}" height="16" '
+        parts.append(f'<rect x="{label_width}" y="{y}" width="{max(length, 1)}" height="16" '
                      f'fill="{BAR_COLOURS[0]}"/>')
-        parts.append(f'<text x="{LABEL_WIDTH + length + 6}" y="{y + 14}" font-size="13" '
+        parts.append(f'<text x="{label_width + length + 6}" y="{y + 14}" font-size="13" '
                      f'fill="#222">{count}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
@@ -44,7 +51,8 @@ def daily_chart(title: str, days: Sequence[str], series: Sequence[tuple[str, Seq
     group = column * len(series) + 4
     width = max(len(days) * group + 40, 200)
     height = plot_height + 60
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+    parts = [f'<svg class="chart" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" '
              f'aria-labelledby="{chart_id}-title" xmlns="http://www.w3.org/2000/svg">',
              f'<title id="{chart_id}-title">{escape(title)}</title>',
              f'<line x1="30" y1="{plot_height + 4}" x2="{width}" y2="{plot_height + 4}" '
@@ -60,7 +68,7 @@ def daily_chart(title: str, days: Sequence[str], series: Sequence[tuple[str, Seq
                          f'width="{column - 1}" height="{h}" '
                          f'fill="{BAR_COLOURS[s % len(BAR_COLOURS)]}"><title>{escape(day)}: '
                          f"{value}</title></rect>")
-        if d % 7 == 0 or d == len(days) - 1:
+        if d % 7 == 0 or (d == len(days) - 1 and d % 7 > 3):
             parts.append(f'<text x="{x0}" y="{plot_height + 20}" font-size="10" '
                          f'fill="#222">{escape(day[5:])}</text>')
     for s, (name, _values) in enumerate(series):
