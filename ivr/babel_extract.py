@@ -72,7 +72,8 @@ def translator_comments(file_name: str, prompt_id: str, text: str,
 
     Short lines, because Babel wraps long comments and merges equal ones across profiles.
     """
-    comments = [f"{file_name}: {where}" for where in usage.get(prompt_id, ["no menu (engine or SMS)"])]
+    uses = usage.get(prompt_id, ["no menu (engine or SMS)"])
+    comments = [f"{file_name}: {where}" for where in uses]
     for name in dict.fromkeys(placeholders(text)):
         comments.append(f"%({name})s = {_meaning(name)}; keep it as is.")
     if prompt_id.startswith("sms."):
