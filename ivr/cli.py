@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from ivr import sms_cli
+from ivr.console import cli as console_cli
 from ivr.engine import MORE_LANGUAGES_KEY
 from ivr.hotline import fallback_response
 from ivr.i18n_cli import i18n
@@ -38,6 +39,8 @@ main.add_command(sms_cli.purge)
 main.add_command(sms_cli.sms_group)
 main.add_command(prompts_group)
 main.add_command(i18n)
+main.add_command(console_cli.operators)
+i18n.add_command(console_cli.apply_reviews_command)
 
 
 @main.command("check-profile")

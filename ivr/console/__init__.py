@@ -7,6 +7,7 @@ headers. The Twilio webhooks are other blueprints and get none of this.
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 from flask import Flask, Response, request
@@ -26,8 +27,7 @@ CONTENT_SECURITY_POLICY = (
 SIGN_IN_LIMIT = "10 per minute;30 per hour"
 
 csrf = CSRFProtect()
-limiter = Limiter(get_remote_address, storage_uri="memory://", default_limits=[],
-                  headers_enabled=False)
+limiter = Limiter(get_remote_address, default_limits=[], headers_enabled=False)
 login_manager = LoginManager()
 login_manager.login_view = "console.login"
 login_manager.login_message = "Please sign in to use the console."
@@ -62,7 +62,10 @@ def init_app(app: Flask) -> None:
 
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # the webhooks carry no token
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", 8 * 3600)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    # One process counts its own attempts; several workers can share Redis instead
+    # (RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379, with the redis package installed).
+    app.config.setdefault("RATELIMIT_STORAGE_URI",
+                          os.environ.get("RATELIMIT_STORAGE_URI") or "memory://")
     # Flask has its own (weaker) defaults for these, so they are set, not defaulted.
     # Secure cookies still work on http://localhost, which browsers treat as secure.
     app.config.update(
