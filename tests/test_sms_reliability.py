@@ -193,7 +193,8 @@ def test_any_signed_message_gets_an_answer_never_a_5xx(prop_app: Flask, body: st
           suppress_health_check=[HealthCheck.function_scoped_fixture,
                                  HealthCheck.too_slow])
 @given(body=BODIES, sender=SENDERS,
-       signature=st.one_of(st.just(None), st.text(string.printable, max_size=40)),
+       signature=st.one_of(st.just(None), st.text(string.ascii_letters + string.digits + "+/= ",
+                                                 max_size=40)),
        wrong_token=st.booleans())
 def test_a_forged_request_is_refused_and_never_relayed(prop_app: Flask, body: str,
                                                        sender: str, signature: str | None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet
@@ -102,3 +103,26 @@ def close_databases(*apps: Flask) -> None:
         events_engine = getattr(app.extensions["events"], "_engine", None)
         if events_engine is not None:
             events_engine.dispose()
+
+
+def shared_app(profile: str, directory: Path) -> Flask:
+    """An SMS-ready app built once for a module (tests that only read it, or that each
+    use their own sender number; see `numbers()`)."""
+    from ivr import create_app
+    from tests.conftest import PROFILES, PUBLIC_BASE_URL, TOKEN, Clock
+
+    url = f"sqlite:///{directory / f'{profile}.sqlite3'}"
+    app = create_app({"TESTING": True, "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": "",
+                      "HOTLINE_PROFILE": str(PROFILES[profile]), "DATABASE_URL": url,
+                      "PUBLIC_BASE_URL": PUBLIC_BASE_URL, "SECRET_KEY": "test-secret",
+                      "CLOCK": Clock(), "NUMBER_ENCRYPTION_KEY": NUMBER_KEY})
+    db.create_tables(url)
+    return app
+
+
+_senders = itertools.count(1000)
+
+
+def new_sender() -> str:
+    """A valid mobile number no other test uses (Ukrainian range, as PERSON)."""
+    return f"+38067{next(_senders):07d}"
