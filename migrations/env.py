@@ -7,6 +7,7 @@ from logging.config import fileConfig
 from pathlib import Path
 
 from alembic import context
+
 from ivr.db import Base, default_database_url, make_engine
 
 config = context.config
