@@ -156,8 +156,10 @@ def test_webhooks_need_no_csrf_token_and_no_session(console_app: Flask) -> None:
 
 
 def test_operators_add_asks_for_a_password_and_stores_only_a_hash(console_app: Flask) -> None:
+    from ivr.cli import main
+
     runner = console_app.test_cli_runner()
-    result = runner.invoke(args=["operators", "add", "carla"],
+    result = runner.invoke(main, args=["operators", "add", "carla"],
                            input="a long enough secret\na long enough secret\n")
     assert result.exit_code == 0, result.output
     assert "a long enough secret" not in result.output
@@ -170,7 +172,7 @@ def test_operators_add_asks_for_a_password_and_stores_only_a_hash(console_app: F
         stored = db.scalar(select(Operator).where(Operator.name == "carla"))
         assert stored is not None and stored.password_hash.startswith("$argon2")
     assert sign_in(console_app.test_client(), "carla", "a long enough secret").status_code == 302
-    again = runner.invoke(args=["operators", "add", "carla", "--password", "x" * 20])
+    again = runner.invoke(main, args=["operators", "add", "carla", "--password", "x" * 20])
     assert again.exit_code != 0 and "already exists" in again.output
-    short = runner.invoke(args=["operators", "add", "dora", "--password", "short"])
+    short = runner.invoke(main, args=["operators", "add", "dora", "--password", "short"])
     assert short.exit_code != 0 and "at least" in short.output
