@@ -37,6 +37,12 @@ def text_of(app: Flask, lang: str, prompt_id: str, **extra: str) -> str:
     return app.extensions["hotline"].prompter.utterance(lang, prompt_id, **extra).text
 
 
+def said(app: Flask, lang: str, prompt_id: str, **extra: str) -> str:
+    """What a caller gets for a prompt, as parse_twiml shows it: the words, or the audio URL."""
+    utterance = app.extensions["hotline"].prompter.utterance(lang, prompt_id, **extra)
+    return utterance.audio_url or utterance.text
+
+
 def heard_texts(step: Step) -> list[str]:
     return [h.text for h in step.heard]
 
@@ -61,7 +67,7 @@ def test_arrival_greets_then_offers_languages_inside_one_gather(app: Flask, post
     # Every prompt is inside the gather, so a key stops it (barge-in).
     root = ET.fromstring(step.twiml)
     assert [child.tag for child in root] == ["Gather", "Redirect"]
-    assert step.heard[0].text == text_of(app, "fr", "greeting")
+    assert step.heard[0].text == said(app, "fr", "greeting")
     assert "1 1 3" in step.heard[0].text  # 113 is said, never dialled
     assert params(step.gather_action) == {"p": "1", "r": "0", "w": "0"}
 
@@ -78,8 +84,8 @@ def test_each_language_option_is_spoken_in_its_own_language(app: Flask, post: Po
             assert heard.kind == "play" and heard.text == expected.audio_url
         else:
             assert (heard.text, heard.language) == (expected.text, lang.say_language)
-    assert step.heard[-2].text == text_of(app, "fr", "language.more", key="9")
-    assert step.heard[-1].text == text_of(app, "fr", "language.person")
+    assert step.heard[-2].text == said(app, "fr", "language.more", key="9")
+    assert step.heard[-1].text == said(app, "fr", "language.person")
 
 
 @pytest.mark.parametrize(("form", "first_code"), [
@@ -94,9 +100,9 @@ def test_the_callers_country_puts_its_language_first(app: Flask, post: Post, for
     step = twiml(post("/voice", form))
     lang = profile.languages[first_code]
     assert params(step.gather_action)["s"] == first_code
-    assert step.heard[0].text == text_of(app, first_code, "greeting")
+    assert step.heard[0].text == said(app, first_code, "greeting")
     prompt = "language.option" if lang.page == 1 else "language.option_next_page"
-    assert step.heard[1].text == text_of(app, first_code, prompt, key=lang.key, more="9")
+    assert step.heard[1].text == said(app, first_code, prompt, key=lang.key, more="9")
     # The same keys as for everybody else.
     chosen = twiml(post(step.gather_action, {"Digits": "9"})) if lang.page == 2 else step
     menu = twiml(post(chosen.gather_action, {"Digits": lang.key}))
@@ -117,7 +123,7 @@ def test_every_language_is_reached_by_its_keys(app: Flask, post: Post, code: str
         step = twiml(post(step.gather_action, {"Digits": key}))
     assert params(step.gather_action) == {"l": code, "n": "main", "r": "0", "w": "0"}
     # The three keys are announced once, first; then the main menu's five options.
-    assert step.heard[0].text == text_of(app, code, "keys.explain")
+    assert step.heard[0].text == said(app, code, "keys.explain")
     assert len(step.heard) == 1 + 5
 
 
@@ -140,7 +146,7 @@ def test_silence_in_the_language_menu_repeats_then_connects(app: Flask, post: Po
 
 def test_wrong_keys_in_the_language_menu(app: Flask, post: Post) -> None:
     step = twiml(post("/voice/language?p=2&r=0&w=0", {"Digits": "8"}))
-    assert step.heard[0].text == text_of(app, "fr", "keys.wrong")
+    assert step.heard[0].text == said(app, "fr", "keys.wrong")
     assert params(step.gather_action) == {"p": "2", "r": "0", "w": "1"}
     step = twiml(post(step.gather_action, {"Digits": "7"}))
     assert params(step.gather_action)["w"] == "2"
@@ -204,7 +210,7 @@ def test_signs_say_the_five_situations_then_one_group_per_key(app: Flask, post: 
     assert len(step.heard) == 1 + 5
     group = twiml(post(step.gather_action, {"Digits": "3"}))
     assert group.heard[0].text.startswith("Fear.")
-    assert group.heard[-1].text == text_of(app, "en", "info.outro")
+    assert group.heard[-1].text == said(app, "en", "info.outro")
     assert "press 0" in group.heard[-1].text
 
 
@@ -258,8 +264,8 @@ def test_a_missing_digits_field_counts_as_silence(post: Post) -> None:
 
 def test_a_wrong_key_is_named_and_the_menu_replayed(app: Flask, post: Post) -> None:
     step = twiml(post("/voice/menu?l=uk&n=signs&r=0&w=0", {"Digits": "7"}))
-    assert step.heard[0].text == text_of(app, "uk", "keys.wrong")
-    assert step.heard[1].text == text_of(app, "uk", "signs.situations")
+    assert step.heard[0].text == said(app, "uk", "keys.wrong")
+    assert step.heard[1].text == said(app, "uk", "signs.situations")
     assert params(step.gather_action)["w"] == "1"
     step = twiml(post(step.gather_action, {"Digits": "8"}))
     step = twiml(post(step.gather_action, {"Digits": "9"}))
@@ -331,8 +337,8 @@ def test_the_police_line_keeps_its_own_hours(app: Flask, post: Post, clock: Cloc
         return
     assert not step.dial_numbers
     assert params(step.gather_action)["n"] == "police_closed"
-    said = step.heard[0].text
-    assert said == text_of(app, "fr", "police.closed") and "1 1 3" in said
+    spoken = step.heard[0].text
+    assert spoken == said(app, "fr", "police.closed") and "1 1 3" in spoken
     # Offered instead: INFOTRAITE.
     step = twiml(post(step.gather_action, {"Digits": "1"}))
     assert step.dial_numbers
@@ -346,7 +352,7 @@ def test_nobody_accepting_is_never_a_hang_up(app: Flask, post: Post) -> None:
                                              "DialBridged": "false"}))
     assert not step.hangup
     assert params(step.gather_action)["n"] == "unanswered"
-    assert step.heard[-1].text == text_of(app, "uk", "emergency.reminder")
+    assert step.heard[-1].text == said(app, "uk", "emergency.reminder")
     # Pressing nothing here leaves a voice message: they already waited for a person.
     step = twiml(post(step.gather_action, {"Digits": ""}))
     step = twiml(post(step.gather_action, {"Digits": ""}))
@@ -384,7 +390,7 @@ def test_the_whisper_names_the_callers_language_in_the_staffs(app: Flask, post: 
     step = twiml(post("/voice/whisper?l=uk"))
     g = gather(step)
     assert g.get("numDigits") == "1" and params(g.get("action")) == {"l": "uk"}
-    expected = text_of(app, "fr", "whisper", language="ukrainien")
+    expected = said(app, "fr", "whisper", language="ukrainien")
     assert heard_texts(step) == [expected, expected]
     assert step.hangup  # no key (a voicemail): the leg ends, the caller is not bridged
 
@@ -392,7 +398,7 @@ def test_the_whisper_names_the_callers_language_in_the_staffs(app: Flask, post: 
 def test_the_whisper_without_a_language(app: Flask, post: Post) -> None:
     step = twiml(post("/voice/whisper"))
     unknown = text_of(app, "fr", "whisper.no_language")
-    assert step.heard[0].text == text_of(app, "fr", "whisper", language=unknown)
+    assert step.heard[0].text == said(app, "fr", "whisper", language=unknown)
 
 
 @pytest.mark.parametrize(("digits", "accepted"), [("1", True), ("2", False), ("", False),
@@ -452,13 +458,13 @@ def test_a_voice_message_is_recorded_then_thanked(app: Flask, post: Post) -> Non
     assert record.get("recordingStatusCallback") == "/voice/recording?l=ar"
     assert record.get("finishOnKey") == "#" and record.get("playBeep") == "true"
     thanks = twiml(post(step.record_action, {"RecordingDuration": "14"}))
-    assert thanks.heard[0].text == text_of(app, "ar", "record.thanks")
+    assert thanks.heard[0].text == said(app, "ar", "record.thanks")
     assert thanks.hangup
 
 
 def test_an_empty_recording_offers_the_menu_again(app: Flask, post: Post) -> None:
     step = twiml(post("/voice/recorded?l=bg", {"RecordingDuration": "0"}))
-    assert step.heard[0].text == text_of(app, "bg", "record.empty")
+    assert step.heard[0].text == said(app, "bg", "record.empty")
     assert params(step.gather_action)["n"] == "unanswered"
 
 
@@ -474,7 +480,7 @@ def test_the_sms_needs_a_yes_first(post: Post, app: Flask) -> None:
 def test_the_numbers_are_sent_once_the_caller_says_it_is_safe(app: Flask, post: Post) -> None:
     outbox = app.extensions["sms_sender"]
     step = twiml(post("/voice/menu?l=en&n=sms_confirm", {"Digits": "1"}))
-    assert step.heard[0].text == text_of(app, "en", "sms.sent")
+    assert step.heard[0].text == said(app, "en", "sms.sent")
     assert params(step.gather_action)["n"] == "main"
     [(to, from_, body)] = outbox.sent
     assert (to, from_) == (CALLER, HOTLINE)
@@ -489,7 +495,7 @@ def test_a_landline_gets_the_number_read_instead(app: Flask, post: Post) -> None
     step = twiml(post("/voice/menu?l=en&n=sms_confirm", {"Digits": "1",
                                                          "From": "+35227000000"}))
     assert outbox.sent == []
-    assert step.heard[0].text == text_of(app, "en", "sms.failed")
+    assert step.heard[0].text == said(app, "en", "sms.failed")
     assert "2 7, 3 6, 5 6, 4 6" in step.heard[0].text
 
 
