@@ -593,6 +593,16 @@ def script_command(lang: str, fmt: str, output: str | None, profiles: tuple[str,
     if untranslated:
         click.echo(f"note: {untranslated} prompt(s) have no {lang} translation yet and are "
                    "left out", err=True)
+    _echo_stale(prompts, err=True)
+
+
+def _echo_stale(prompts: PromptSet, err: bool = False) -> None:
+    """Every status report names the stale files: they are never played."""
+    stale = prompts.stale()
+    if stale:
+        click.echo(f"stale (text changed, never played): {len(stale)}", err=err)
+        for audio in stale:
+            click.echo(f"  {audio.lang}/{audio.path.name} ({audio.source})", err=err)
 
 
 @prompts_group.command("import")
@@ -665,6 +675,8 @@ def check_command(profiles: tuple[str, ...]) -> None:
         click.echo(f"{s.lang:<5} {s.needed:>5} {s.recorded:>8} {s.synthesized:>5} "
                    f"{s.spoken_by_twilio:>5} {s.missing:>7} {s.untranslated:>8}")
     click.echo(f"stale files: {len(report.stale)}")
+    for audio in report.stale:
+        click.echo(f"  {audio.lang}/{audio.path.name} ({audio.source}): {audio.text}")
     for warning in report.warnings:
         click.echo(f"warning: {warning}")
     for problem in report.problems:
@@ -707,6 +719,7 @@ def timing_command(profiles: tuple[str, ...], strict: bool) -> None:
     click.echo("\nSpeaking rates (characters per second) for text without audio files:")
     click.echo("  " + ", ".join(f"{lang} {rate:.1f} ({rates.how[lang]})"
                                 for lang, rate in sorted(rates.rates.items())))
+    _echo_stale(prompts)
     click.echo(f"\nTargets missed: {len(failures)}")
     for failure in failures:
         click.echo(f"  FAIL {failure}")

@@ -280,3 +280,16 @@ def test_timing_command_prints_the_table_and_the_misses(root: Path) -> None:
     assert "greet+p1" in result.output and "Targets missed:" in result.output
     strict = ivr("timing", "--profile", str(LUXEMBOURG), "--strict")
     assert strict.exit_code == (1 if "FAIL" in result.output else 0)
+
+
+def test_every_status_report_lists_a_stale_file(root: Path) -> None:
+    path = root / "en" / "main.talk.wav"
+    path.parent.mkdir()
+    sox("-n", "-r", "8000", "-c", "1", "-b", "16", str(path), "synth", "1", "sine", "300")
+    old = "To talk to the hotline, press 1."  # the text as it was when recorded
+    write_manifest(root, [AudioFile("en", "main.talk", text_hash(old), "recorded", 1.0, path,
+                                    old)])
+    for command in (["check"], ["timing"], ["script", "--lang", "en"]):
+        result = CliRunner().invoke(main, ["prompts", *command, "--profile", str(LUXEMBOURG)])
+        assert "en/main.talk.wav" in result.output, command
+        assert "stale" in result.output, command
