@@ -167,6 +167,9 @@ class SmsChannel:
             match = KeywordMatch(twilio_kind, match.languages if match else (), True)
         elif match is not None and twilio_kind:
             match = KeywordMatch(match.kind, match.languages, True)
+        if match is not None and match.kind == "start" and not self.store.opted_out(identity):
+            # "Yes" from someone who never opted out is an answer for the helpline.
+            match = None
         if match is not None:
             return self._keyword(match, identity)
         return self._relay(message, sender, identity)
@@ -203,20 +206,23 @@ class SmsChannel:
     def _relay(self, message: Inbound, sender: str, identity: str) -> Plan:
         now = self.now()
         text = clean_body(message.body)
-        # The last keyword's language, else the text's, else the one the number's country
-        # suggests (a +380 number writing unclear Cyrillic: Ukrainian), else the default.
-        lang = (self.store.language_of(identity)
-                or detect_language(text, self.profile.languages)
-                or suggest_language(self.profile, None, sender)
-                or self.profile.default_language)
-        if not text:
-            return Plan(answer=self.reply_text(lang, "sms.help"),
-                        event={"kind": "empty", "language": lang})
-        if not self.helpline:
+        # The last keyword's language, else the text's, else the open case's, else the one
+        # the number's country suggests (+380 and unclear Cyrillic: Ukrainian), else the
+        # profile's default.
+        clear = (self.store.language_of(identity)
+                 or detect_language(text, self.profile.languages))
+        fallback = (suggest_language(self.profile, None, sender)
+                    or self.profile.default_language)
+        if not text or not self.helpline:
+            lang = clear or fallback
+            if not text:
+                return Plan(answer=self.reply_text(lang, "sms.help"),
+                            event={"kind": "empty", "language": lang})
             return Plan(answer=self.reply_text(lang, "sms.relay_failed"),
                         event={"kind": "relay", "language": lang, "outcome": "no_helpline"})
-        case = self.store.case_for(identity, self.vault.encrypt(sender), lang, now,
+        case = self.store.case_for(identity, self.vault.encrypt(sender), clear, fallback, now,
                                    self.profile.sms.case_expiry_days)
+        lang = case.language or fallback
         opted_out = self.store.opted_out(identity)
         head = f"#{case.code} [{lang}] "
         relays = [Outbound(number, head + truncate(text, MAX_BODY - len(head)))

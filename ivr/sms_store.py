@@ -91,9 +91,10 @@ class SmsStore:
             sender = session.get(SmsSender, number_hash)
             return sender.language if sender else None
 
-    def case_for(self, number_hash: str, number_encrypted: str, language: str, now: datetime,
-                 expiry_days: int) -> CaseView:
-        """The sender's open, unexpired case (its language updated), else a new one."""
+    def case_for(self, number_hash: str, number_encrypted: str, language: str | None,
+                 fallback: str, now: datetime, expiry_days: int) -> CaseView:
+        """The sender's open, unexpired case, else a new one. A known `language` replaces the
+        case's; unknown, the case keeps its own (a new case takes `fallback`)."""
         fresh_since = now - timedelta(days=expiry_days)
         for _attempt in range(8):
             try:
@@ -105,11 +106,12 @@ class SmsStore:
                         .order_by(SmsCase.last_activity_at.desc()).limit(1)).first()
                     if case is None:
                         case = SmsCase(code=new_code(), number_encrypted=number_encrypted,
-                                       number_hash=number_hash, language=language,
+                                       number_hash=number_hash, language=language or fallback,
                                        opened_at=now, last_activity_at=now, state="open")
                         session.add(case)
                     else:
-                        case.language, case.last_activity_at = language, now
+                        case.language = language or case.language or fallback
+                        case.last_activity_at = now
                     session.flush()
                     return _view(case)
             except IntegrityError:

@@ -276,3 +276,11 @@ def test_ivr_sms_reply_prints_a_reply_and_its_size(lu: Flask) -> None:
     assert "+352 27 36 56 46" in result.output and "GSM-7" in result.output
     bad = lu.test_cli_runner().invoke(args=["sms", "reply", "help", "xx"])
     assert bad.exit_code != 0 and "is not one of" in bad.output
+
+
+def test_yes_from_someone_who_never_opted_out_reaches_the_helpline(lu: Flask) -> None:
+    client = lu.test_client()
+    code = case_code(messages(send_sms(client, "Can you call me tomorrow morning"))[0][1])
+    send_sms(client, f"#{code} Is it safe to call you at 9?", from_=STAFF)
+    replies = messages(send_sms(client, "Yes"))
+    assert replies[0] == (STAFF, f"#{code} [en] Yes")
