@@ -13,6 +13,7 @@ import os
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -177,10 +178,7 @@ class SpeakingRates:
         # Short and long texts alike: pauses weigh more in a short one.
         texts = every[::max(len(every) // RATE_SAMPLE, 1)][:RATE_SAMPLE]
         if texts and shutil.which("espeak-ng"):
-            try:
-                seconds = sum(espeak_seconds(texts, lang))
-            except AudioError:
-                seconds = 0.0
+            seconds = _espeak_total(lang, tuple(texts))
             if seconds > 0:
                 return sum(len(t) for t in texts) / seconds, f"espeak-ng, {len(texts)} texts"
         return FALLBACK_RATE, "assumed"
@@ -195,6 +193,15 @@ class SpeakingRates:
                                                     dict(need.extra))
                 return text
         return need.text
+
+
+@lru_cache(maxsize=64)
+def _espeak_total(lang: str, texts: tuple[str, ...]) -> float:
+    """Seconds espeak-ng takes for these texts (0 if it fails); the same texts, once."""
+    try:
+        return sum(espeak_seconds(list(texts), lang))
+    except AudioError:
+        return 0.0
 
 
 # --- the recording script -------------------------------------------------------------
