@@ -174,7 +174,7 @@ class SpeakingRates:
             seconds = sum(len(t) for t in english) / self.rate(SOURCE_LANGUAGE)
             return (sum(len(n.text) for n in translated) / seconds,
                     "as long as the English (espeak-ng cannot read this script)")
-        every = sorted({n.text for n in translated}, key=len)
+        every = sorted({n.text for n in translated}, key=lambda t: (len(t), t))
         # Short and long texts alike: pauses weigh more in a short one.
         texts = every[::max(len(every) // RATE_SAMPLE, 1)][:RATE_SAMPLE]
         if texts and shutil.which("espeak-ng"):
