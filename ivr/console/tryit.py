@@ -18,10 +18,11 @@ from typing import Any
 from flask import Flask
 
 from ivr.simulate import SimulatedCall, Step, query_of
-from ivr.sms_out import LocalOutbox
 
 # The sandbox's clock: the moment the operator chose, for this request only.
 _moment: contextvars.ContextVar[datetime | None] = contextvars.ContextVar("try_moment",
+                                                                         default=None)
+_texts: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("try_texts",
                                                                          default=None)
 _lock = threading.Lock()
 TRY_CALL_SID = "CAconsole-try"
@@ -31,6 +32,16 @@ TRY_FROM_NUMBER = SimulatedCall.from_number
 
 def sandbox_clock() -> datetime:
     return _moment.get() or datetime.now(UTC)
+
+
+class CapturedTexts:
+    """The sandbox's SMS sender: a text goes back to the page that tried, and nowhere else."""
+
+    def __call__(self, to: str, from_: str, body: str) -> bool:
+        captured = _texts.get()
+        if captured is not None:
+            captured.append(body)
+        return True
 
 
 class NoEvents:
@@ -60,7 +71,7 @@ def sandbox(app: Flask) -> Flask:
                 "TESTING": True, "TWILIO_AUTH_TOKEN": "", "TWILIO_ACCOUNT_SID": "",
                 "HOTLINE_PROFILE": app.config["HOTLINE_PROFILE"],
                 "SECRET_KEY": app.config["SECRET_KEY"], "DATABASE_URL": "sqlite://",
-                "PUBLIC_BASE_URL": "", "CLOCK": sandbox_clock, "SMS_SENDER": LocalOutbox(),
+                "PUBLIC_BASE_URL": "", "CLOCK": sandbox_clock, "SMS_SENDER": CapturedTexts(),
                 "CONSOLE_ENABLED": False,
             })
             found.extensions["events"] = NoEvents()
@@ -69,12 +80,14 @@ def sandbox(app: Flask) -> Flask:
 
 
 @contextmanager
-def at_moment(moment: datetime | None) -> Iterator[None]:
-    token = _moment.set(moment)
+def at_moment(moment: datetime | None, texts: list[str]) -> Iterator[None]:
+    """This request's clock and outbox for the sandbox (context variables: per thread)."""
+    moment_token, texts_token = _moment.set(moment), _texts.set(texts)
     try:
         yield
     finally:
-        _moment.reset(token)
+        _moment.reset(moment_token)
+        _texts.reset(texts_token)
 
 
 @dataclass
@@ -140,10 +153,10 @@ def run(app: Flask, state: TryState | None, command: str, key: str = "",
     """
     twin = sandbox(app)
     call = SimulatedCall(twin, from_number=TRY_FROM_NUMBER, call_sid=TRY_CALL_SID)
-    outbox = twin.extensions["sms_sender"]
+    texts: list[str] = []
     history = list(state.history) if state else []
     whisper = None
-    with at_moment(moment):
+    with at_moment(moment, texts):
         if command == "start" or state is None or state.ended and command != "start":
             if command != "start":
                 raise ValueError("Start a call first.")
@@ -178,7 +191,4 @@ def run(app: Flask, state: TryState | None, command: str, key: str = "",
                 raise ValueError("Unknown action.")
         if step.dial_numbers and step.whisper_url:
             whisper = call.whisper()
-    texts = [body for _to, _from, body in getattr(outbox, "sent", [])]
-    if isinstance(outbox, LocalOutbox):
-        outbox.sent.clear()
     return TryResult(step, _state_of(step, history), action, whisper, texts, _where(step))

@@ -1,0 +1,73 @@
+"""The console on PostgreSQL: migrations, accounts, reviews and figures on a real server.
+
+Skipped only when no server answers at 127.0.0.1:5432 (the reason is printed).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ivr.console.accounts import add_operator
+from ivr.console.models import Review
+from ivr.console.store import session_scope
+from ivr.db import Event, upgrade
+from tests.console.conftest import OPERATOR, PASSWORD, console_post, sign_in
+
+SERVER = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A new database of our own on the test server, dropped afterwards."""
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        with psycopg.connect(SERVER, connect_timeout=3, autocommit=True) as connection:
+            name = f"console_{uuid.uuid4().hex[:12]}"
+            connection.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error as exc:
+        reason = f"no PostgreSQL server answers at 127.0.0.1:5432 ({type(exc).__name__})"
+        print(f"SKIPPED: {reason}")
+        pytest.skip(reason)
+    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    with psycopg.connect(SERVER, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_console_works_on_postgresql(make_app: Callable[..., Flask], postgres_url: str) -> None:
+    app = make_app(DATABASE_URL=postgres_url)
+    try:
+        upgrade(postgres_url)  # the migrations, 0002_console included
+        with app.app_context(), session_scope() as db:
+            add_operator(db, OPERATOR, PASSWORD)
+        engine = app.extensions["events"].engine
+        with Session(engine) as db, db.begin():
+            db.add(Event(at=datetime.now(UTC), channel="voice", kind="arrived",
+                         conversation="pg-call"))
+        client = app.test_client()
+        assert sign_in(client).status_code == 302
+        page = "/console/menu?lang=uk"
+        response = console_post(client, page, "/console/review", {
+            "lang": "uk", "prompt": "main.talk", "verdict": "comment", "comment": "ok",
+            "back": page})
+        assert response.status_code == 302
+        with app.app_context(), session_scope() as db:
+            stored = db.scalar(select(Review))
+            assert stored is not None and stored.operator.name == OPERATOR
+        activity = client.get("/console/activity").get_data(as_text=True)
+        assert "Calls</dt><dd>1</dd>" in activity
+        assert "SMS cases open</dt><dd>0</dd>" in activity
+        assert console_post(client, page, "/console/logout", {}).status_code == 302
+        assert client.get(page).status_code == 302
+    finally:
+        app.extensions["events"].flush()
+        app.extensions["events"].engine.dispose()
+        store = app.extensions.get("sms_store")
+        if store is not None:
+            store.engine.dispose()
