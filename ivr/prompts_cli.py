@@ -424,6 +424,12 @@ def check_library(prompts: PromptSet, voices: VoiceList | None = None) -> CheckR
         if wav not in seen_paths:
             report.problems.append(Problem(str(wav.relative_to(prompts.root)),
                                            "not in the manifest: nobody knows what it says"))
+    for audio in entries:
+        if audio.source == "synthesized" and not prompts.needs_audio(audio.lang):
+            report.problems.append(Problem(
+                f"{audio.lang}/{audio.path.name}",
+                "a placeholder for a language Twilio speaks: <Say> comes first, so it is "
+                "never played"))
     report.stale = prompts.stale()
     for audio in report.stale:
         report.problems.append(Problem(

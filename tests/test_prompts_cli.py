@@ -212,6 +212,8 @@ def test_check_finds_every_kind_of_problem(root: Path) -> None:
         AudioFile("en", "main.signs", text_hash(signs), "recorded", 2.5, quiet_start, signs),
         AudioFile("en", "main.sms", text_hash("reworded"), "recorded", 2.5, twin, "reworded"),
         AudioFile("en", "main.kinds", text_hash(kinds), "recorded", 1.0, extensible, kinds),
+        AudioFile("en", "main.talk", text_hash(text), "synthesized", 1.0, lang_dir / "t.wav",
+                  text),
         AudioFile("en", "main.police", text_hash("x"), "recorded", 1.0, lang_dir / "gone.wav",
                   "x"),
     ])
@@ -225,6 +227,7 @@ def test_check_finds_every_kind_of_problem(root: Path) -> None:
     assert "stray.wav: not in the manifest" in out
     assert "en/main.sms.wav: stale recorded audio" in out
     assert "gone.wav: listed in the manifest, but the file is missing" in out
+    assert "en/t.wav: a placeholder for a language Twilio speaks" in out
 
 
 def test_check_flags_missing_audio_for_a_language_without_voice(root: Path) -> None:
