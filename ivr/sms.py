@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -35,6 +36,7 @@ from ivr.sms_text import (
     gsm_friendly,
     normalize_keyword,
     truncate,
+    warm_language_model,
 )
 from ivr.speech import Prompter
 
@@ -138,19 +140,30 @@ class SmsChannel:
 
     def _guarded(self, message: Inbound, handler: Callable[[Inbound, str], Plan],
                  sender: str) -> Plan:
+        recorded = False
         try:
-            if message.sid and not self.store.first_delivery(message.sid, self.now()):
-                return Plan(event={"kind": "duplicate"})
+            if message.sid:
+                if not self.store.first_delivery(message.sid, self.now()):
+                    return Plan(event={"kind": "duplicate"})
+                recorded = True
             return handler(message, sender)
         except (SQLAlchemyError, RuntimeError) as exc:
             # The database is down: the sender still gets the numbers; nothing is relayed.
             log.warning("SMS not relayed, storage failed: %s", type(exc).__name__)
+            if recorded:
+                self._forget(message.sid)
             if sender in self.helpline:
                 return Plan(answer=self.staff_text("sms.staff.failed", case="?"),
                             event={"kind": "staff_reply", "outcome": "storage_failed"})
             lang = self._language_without_storage(message)
             return Plan(answer=self.reply_text(lang, "sms.relay_failed"),
                         event={"kind": "relay", "language": lang, "outcome": "storage_failed"})
+
+    def _forget(self, sid: str) -> None:
+        try:
+            self.store.forget_delivery(sid)
+        except SQLAlchemyError:
+            pass  # the database is still down: a retry will be taken for a duplicate
 
     def _language_without_storage(self, message: Inbound) -> str:
         match = self.keywords.match(message.body)
@@ -368,6 +381,9 @@ def init_app(app: Flask) -> None:
     app.extensions["sms"] = SmsChannel(hotline.profile, hotline.prompter, store, vault,
                                        clock=app.config.get("CLOCK"))
     app.register_blueprint(bp)
+    # Load the language model now, off the request path (about half a second).
+    threading.Thread(target=warm_language_model, args=(tuple(hotline.profile.languages),),
+                     name="langid-warmup", daemon=True).start()
     from ivr import sms_cli
 
     app.cli.add_command(sms_cli.db_group)

@@ -81,3 +81,44 @@ def reply(kind: str, lang: str) -> None:
     segments = count_segments(text)
     click.echo(text)
     click.echo(f"({segments.count} SMS, {segments.encoding}, {segments.units} units)", err=True)
+
+
+@sms_group.command("try")
+@click.argument("body")
+@click.option("--from", "from_number", default="+380501234567", show_default=True,
+              help="The sender's number (never stored in clear).")
+@click.option("--staff", is_flag=True, help="Send from the helpline's first SMS phone.")
+@with_appcontext
+def try_message(body: str, from_number: str, staff: bool) -> None:
+    """Text the hotline's /sms webhook as Twilio would, and show what it sends back.
+
+    Uses the configured database (run `ivr db upgrade` first); nothing leaves the machine.
+    """
+    import xml.etree.ElementTree as ET
+    from uuid import uuid4
+
+    from twilio.request_validator import RequestValidator
+
+    channel = current_app.extensions["sms"]
+    if staff:
+        if not channel.profile.sms.helpline_numbers:
+            raise click.ClickException("the profile has no [sms] helpline_numbers")
+        from_number = channel.profile.sms.helpline_numbers[0]
+    form = {"MessageSid": "SM" + uuid4().hex, "From": from_number, "To": "+10000000000",
+            "Body": body}
+    headers = {}
+    token = current_app.config.get("TWILIO_AUTH_TOKEN")
+    base = (current_app.config.get("PUBLIC_BASE_URL") or "http://localhost").rstrip("/")
+    if token:
+        headers["X-Twilio-Signature"] = RequestValidator(token).compute_signature(
+            base + "/sms", form)
+    response = current_app.test_client().post("/sms", data=form, headers=headers,
+                                              base_url=base)
+    if response.status_code != 200:
+        raise click.ClickException(f"the webhook answered {response.status_code}")
+    if current_app.config["SMS_USE_REST_API"]:
+        click.echo("(REST API mode: replies go through the SMS sender, not TwiML)")
+    for message in ET.fromstring(response.get_data()).iter("Message"):
+        to = message.get("to")
+        who = "the helpline" if to in channel.profile.sms.helpline_numbers else "the person"
+        click.echo(f"-> {who if to else 'the sender'}: {message.text or ''}")

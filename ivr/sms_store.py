@@ -57,6 +57,13 @@ class SmsStore:
             return False
         return True
 
+    def forget_delivery(self, message_sid: str) -> None:
+        """Let Twilio's retry of a message we failed to handle be handled after all."""
+        with Session(self.engine) as session, session.begin():
+            found = session.get(SmsDelivery, message_sid[:64])
+            if found is not None:
+                session.delete(found)
+
     def opted_out(self, number_hash: str) -> bool:
         with Session(self.engine) as session:
             return session.get(SmsOptOut, number_hash) is not None

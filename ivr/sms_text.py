@@ -213,3 +213,10 @@ def detect_language(text: str, languages: Iterable[str]) -> str | None:
         return codes[0]
     language, confidence = _identifier(codes).classify(text)
     return str(language) if confidence >= MIN_CONFIDENCE and language in codes else None
+
+
+def warm_language_model(languages: Iterable[str]) -> None:
+    """Load the model for these languages ahead of the first message."""
+    codes = tuple(sorted(set(languages)))
+    if len(codes) > 1:
+        _identifier(codes)

@@ -284,3 +284,14 @@ def test_yes_from_someone_who_never_opted_out_reaches_the_helpline(lu: Flask) ->
     send_sms(client, f"#{code} Is it safe to call you at 9?", from_=STAFF)
     replies = messages(send_sms(client, "Yes"))
     assert replies[0] == (STAFF, f"#{code} [en] Yes")
+
+
+def test_ivr_sms_try_walks_a_conversation(lu: Flask) -> None:
+    runner = lu.test_cli_runner()
+    first = runner.invoke(args=["sms", "try", "I am not allowed to leave the house"])
+    assert first.exit_code == 0, first.output
+    assert "-> the helpline: #" in first.output and "-> the sender: " in first.output
+    code = first.output.split("#", 1)[1][:4]
+    reply = runner.invoke(args=["sms", "try", "--staff", f"#{code} We hear you"])
+    assert reply.exit_code == 0, reply.output
+    assert "-> the person: We hear you" in reply.output

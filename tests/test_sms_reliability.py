@@ -217,3 +217,23 @@ def test_twilio_form_fields_arrive_as_twilio_sends_them(prop_app: Flask) -> None
     replies = messages(send_sms(prop_app.test_client(), "", **extra))
     assert replies and replies[0][0] is None
     assert parse_qs("a=1") == {"a": ["1"]}
+
+
+def test_a_retry_of_a_message_that_failed_is_handled_not_dropped(
+        make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch) -> None:
+    app = sms_app(make_app)
+    store = app.extensions["sms_store"]
+    real_case_for = store.case_for
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        from sqlalchemy.exc import OperationalError
+
+        raise OperationalError("INSERT", {}, Exception("the server went away"))
+
+    monkeypatch.setattr(store, "case_for", failing)
+    client = app.test_client()
+    first = messages(send_sms(client, "The door is locked from outside", sid="SMretry"))
+    assert [to for to, _ in first] == [None]  # the numbers, no relay
+    monkeypatch.setattr(store, "case_for", real_case_for)
+    retry = messages(send_sms(client, "The door is locked from outside", sid="SMretry"))
+    assert [to for to, _ in retry] == [STAFF, STAFF_2, None]
