@@ -15,6 +15,7 @@ requests/s and p99 under 25 ms. Exits 1 when a target is missed, 2 when it canno
 from __future__ import annotations
 
 import argparse
+import base64
 import http.client
 import json
 import os
@@ -453,6 +454,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def secret_settings() -> dict[str, str]:
+    """Throwaway keys, so a run neither reads nor writes the keys kept in instance/."""
+    return {"SECRET_KEY": secrets.token_hex(32),
+            # A Fernet key: 32 random bytes, URL-safe base64.
+            "NUMBER_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode()}
+
+
 def prepare_database(procfile_text: str, env: Mapping[str, str]) -> str | None:
     """Make the schema as a deployment does (the Procfile's `release:` command), so events
     are really written under load; what went wrong, if anything."""
@@ -501,7 +509,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         database_url = args.database_url or f"sqlite:///{workdir / 'events.sqlite3'}"
         hotline_env = {**env, "TWILIO_AUTH_TOKEN": token, "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
                        "TRUST_PROXY_HOPS": "0", "DATABASE_URL": database_url,
-                       "SECRET_KEY": secrets.token_hex(32)}
+                       **secret_settings()}
         if args.profile:
             hotline_env["HOTLINE_PROFILE"] = args.profile
         note = prepare_database(procfile_text, hotline_env)
