@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -193,3 +194,32 @@ def test_cpu_accounting_reads_proc() -> None:
     busy = bench.machine_busy_seconds()
     assert busy is not None and busy > 0
     assert bench.group_cpu_seconds([-1]) == 0.0  # no process is in group -1
+
+
+cpu = load("bench_cpu_per_request", REPO / "bench" / "cpu_per_request.py")
+
+
+def test_cpu_per_request_counts_the_work_and_paces() -> None:
+    def busy() -> None:
+        sum(range(20_000))
+
+    settled: list[bool] = []
+    unpaced = cpu.cpu_per_request(busy, 20, 0.0, lambda: settled.append(True))
+    assert settled == [True] and unpaced > 0
+    began = time.monotonic()
+    cpu.cpu_per_request(lambda: None, 10, 200.0, lambda: None)
+    assert time.monotonic() - began >= 10 / 200 * 0.9  # paced: about 50 ms for 10 at 200/s
+
+
+def test_cpu_requester_insists_on_200() -> None:
+    app = bare.create_app()
+    cpu.requester(app, bare.BARE_PATH, {"a": "b"}, {})()  # 200: no error
+    with pytest.raises(RuntimeError, match="404"):
+        cpu.requester(app, bare.BARE_PATH + "x", {"a": "b"}, {})()  # no such route
+
+
+def test_cpu_arguments() -> None:
+    args = cpu.parse_args([])
+    assert (args.requests, args.rounds, args.rate) == (1000, 5, 400.0)
+    with pytest.raises(SystemExit):
+        cpu.parse_args(["--rate", "-1"])
