@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr import i18n
-from ivr.console.menu import review_hash
+from ivr.console.menu import PromptView, menu_tree, prompt_view, review_hash
 from ivr.console.models import Review
 from ivr.hotline import Hotline
 from ivr.i18n import CLDR_LOCALES, SOURCE_LANGUAGE
@@ -110,3 +111,56 @@ def apply_reviews(session: Session, languages: list[str],
             write_po(out, catalog)
             path.write_bytes(out.getvalue())
     return counts
+
+
+@dataclass
+class ReviewItem:
+    """One prompt's translation as a reviewer sees it, with its review history."""
+
+    view: PromptView
+    latest: Review | None = None  # the latest "reviewed" verdict, current or not
+    comments: list[Review] = field(default_factory=list)
+
+    @property
+    def reopened(self) -> bool:
+        """Reviewed once, but the text has changed since."""
+        return self.latest is not None and not self.view.reviewed
+
+
+@dataclass
+class ReviewOverview:
+    lang: str
+    waiting: list[ReviewItem] = field(default_factory=list)  # translated, not reviewed
+    reviewed: list[ReviewItem] = field(default_factory=list)
+    missing: list[ReviewItem] = field(default_factory=list)  # nothing to review yet
+
+
+def review_overview(session: Session, hotline: Hotline, lang: str) -> ReviewOverview:
+    """Every prompt of a language sorted for a reviewer: waiting, reviewed, missing."""
+    overview = ReviewOverview(lang)
+    reviewed = current_reviews(session)
+    history: dict[str, list[Review]] = {}
+    for review in session.scalars(select(Review).where(Review.lang == lang)
+                                  .order_by(Review.at.desc())):
+        history.setdefault(review.prompt_id, []).append(review)
+        _ = review.operator.name  # loaded while the session is open
+    seen: set[str] = set()
+    for node in menu_tree(hotline.profile):
+        for use in node.prompts:
+            if use.prompt_id in seen:
+                continue
+            seen.add(use.prompt_id)
+            view = prompt_view(hotline, lang, use, reviewed)
+            past = history.get(use.prompt_id, [])
+            item = ReviewItem(view, next((r for r in past if r.verdict == "reviewed"), None),
+                              [r for r in past if r.verdict == "comment"])
+            if view.template is None:
+                overview.missing.append(item)
+            elif view.reviewed:
+                overview.reviewed.append(item)
+            else:
+                overview.waiting.append(item)
+    # Fuzzy first: those are the machine-made or outdated ones callers hear unchecked.
+    overview.waiting.sort(key=lambda item: (item.view.translation != "fuzzy",
+                                            not item.reopened))
+    return overview

@@ -38,7 +38,12 @@ from ivr.console.menu import (
     text_direction,
 )
 from ivr.console.models import Review
-from ivr.console.reviews import catalog_with_reviews, current_reviews, record_review
+from ivr.console.reviews import (
+    catalog_with_reviews,
+    current_reviews,
+    record_review,
+    review_overview,
+)
 from ivr.console.store import session_scope
 from ivr.console.tryit import TryState, run
 from ivr.hotline import Hotline
@@ -197,6 +202,23 @@ def review() -> BaseResponse:
     flash(f"{prompt_id} in {lang}: " + ("marked reviewed." if verdict == "reviewed"
                                         else "comment saved."))
     return redirect(back)
+
+
+@bp.get("/reviews")
+def reviews() -> str:
+    """A reviewer's page for one language: what waits, what is reviewed, what is missing."""
+    h = hotline()
+    translated = [c for c in h.profile.languages if c != SOURCE_LANGUAGE]
+    default = h.profile.default_language if h.profile.default_language in translated else (
+        translated[0] if translated else SOURCE_LANGUAGE)
+    lang = request.args.get("lang") or default
+    if lang not in translated:
+        lang = default
+    with session_scope() as db:
+        overview = review_overview(db, h, lang)
+    return render_template("console/reviews.html", title="Review", overview=overview,
+                           lang=lang, languages=language_choices(h.profile),
+                           directions={code: text_direction(code) for code in translated})
 
 
 @bp.get("/reviews/<lang>.po")

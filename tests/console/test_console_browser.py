@@ -40,7 +40,8 @@ BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backgr
                 "--disable-component-update", "--disable-sync",
                 "--autoplay-policy=no-user-gesture-required"]
 PAGES = ["/console/menu?lang=uk&ref=en", "/console/menu?lang=ar&ref=fr&show=not-ready",
-         "/console/try", "/console/script?lang=ar", "/console/activity"]
+         "/console/reviews?lang=uk", "/console/try", "/console/script?lang=ar",
+         "/console/activity"]
 ENGLISH_TALK = "To talk to INFOTRAITE now, press 1."
 SERIOUS = {"serious", "critical"}
 

@@ -224,3 +224,24 @@ def test_apply_reviews_clears_fuzzy_through_babel(page_app: Flask, console: Flas
     assert signs is not None and not signs.fuzzy and signs.string == UK_SIGNS
     assert talk is not None and talk.fuzzy  # not reviewed: stays fuzzy
     assert console.get("/console/reviews/xx.po").status_code == 404
+
+
+def test_review_page_lists_waiting_reviewed_and_reopened(page_app: Flask, console: FlaskClient,
+                                                         locales: Path, tmp_path: Path) -> None:
+    page = "/console/reviews?lang=uk"
+    before = console.get(page).get_data(as_text=True)
+    assert "<strong>2</strong> waiting for review" in before
+    assert 'id="r-main.signs"' in before and 'id="r-main.kinds"' not in before
+    assert "<code>main.kinds</code>: To hear about kinds" in before  # not translated yet
+    console_post(console, page, "/console/review",
+                 {"lang": "uk", "prompt": "main.signs", "verdict": "reviewed", "back": page})
+    after = console.get(page).get_data(as_text=True)
+    assert "<strong>1</strong> waiting for review" in after
+    reviewed = after[after.index('id="reviewed"'):after.index('id="missing"')]
+    assert "main.signs" in reviewed and f"<td>{OPERATOR}</td>" in reviewed
+    write_catalog(locales, "uk", {"main.talk": (UK_TALK, False),
+                                  "main.signs": (UK_SIGNS.replace("ознаки", "прикмети"), True)})
+    page_app.extensions["hotline"] = build(locales, tmp_path / "prompts")
+    reopened = console.get(page).get_data(as_text=True)
+    assert f"reopened: the text changed after {OPERATOR}" in reopened
+    assert console.get("/console/reviews?lang=en").status_code == 200  # falls back, no 500
