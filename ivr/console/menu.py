@@ -156,7 +156,7 @@ def menu_tree(profile: Profile) -> list[MenuNode]:
         visit(name, 1, False)
     used = {use.prompt_id for item in ordered for use in item.prompts}
     rest = [PromptUse(pid) for pid in profile.all_prompt_ids() if pid not in used]
-    ordered.append(MenuNode(ELSEWHERE, "said anywhere in a call", rest))
+    ordered.append(MenuNode(ELSEWHERE, "said anywhere in a call, and text messages", rest))
     return ordered
 
 

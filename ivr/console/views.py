@@ -167,12 +167,21 @@ def menu() -> str:
             pairs.append((view, prompt_view(h, ref, use, reviews)))
         if pairs or not only_not_ready:
             rows.append((item, pairs))
-    svg = render_svg(menu_dot(tree), f"The call menu of {h.profile.name}")
+    svg = _menu_svg(h, tree)
     return render_template(
         "console/menu.html", title="Menu", rows=rows, lang=lang, ref=ref,
         languages=language_choices(h.profile), only_not_ready=only_not_ready, svg=svg,
         comments=comments, elsewhere=ELSEWHERE, not_ready_count=len(shown)
         if only_not_ready else None)
+
+
+def _menu_svg(h: Hotline, tree: list[MenuNode]) -> str | None:
+    """The menu picture, drawn once per process: the profile does not change while running."""
+    cache: dict[str, str | None] = current_app.extensions.setdefault("console_svg", {})
+    key = str(h.profile.path)
+    if key not in cache:
+        cache[key] = render_svg(menu_dot(tree), f"The call menu of {h.profile.name}")
+    return cache[key]
 
 
 def _comments(db: Any) -> dict[tuple[str, str], list[Review]]:
