@@ -15,6 +15,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.console.accounts import SignedIn, load_signed_in
 from ivr.console.store import session_scope
@@ -36,8 +37,11 @@ login_manager.session_protection = "strong"
 
 @login_manager.user_loader
 def _load_operator(cookie_id: str) -> SignedIn | None:
-    with session_scope() as session:
-        return load_signed_in(session, cookie_id)
+    try:
+        with session_scope() as session:
+            return load_signed_in(session, cookie_id)
+    except SQLAlchemyError:
+        return None  # the database is down: signed out, and sign-in says why
 
 
 def security_headers(response: Response) -> Response:

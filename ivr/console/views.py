@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +22,7 @@ from flask import (
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -48,6 +50,8 @@ from ivr.console.store import session_scope
 from ivr.console.tryit import TryState, run
 from ivr.hotline import Hotline
 from ivr.i18n import SOURCE_LANGUAGE
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                static_folder="static", static_url_path="/static")
@@ -84,6 +88,14 @@ def csrf_refused(error: CSRFError) -> tuple[str, int]:
                                    "Go back, reload the page and try again."), 400
 
 
+@bp.errorhandler(SQLAlchemyError)
+def database_down(error: SQLAlchemyError) -> tuple[str, int]:
+    log.warning("console: the database failed: %s", type(error).__name__)
+    return render_template("console/error.html", title="Database unavailable",
+                           message="The console cannot reach its database just now. Calls and "
+                                   "messages are not affected. Try again in a minute."), 503
+
+
 @bp.errorhandler(TooManyRequests)
 def too_many(error: TooManyRequests) -> tuple[str, int]:
     return render_template("console/error.html", title="Too many attempts",
@@ -115,6 +127,7 @@ def login() -> BaseResponse | tuple[str, int] | str:
         return render_template("console/login.html", title="Sign in", name=name,
                                error="That name and password do not match an operator."), 401
     session.clear()  # a new session at sign-in: nothing from before carries over
+    session.permanent = True  # so that it ends after PERMANENT_SESSION_LIFETIME
     login_user(signed)
     return redirect(_safe_next(request.args.get("next")))
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import twilio_post
 from tests.console.conftest import (
@@ -176,3 +180,26 @@ def test_operators_add_asks_for_a_password_and_stores_only_a_hash(console_app: F
     assert again.exit_code != 0 and "already exists" in again.output
     short = runner.invoke(main, args=["operators", "add", "dora", "--password", "short"])
     assert short.exit_code != 0 and "at least" in short.output
+
+
+def test_a_database_that_is_down_gets_a_clear_answer(make_app: Callable[..., Flask]) -> None:
+    app = make_app(DATABASE_URL="postgresql://postgres@127.0.0.1:9/nothing")  # nobody listens
+    client = app.test_client()
+    assert client.get("/console/menu").status_code == 302
+    response = sign_in(client)
+    assert response.status_code == 503
+    assert "cannot reach its database" in response.get_data(as_text=True)
+    assert twilio_post(client, "/voice").status_code == 200  # callers are not affected
+
+
+@given(st.text(max_size=60))
+@settings(max_examples=200, deadline=None)
+def test_after_sign_in_never_leaves_the_console(target: str) -> None:
+    from ivr.console.views import _safe_next
+
+    app = Flask(__name__)
+    app.add_url_rule("/console/menu", "console.menu")
+    with app.test_request_context():
+        result = _safe_next(target)
+    assert result.startswith("/console") and ".." not in result
+    assert not urlsplit(result).netloc and "\\" not in result
