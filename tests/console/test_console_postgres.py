@@ -5,13 +5,15 @@ Skipped only when no server answers at 127.0.0.1:5432 (the reason is printed).
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from ivr.console.accounts import add_operator
@@ -71,3 +73,31 @@ def test_console_works_on_postgresql(make_app: Callable[..., Flask], postgres_ur
         store = app.extensions.get("sms_store")
         if store is not None:
             store.engine.dispose()
+
+
+CONSOLE_TABLES = {"console_operators", "console_reviews"}
+
+
+def _console_differences(url: str) -> list[object]:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    import ivr.console.models  # noqa: F401  (the console's tables on Base.metadata)
+    from ivr.db import Base, make_engine
+
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        assert CONSOLE_TABLES <= set(inspect(engine).get_table_names())
+        with engine.connect() as connection:
+            differences = compare_metadata(MigrationContext.configure(connection),
+                                           Base.metadata)
+    finally:
+        engine.dispose()
+    return [d for d in differences if CONSOLE_TABLES & set(re.findall(r"console_\w+", str(d)))]
+
+
+def test_migration_makes_the_console_tables_as_the_models_say(tmp_path: Path,
+                                                              postgres_url: str) -> None:
+    assert _console_differences(f"sqlite:///{tmp_path / 'empty.sqlite3'}") == []
+    assert _console_differences(postgres_url) == []
