@@ -114,7 +114,7 @@ def test_session_cookie_flags_and_security_headers(console_app: Flask) -> None:
     assert "script-src 'self'" in headers["Content-Security-Policy"]
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["X-Frame-Options"] == "DENY"
-    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Referrer-Policy"] == "same-origin"
     token = csrf_from(page)
     signed = client.post("/console/login", data={"name": OPERATOR, "password": PASSWORD,
                                                  "csrf_token": token})
@@ -203,3 +203,19 @@ def test_after_sign_in_never_leaves_the_console(target: str) -> None:
         result = _safe_next(target)
     assert result.startswith("/console") and ".." not in result
     assert not urlsplit(result).netloc and "\\" not in result
+
+
+def test_sign_in_over_https_with_the_referer_a_browser_sends(console_app: Flask) -> None:
+    """Over HTTPS Flask-WTF also checks the Referer: the referrer policy must let it through."""
+    client = console_app.test_client()
+    base = "https://hotline.example.org"
+    page = client.get("/console/login", base_url=base)
+    assert "Strict-Transport-Security" in page.headers
+    token = csrf_from(page)
+    form = {"name": OPERATOR, "password": PASSWORD, "csrf_token": token}
+    cross_site = client.post("/console/login", base_url=base, data=form,
+                             headers={"Referer": "https://evil.example/login"})
+    assert cross_site.status_code == 400
+    signed = client.post("/console/login", base_url=base, data=form,
+                         headers={"Referer": f"{base}/console/login"})
+    assert signed.status_code == 302 and signed.location == "/console/menu"
