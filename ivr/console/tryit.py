@@ -8,6 +8,7 @@ that its clock can be set to any moment to try out-of-hours routing.
 from __future__ import annotations
 
 import contextvars
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,8 @@ from typing import Any
 from flask import Flask
 
 from ivr.simulate import SimulatedCall, Step, query_of
+
+log = logging.getLogger(__name__)
 
 # The sandbox's clock: the moment the operator chose, for this request only.
 _moment: contextvars.ContextVar[datetime | None] = contextvars.ContextVar("try_moment",
@@ -68,7 +71,7 @@ def sandbox(app: Flask) -> Flask:
             from ivr import create_app
 
             found = create_app({
-                "TESTING": True, "TWILIO_AUTH_TOKEN": "", "TWILIO_ACCOUNT_SID": "",
+                "TESTING": False, "TWILIO_AUTH_TOKEN": "", "TWILIO_ACCOUNT_SID": "",
                 "HOTLINE_PROFILE": app.config["HOTLINE_PROFILE"],
                 "SECRET_KEY": app.config["SECRET_KEY"], "DATABASE_URL": "sqlite://",
                 "PUBLIC_BASE_URL": "", "CLOCK": sandbox_clock, "SMS_SENDER": CapturedTexts(),
@@ -151,6 +154,15 @@ def run(app: Flask, state: TryState | None, command: str, key: str = "",
 
     Raises ValueError for something the call cannot do now (the page says so).
     """
+    try:
+        return _run(app, state, command, key, moment)
+    except RuntimeError as exc:  # a webhook answered with an error: say so, never a 500
+        log.warning("try-it: a step failed: %s", exc)
+        raise ValueError("The call could not go on from here; start a new call.") from exc
+
+
+def _run(app: Flask, state: TryState | None, command: str, key: str,
+         moment: datetime | None) -> TryResult:
     twin = sandbox(app)
     call = SimulatedCall(twin, from_number=TRY_FROM_NUMBER, call_sid=TRY_CALL_SID)
     texts: list[str] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -90,3 +91,9 @@ def test_run_is_usable_without_a_page(console_app: Flask) -> None:
         second = run(console_app, state, "press", "0", moment)
     assert second.step.dial_numbers and not second.state.ended
     assert TRY_CALL_SID.startswith("CA")
+
+
+def test_a_forged_step_in_the_session_is_refused_cleanly(console_app: Flask) -> None:
+    state = TryState(gather_action="/voice/nowhere?l=en")
+    with console_app.app_context(), pytest.raises(ValueError, match="start a new call"):
+        run(console_app, state, "press", "1")
