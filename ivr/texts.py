@@ -18,8 +18,8 @@ def prompt(prompt_id: str, text: str) -> tuple[str, str]:
 
 BUILTIN_PROMPTS: dict[str, str] = dict([
     prompt("greeting",
-           "%(hotline)s. Free and confidential help. If you are in danger right now, hang up "
-           "and call %(emergency)s."),
+           "%(hotline)s: free and confidential help. In danger now? Hang up and call "
+           "%(emergency)s."),
     # TRANSLATORS: said in its own language: name your language
     # in it ("Pour le français, appuyez sur %(key)s.").
     prompt("language.option", "For English, press %(key)s."),

@@ -43,7 +43,7 @@ def test_call_out_of_hours_rings_the_mobiles_then_offers_a_message(cli: CliRunne
 
 
 def test_call_reads_keys_from_standard_input(cli: CliRunner) -> None:
-    result = cli.invoke(main, ["call", "--lang", "en"], input="2\n3\nq\n")
+    result = cli.invoke(main, ["call", "--lang", "en"], input="2\n1\n3\nq\n")
     assert result.exit_code == 0, result.output
     assert "Fear. The person shows fear" in result.output
 

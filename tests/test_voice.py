@@ -206,9 +206,15 @@ def test_every_node_in_every_language_is_spoken_with_language_and_voice(
 
 def test_signs_say_the_five_situations_then_one_group_per_key(app: Flask, post: Post) -> None:
     step = twiml(post("/voice/menu?l=en&n=main", {"Digits": "2"}))
-    assert step.heard[0].text.startswith("You may be in one of these situations.")
-    assert len(step.heard) == 1 + 5
-    group = twiml(post(step.gather_action, {"Digits": "3"}))
+    situations = step.heard[0].text
+    assert situations.startswith("You may be in one of these situations.")
+    for situation in ["forced to do what you do not want", "not paid, or paid too little",
+                      "threats or violence", "documents were taken", "held and cut off"]:
+        assert situation in situations
+    assert len(step.heard) == 2  # the situations, then "for more signs, press 1"
+    groups = twiml(post(step.gather_action, {"Digits": "1"}))
+    assert len(groups.heard) == 5
+    group = twiml(post(groups.gather_action, {"Digits": "3"}))
     assert group.heard[0].text.startswith("Fear.")
     assert group.heard[-1].text == said(app, "en", "info.outro")
     assert "press 0" in group.heard[-1].text
@@ -224,7 +230,8 @@ def test_kinds_and_help_say_anonymous_and_free(post: Post) -> None:
 
 
 @pytest.mark.parametrize(("node", "key", "expected_node"), [
-    ("signs_fear", KEY_BACK, "signs"),
+    ("signs_fear", KEY_BACK, "signs_groups"),
+    ("signs_groups", KEY_BACK, "signs"),
     ("signs", KEY_BACK, "main"),
     ("kinds_children", KEY_BACK, "kinds"),
     ("sms_confirm", KEY_BACK, "main"),
