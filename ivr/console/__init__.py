@@ -25,7 +25,8 @@ CONTENT_SECURITY_POLICY = (
     "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-SIGN_IN_LIMIT = "10 per minute;30 per hour"
+SIGN_IN_LIMIT = "10 per minute;30 per hour"  # per address
+SIGN_IN_LIMIT_PER_NAME = "30 per hour"  # per operator name, from any number of addresses
 
 csrf = CSRFProtect()
 limiter = Limiter(get_remote_address, default_limits=[], headers_enabled=False)
@@ -42,6 +43,11 @@ def _load_operator(cookie_id: str) -> SignedIn | None:
             return load_signed_in(session, cookie_id)
     except SQLAlchemyError:
         return None  # the database is down: signed out, and sign-in says why
+
+
+def sign_in_name() -> str:
+    """The rate-limit key of one account: guessing one password from many addresses."""
+    return "operator:" + (request.form.get("name") or "").strip().lower()[:64]
 
 
 def security_headers(response: Response) -> Response:

@@ -26,7 +26,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response as BaseResponse
 
-from ivr.console import SIGN_IN_LIMIT, csrf, limiter, security_headers
+from ivr.console import (
+    SIGN_IN_LIMIT,
+    SIGN_IN_LIMIT_PER_NAME,
+    csrf,
+    limiter,
+    security_headers,
+    sign_in_name,
+)
 from ivr.console.accounts import SignedIn, authenticate, sign_out_everywhere
 from ivr.console.activity import activity_report, fetch_recording, mark_heard
 from ivr.console.graph import menu_dot, render_svg
@@ -113,6 +120,7 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(SIGN_IN_LIMIT, methods=["POST"])
+@limiter.limit(SIGN_IN_LIMIT_PER_NAME, methods=["POST"], key_func=sign_in_name)
 def login() -> BaseResponse | tuple[str, int] | str:
     if request.method == "GET":
         if current_user.is_authenticated:

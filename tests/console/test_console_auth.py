@@ -137,6 +137,19 @@ def test_sign_in_attempts_are_rate_limited(console_app: Flask) -> None:
     assert "Too many" in response.get_data(as_text=True)
 
 
+def test_one_account_is_rate_limited_across_addresses(console_app: Flask) -> None:
+    statuses = []
+    for attempt in range(32):
+        client = console_app.test_client()
+        address = {"REMOTE_ADDR": f"192.0.2.{attempt + 1}"}  # documentation range
+        token = csrf_from(client.get("/console/login", environ_base=address))
+        statuses.append(client.post("/console/login", environ_base=address, data={
+            "name": OPERATOR, "password": "guess " * 3, "csrf_token": token}).status_code)
+    assert statuses[:30] == [401] * 30 and statuses[30:] == [429, 429]
+    # Another operator is not locked out by guesses at the first one.
+    assert sign_in(console_app.test_client(), OTHER, OTHER_PASSWORD).status_code == 302
+
+
 def test_after_sign_in_only_console_paths_are_followed(console_app: Flask) -> None:
     for target, expected in [("https://evil.example/", "/console/menu"),
                              ("//evil.example/x", "/console/menu"),
