@@ -480,7 +480,7 @@ def prepare_database(procfile_text: str, env: Mapping[str, str]) -> str | None:
 
 
 def on_terminate(signum: int, frame: FrameType | None) -> None:
-    """SIGTERM (and SIGHUP) stop the run like Ctrl-C does, so the servers are stopped."""
+    """SIGTERM, SIGHUP and SIGINT stop the run as Ctrl-C does: the servers are stopped."""
     raise KeyboardInterrupt
 
 
@@ -492,6 +492,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     signal.signal(signal.SIGTERM, on_terminate)
     signal.signal(signal.SIGHUP, on_terminate)
+    signal.signal(signal.SIGINT, on_terminate)  # also where a background start ignores it
     sys.path.insert(0, str(REPO))
 
     token = secrets.token_hex(16)
@@ -599,3 +600,6 @@ if __name__ == "__main__":
     except KeyboardInterrupt:
         print("interrupted; servers stopped", file=sys.stderr)
         sys.exit(130)
+    except (RuntimeError, ValueError, OSError, subprocess.TimeoutExpired) as exc:
+        print(f"cannot measure: {exc}", file=sys.stderr)
+        sys.exit(2)
