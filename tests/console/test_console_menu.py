@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy import select
 
 from ivr import i18n
 from ivr.audio import AudioLibrary, text_hash
+from ivr.console.accounts import add_operator
 from ivr.console.menu import (
     FUZZY,
     MISSING,
@@ -33,7 +35,7 @@ from ivr.i18n import Catalogs
 from ivr.profile import load_profile
 from ivr.speech import Prompter
 from tests.conftest import PROFILES
-from tests.console.conftest import OPERATOR, console_post
+from tests.console.conftest import OPERATOR, console_post, sign_in
 
 PROFILE = load_profile(PROFILES["luxembourg"])
 UK_TALK = "Щоб поговорити з %(hotline)s зараз, натисніть %(key)s."
@@ -245,3 +247,21 @@ def test_review_page_lists_waiting_reviewed_and_reopened(page_app: Flask, consol
     reopened = console.get(page).get_data(as_text=True)
     assert f"reopened: the text changed after {OPERATOR}" in reopened
     assert console.get("/console/reviews?lang=en").status_code == 200  # falls back, no 500
+
+
+@pytest.mark.parametrize("name", sorted(PROFILES))
+def test_every_page_renders_for_every_profile(make_app: Callable[..., Flask], name: str) -> None:
+    app = make_app(name)
+    with app.app_context(), session_scope() as db:
+        add_operator(db, OPERATOR, "a passphrase for this test")
+    client = app.test_client()
+    assert sign_in(client, OPERATOR, "a passphrase for this test").status_code == 302
+    profile = app.extensions["hotline"].profile
+    for lang in profile.languages:
+        for url in (f"/console/menu?lang={lang}&show=not-ready", f"/console/script?lang={lang}",
+                    f"/console/reviews?lang={lang}"):
+            response = client.get(url)
+            assert response.status_code == 200, url
+            assert profile.name in response.get_data(as_text=True) or "Review" in url
+    started = console_post(client, "/console/try", "/console/try", {"command": "start"})
+    assert started.status_code == 200 and "Now: language menu" in started.get_data(as_text=True)
