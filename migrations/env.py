@@ -8,6 +8,7 @@ from pathlib import Path
 
 from alembic import context
 
+from ivr.console import models as console_models  # noqa: F401  (its tables join Base.metadata)
 from ivr.db import Base, default_database_url, make_engine
 
 config = context.config
