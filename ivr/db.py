@@ -8,6 +8,7 @@ never. The schema is made by the Alembic migrations in migrations/ (`ivr db upgr
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import hmac
 import logging
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import DateTime, Integer, MetaData, String, Text, create_engine, delete
+from sqlalchemy import DateTime, Integer, MetaData, String, Text, create_engine, delete, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -182,7 +183,13 @@ def keyed_hash(secret: str, value: str, length: int = 24) -> str:
 
 
 WRITE_BATCH = 200
+BATCH_WAIT = 0.2  # seconds the writer gathers events before one insert
 WARNING_INTERVAL = 60.0
+EVENT_FIELDS = {"language": None, "node": None, "outcome": None, "duration": None}
+
+# A queued event is a plain dict of the events table's columns (cheap to make on a
+# request); other rows (voice messages) are ORM objects.
+QueuedRow = dict[str, Any] | Base
 
 
 @dataclass
@@ -192,7 +199,7 @@ class EventLog:
     url: str
     secret: str
     capacity: int = 10_000
-    _queue: queue.Queue[Base] = field(init=False)
+    _queue: queue.Queue[QueuedRow] = field(init=False)
     _engine: Engine | None = field(init=False, default=None)
     _thread: threading.Thread | None = field(init=False, default=None)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
@@ -214,10 +221,10 @@ class EventLog:
 
     def event(self, channel: str, kind: str, sid: str | None = None, **fields: Any) -> None:
         """Queue one anonymous event; never blocks, never raises."""
-        self.put(Event(at=datetime.now(UTC), channel=channel, kind=kind,
-                       conversation=self.conversation(sid), **fields))
+        self.put({**EVENT_FIELDS, **fields, "at": datetime.now(UTC), "channel": channel,
+                  "kind": kind, "conversation": self.conversation(sid)})
 
-    def put(self, row: Base) -> None:
+    def put(self, row: QueuedRow) -> None:
         try:
             self._queue.put_nowait(row)
         except queue.Full:
@@ -233,24 +240,32 @@ class EventLog:
                 self._thread = threading.Thread(target=self._run, name="event-writer",
                                                 daemon=True)
                 self._thread.start()
+                atexit.register(self.flush, 2.0)  # a stopping worker writes what it has
 
     def _run(self) -> None:
         while True:
             rows = [self._queue.get()]
-            while len(rows) < WRITE_BATCH:  # one transaction for what piled up meanwhile
+            deadline = time.monotonic() + BATCH_WAIT
+            while len(rows) < WRITE_BATCH:  # one transaction for a short while's events
                 try:
-                    rows.append(self._queue.get_nowait())
+                    rows.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
                 except queue.Empty:
                     break
             self._write(rows)
             for _ in rows:
                 self._queue.task_done()
 
-    def _write(self, rows: list[Base]) -> None:
+    def _write(self, rows: list[QueuedRow]) -> None:
+        events = [row for row in rows if isinstance(row, dict)]
+        others = [row for row in rows if not isinstance(row, dict)]
         try:
-            with Session(self.engine) as session, session.begin():
-                for row in rows:
-                    session.merge(row) if isinstance(row, VoiceMessage) else session.add(row)
+            if events:
+                with self.engine.begin() as connection:
+                    connection.execute(insert(Event), events)
+            if others:
+                with Session(self.engine) as session, session.begin():
+                    for row in others:
+                        session.merge(row) if isinstance(row, VoiceMessage) else session.add(row)
         except SQLAlchemyError as exc:
             # The database is down or not migrated: the call went on; the figures are lost.
             # One warning a minute at most, so an outage does not flood the log.

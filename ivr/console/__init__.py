@@ -86,6 +86,10 @@ def init_app(app: Flask) -> None:
         REMEMBER_COOKIE_SAMESITE="Lax", PERMANENT_SESSION_LIFETIME=timedelta(hours=8))
     csrf.init_app(app)
     limiter.init_app(app)
+    from ivr import media, sms, voice
+
+    for webhooks in (voice.bp, sms.bp, media.bp):  # Twilio's requests: no sign-in limits
+        limiter.exempt(webhooks)
     login_manager.init_app(app)
     app.register_blueprint(views.bp)
     cli.init_app(app)
