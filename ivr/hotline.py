@@ -10,9 +10,9 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.audio import AudioLibrary
 from ivr.engine import Clock, Engine, SmsSender, utc_now
-from ivr.i18n import Catalogs
+from ivr.i18n import SOURCE_LANGUAGE, Catalogs
 from ivr.profile import Profile, load_profile
-from ivr.speech import Prompter
+from ivr.speech import SOURCE_VOICE, Prompter
 
 log = logging.getLogger(__name__)
 
@@ -44,20 +44,33 @@ def fallback_response(profile: Profile, prompter: Prompter,
     """What a caller gets when the app fails: an apology, then every number of the person line.
 
     Built once at start (and by `ivr export-fallback`), so answering needs no profile,
-    catalog or database. No whisper: its URL would need this app, which is failing.
+    catalog or database. Only <Say>: a <Play> or a whisper URL would need this app, which
+    is failing.
     """
     response = VoiceResponse()
-    spoken = prompter.speak(response, profile.greeting_language, "fallback.sorry")
-    if spoken.lang != "en":  # a foreign caller has not chosen a language yet
-        prompter.speak(response, "en", "fallback.sorry")
+    said = _say_only(response, prompter, profile.greeting_language, "fallback.sorry")
+    if said != SOURCE_LANGUAGE:  # a foreign caller has not chosen a language yet
+        _say_only(response, prompter, SOURCE_LANGUAGE, "fallback.sorry")
     destination = profile.destinations[profile.person]
     numbers = list(dict.fromkeys(n for step in destination.open_steps + destination.closed_steps
                                  for n in step))[:10]
-    dial = response.dial(caller_id=caller_id, timeout=profile.ring_seconds * 2,
-                         answer_on_bridge=True) if caller_id else response.dial(
-        timeout=profile.ring_seconds * 2, answer_on_bridge=True)
+    dial_options: dict[str, object] = {"caller_id": caller_id} if caller_id else {}
+    dial = response.dial(timeout=profile.ring_seconds * 2, answer_on_bridge=True,
+                         **dial_options)
     for number in numbers:
         dial.number(number)
-    prompter.speak(response, profile.greeting_language, "emergency.reminder"
-                   if "emergency.reminder" in profile.prompts else "greeting")
+    reminder = "emergency.reminder" if "emergency.reminder" in profile.prompts else "greeting"
+    _say_only(response, prompter, profile.greeting_language, reminder)
     return response
+
+
+def _say_only(response: VoiceResponse, prompter: Prompter, lang: str, prompt_id: str) -> str:
+    """Say a prompt with Twilio's voice for the language, else in English; the language used."""
+    text, used = prompter.text(lang, prompt_id)
+    voice = prompter.voice(used)
+    if voice is None:
+        text, used = prompter.text(SOURCE_LANGUAGE, prompt_id)
+        voice = prompter.voice(SOURCE_LANGUAGE) or SOURCE_VOICE
+    say_language, say_voice = voice
+    response.say(text, language=say_language, **({"voice": say_voice} if say_voice else {}))
+    return used

@@ -119,3 +119,10 @@ def test_health_check(client: FlaskClient) -> None:
     body = client.get("/healthz").json
     assert body == {"status": "ok", "hotline": "INFOTRAITE", "languages": 14,
                     "local_mode": False}
+
+
+def test_the_fallback_needs_nothing_from_this_app(any_app: Flask) -> None:
+    """Only <Say> and <Dial>: a <Play> or a whisper would fetch from the app that failed."""
+    step = parse_twiml(any_app.extensions["hotline"].fallback_twiml)
+    assert step.heard and all(h.kind == "say" and h.language and h.voice for h in step.heard)
+    assert step.dial_numbers and not step.whisper_url and not step.dial_action
