@@ -93,8 +93,9 @@ def _show(step: Step) -> None:
 @click.option("--at", "at", help='Pretend it is this local time, e.g. "2026-11-23 10:00".')
 @click.option("--profile", "profile_path", type=click.Path(exists=True, dir_okay=False),
               help="Hotline profile (default: HOTLINE_PROFILE, else Luxembourg).")
-@click.option("--from", "from_number", default="+352621000000", show_default=True,
-              help="The caller's number (never stored).")
+@click.option("--from", "from_number", default="",
+              help="The caller's number (never stored; default: an example mobile number "
+                   "of the hotline's country).")
 @click.option("--country", default="", help="Twilio's FromCountry, e.g. UA.")
 @click.option("--keys", help="Keys to press, comma-separated, instead of asking "
                              "(empty = silence, a = accept the call, n = nobody answers).")

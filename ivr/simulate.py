@@ -10,8 +10,10 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
+import phonenumbers
 from flask import Flask
 from flask.testing import FlaskClient
+from phonenumbers import PhoneNumberType
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +85,8 @@ class SimulatedCall:
     """One call, driven key by key; every request is a real webhook of the app."""
 
     app: Flask
-    from_number: str = "+352621000000"
-    to_number: str = "+352200000000"
+    from_number: str = ""  # default: phonenumbers' example mobile of the hotline's country
+    to_number: str = ""  # default: its example fixed line, standing in for the hotline
     from_country: str = ""
     call_sid: str = "CAsimulated"
     client: FlaskClient = field(init=False)
@@ -92,6 +94,9 @@ class SimulatedCall:
 
     def __post_init__(self) -> None:
         self.client = self.app.test_client()
+        country = self.app.extensions["hotline"].profile.country
+        self.from_number = self.from_number or example_number(country, mobile=True)
+        self.to_number = self.to_number or example_number(country, mobile=False)
 
     def _post(self, url: str, **form: str) -> Step:
         data = {"From": self.from_number, "To": self.to_number, "CallSid": self.call_sid,
@@ -137,6 +142,15 @@ class SimulatedCall:
         if not self.step.redirect:
             raise RuntimeError("no redirect")
         return self._post(self.step.redirect)
+
+
+def example_number(country: str, mobile: bool) -> str:
+    """A number that looks real for a country (from phonenumbers' metadata), in E.164."""
+    kind = PhoneNumberType.MOBILE if mobile else PhoneNumberType.FIXED_LINE
+    number = phonenumbers.example_number_for_type(country, kind)
+    if number is None:
+        return ""
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def query_of(url: str | None) -> dict[str, str]:

@@ -29,8 +29,6 @@ _texts: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("try_t
                                                                          default=None)
 _lock = threading.Lock()
 TRY_CALL_SID = "CAconsole-try"
-# The number `ivr call` pretends to call from; in the sandbox it reaches only the outbox.
-TRY_FROM_NUMBER = SimulatedCall.from_number
 
 
 def sandbox_clock() -> datetime:
@@ -164,7 +162,8 @@ def run(app: Flask, state: TryState | None, command: str, key: str = "",
 def _run(app: Flask, state: TryState | None, command: str, key: str,
          moment: datetime | None) -> TryResult:
     twin = sandbox(app)
-    call = SimulatedCall(twin, from_number=TRY_FROM_NUMBER, call_sid=TRY_CALL_SID)
+    # It calls from an example mobile number: in the sandbox a text reaches only the outbox.
+    call = SimulatedCall(twin, call_sid=TRY_CALL_SID)
     texts: list[str] = []
     history = list(state.history) if state else []
     whisper = None
