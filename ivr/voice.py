@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime
 
 from flask import Blueprint, Flask, Response, current_app, request
@@ -44,6 +45,17 @@ def twiml(response: VoiceResponse | str) -> Response:
     return Response(str(response), mimetype="text/xml")
 
 
+# The menu a TwiML answer plays: its gather posts back to /voice/menu with l= and n=.
+HEARD_MENU = re.compile(r'<Gather action="/voice/menu\?l=([a-z]{2,8})&amp;n=([\w.-]{1,64})&')
+
+
+def note_menu_heard(answer: str, current: str | None = None) -> None:
+    """Record the menu the caller now hears, when it is another one (where they go)."""
+    match = HEARD_MENU.search(answer)
+    if match and match.group(2) != current:
+        note("menu", language=match.group(1), node=match.group(2))
+
+
 def note(kind: str, **fields: object) -> None:
     """Queue an anonymous event for this call (never blocks the caller)."""
     events().event("voice", kind, request.form.get("CallSid"), **fields)
@@ -62,16 +74,18 @@ def language() -> Response:
     response = engine().choose_language(as_count(arg("p")) or 1, request.form.get("Digits"),
                                         arg("s"), as_count(arg("r")), as_count(arg("w")),
                                         caller())
+    note_menu_heard(response)
     return twiml(response)
 
 
 @bp.post("/menu")
 @twilio_signed
 def menu() -> Response:
-    lang, node = arg("l"), arg("n")
-    note("menu", language=(lang or "")[:8], node=(node or "")[:64])
-    return twiml(engine().press(lang, node, request.form.get("Digits"), as_count(arg("r")),
-                                as_count(arg("w")), caller()))
+    node = arg("n")
+    response = engine().press(arg("l"), node, request.form.get("Digits"), as_count(arg("r")),
+                              as_count(arg("w")), caller())
+    note_menu_heard(response, node)
+    return twiml(response)
 
 
 @bp.post("/dialed")
@@ -80,8 +94,10 @@ def dialed() -> Response:
     status = request.form.get("DialCallStatus")
     note("dialed", language=(arg("l") or "")[:8], node=(arg("d") or "")[:64],
          outcome=(status or "")[:32])
-    return twiml(engine().dialed(arg("l"), arg("d"), as_count(arg("t")), status,
-                                 request.form.get("DialBridged"), caller()))
+    response = engine().dialed(arg("l"), arg("d"), as_count(arg("t")), status,
+                               request.form.get("DialBridged"), caller())
+    note_menu_heard(response)  # nobody answered: the caller hears what they can do instead
+    return twiml(response)
 
 
 @bp.post("/whisper")

@@ -24,9 +24,11 @@ def walk(client: FlaskClient) -> list[str]:
     answers = []
     steps = [("/voice", {}), ("/voice/language?p=1&s=uk&r=0&w=0", {"Digits": "6"}),
              ("/voice/menu?l=uk&n=main&r=0&w=0", {"Digits": "2"}),
-             ("/voice/menu?l=uk&n=signs&r=0&w=0", {"Digits": "4"}),
+             ("/voice/menu?l=uk&n=signs&r=0&w=0", {"Digits": "1"}),
+             ("/voice/menu?l=uk&n=signs_groups&r=0&w=0", {"Digits": "4"}),
              ("/voice/menu?l=uk&n=signs_violence&r=0&w=0", {"Digits": "*"}),
-             ("/voice/menu?l=uk&n=signs&r=0&w=0", {"Digits": "0"}),
+             ("/voice/menu?l=uk&n=signs_groups&r=0&w=0", {"Digits": "9"}),  # a wrong key
+             ("/voice/menu?l=uk&n=signs_groups&r=1&w=0", {"Digits": "0"}),
              ("/voice/dialed?l=uk&d=infotraite&t=0", {"DialCallStatus": "no-answer"}),
              ("/voice/dialed?l=uk&d=infotraite&t=1", {"DialCallStatus": "no-answer"}),
              ("/voice/menu?l=uk&n=unanswered&r=0&w=0", {"Digits": "1"}),
@@ -62,7 +64,11 @@ def test_events_are_anonymous_and_stored_off_the_call_path(app: Flask, client: F
         events = session.scalars(select(Event)).all()
         messages = session.scalars(select(VoiceMessage)).all()
     kinds = [e.kind for e in events]
-    assert kinds.count("arrived") == 1 and "menu" in kinds and "ended" in kinds
+    assert kinds.count("arrived") == 1 and "ended" in kinds
+    # Where the caller went: each menu they came to hear, once per arrival.
+    heard = [e.node for e in sorted(events, key=lambda e: e.id) if e.kind == "menu"]
+    assert heard == ["main", "signs", "signs_groups", "signs_violence", "signs_groups",
+                     "unanswered"]
     assert {e.outcome for e in events if e.kind == "whisper"} == {"accepted"}
     assert {e.conversation for e in events} and None not in {e.conversation for e in events}
     assert all(e.conversation != "CAtest" for e in events)  # a keyed hash, not the CallSid
