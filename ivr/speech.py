@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
-import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -67,9 +65,6 @@ class Prompter:
         self.catalogs = catalogs
         self.audio = audio
         self._params = lru_cache(maxsize=64)(self._compute_params)
-        # Responses and gathers that already told the caller English follows.
-        self._told: weakref.WeakSet[Gather | VoiceResponse] = weakref.WeakSet()
-        self._told_lock = threading.Lock()
 
     def _compute_params(self, lang: str, written: bool) -> Mapping[str, str]:
         p = self.profile
@@ -128,23 +123,14 @@ class Prompter:
         if named:
             # A language-menu option names its language in English ("For Luxembourgish,
             # press 4"): the menu is where a caller has not chosen yet, so no notice.
-            english = self.utterance(SOURCE_LANGUAGE, named, **extra,
-                                     language=language_name(lang, SOURCE_LANGUAGE))
-            return english
+            return self.utterance(SOURCE_LANGUAGE, named, **extra,
+                                  language=language_name(lang, SOURCE_LANGUAGE))
         english = self.utterance(SOURCE_LANGUAGE, prompt_id, **extra)
         return replace(english, instead_of=lang)
 
     def notice(self, lang: str) -> Utterance:
         """The notice that English follows, in the caller's language where it can be heard."""
-        text, used = self.text(lang, ENGLISH_FOLLOWS)
-        audio = self.audio.current(used, ENGLISH_FOLLOWS, text)
-        if audio:
-            return Utterance(ENGLISH_FOLLOWS, used, text, self.audio.url(audio), None, None)
-        voice = self.voice(used)
-        if voice:
-            return Utterance(ENGLISH_FOLLOWS, used, text, None, *voice)
-        text, used = self.text(SOURCE_LANGUAGE, ENGLISH_FOLLOWS)
-        return Utterance(ENGLISH_FOLLOWS, used, text, None, *SOURCE_VOICE)
+        return replace(self.utterance(lang, ENGLISH_FOLLOWS), instead_of=None)
 
     def speak(self, parent: Gather | VoiceResponse, lang: str, prompt_id: str,
               **extra: str) -> Utterance:
@@ -154,17 +140,13 @@ class Prompter:
         told so first, once per response or gather.
         """
         said = self.utterance(lang, prompt_id, **extra)
-        if said.instead_of and self._first_notice(parent):
-            self._append(parent, self.notice(said.instead_of))
+        if said.instead_of:
+            notice = self.notice(said.instead_of)
+            heard = notice.audio_url or notice.text
+            if not any(verb.value == heard for verb in parent.verbs):  # once per gather
+                self._append(parent, notice)
         self._append(parent, said)
         return said
-
-    def _first_notice(self, parent: Gather | VoiceResponse) -> bool:
-        with self._told_lock:
-            if parent in self._told:
-                return False
-            self._told.add(parent)
-            return True
 
     @staticmethod
     def _append(parent: Gather | VoiceResponse, said: Utterance) -> None:
