@@ -243,14 +243,10 @@ class Engine:
         destination = p.destinations.get(destination_name) or p.destinations[p.person]
         speak_lang = lang or p.greeting_language
         plan = self.ring_plan(destination)
-        if not plan:
-            if destination.closed_node and lang:
-                return self.menu(lang, destination.closed_node)
-            if destination.closed_node:
-                return self.menu(p.default_language, destination.closed_node)
-            return self.unanswered(speak_lang)
+        if not plan and destination.closed_node:
+            return self.menu(lang or p.default_language, destination.closed_node)
         if step >= len(plan):
-            return self.unanswered(speak_lang)
+            return self.menu(speak_lang, self.unanswered_node)
         response = VoiceResponse()
         if step == 0:
             self.prompter.speak(response, speak_lang, "connect.hold",
@@ -271,21 +267,25 @@ class Engine:
     def dialed(self, lang_code: str | None, destination_name: str | None, step: int,
                status: str | None, bridged: str | None, caller: Caller) -> str:
         """A ring step ended: done if a person took the call, else the next step."""
-        lang = self.language(lang_code)
-        p = self.profile
-        destination = p.destinations.get(destination_name or "") or p.destinations[p.person]
-        was_bridged = (bridged or "").lower() == "true" if bridged is not None else (
-            status == "completed")
+        # Twilio says whether a person took the call (DialBridged); without that field,
+        # a completed dial is taken for a conversation.
+        if bridged is not None:
+            was_bridged = bridged.lower() == "true"
+        else:
+            was_bridged = status == "completed"
         if was_bridged:
             response = VoiceResponse()
             response.hangup()
             return str(response)
-        return self.connect(lang, destination.name, step + 1, caller)
+        # connect() falls back to the person line for an unknown destination.
+        return self.connect(self.language(lang_code), destination_name or "", step + 1,
+                            caller)
 
-    def unanswered(self, lang: str) -> str:
-        """Nobody accepted: never drop the caller; offer a message, a text, the police."""
-        node = "unanswered" if "unanswered" in self.profile.nodes else self.profile.start_node
-        return self.menu(lang, node)
+    @property
+    def unanswered_node(self) -> str:
+        """Where a caller goes when nobody accepted: a message, a text, the police."""
+        nodes = self.profile.nodes
+        return "unanswered" if "unanswered" in nodes else self.profile.start_node
 
     def whisper(self, lang_code: str | None) -> str:
         """What the person who answers hears first; only a key press (1) accepts."""
@@ -325,10 +325,9 @@ class Engine:
 
     def recorded(self, lang_code: str | None, duration: str | None) -> str:
         lang = self.language(lang_code) or self.profile.default_language
-        response = VoiceResponse()
         if as_count(duration, 10_000) == 0:
-            return self.menu(lang, "unanswered" if "unanswered" in self.profile.nodes
-                             else self.profile.start_node, notice="record.empty")
+            return self.menu(lang, self.unanswered_node, notice="record.empty")
+        response = VoiceResponse()
         self.prompter.speak(response, lang, "record.thanks")
         response.hangup()
         return str(response)
