@@ -7,7 +7,6 @@ import re
 from datetime import UTC, datetime
 
 from flask import Blueprint, Flask, Response, current_app, request
-from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
 from ivr.db import EventLog, VoiceMessage
@@ -41,8 +40,9 @@ def arg(name: str) -> str | None:
     return request.args.get(name)
 
 
-def twiml(response: VoiceResponse | str) -> Response:
-    return Response(str(response), mimetype="text/xml")
+def twiml(document: str) -> Response:
+    """A TwiML document (the engine builds it with twilio's VoiceResponse) as the answer."""
+    return Response(document, mimetype="text/xml")
 
 
 # The menu a TwiML answer plays: its gather posts back to /voice/menu with l= and n=.
