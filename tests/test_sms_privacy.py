@@ -25,8 +25,7 @@ from tests.test_sms_support import (
     STAFF,
     case_code,
     close_databases,
-    create_database,
-    drop_database,
+    database_on,
     messages,
     send_sms,
     sms_app,
@@ -90,14 +89,8 @@ def stored_rows(url: str) -> str:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'privacy.sqlite3'}"
-        return
-    url = create_database("sms_privacy")
-    try:
+    with database_on(request.param, tmp_path, "sms_privacy") as url:
         yield url
-    finally:
-        drop_database(url)
 
 
 def test_no_number_or_text_in_the_database_or_logs(

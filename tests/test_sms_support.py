@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,19 @@ def drop_database(url: str) -> None:
     name = url.rsplit("/", 1)[1]
     with psycopg.connect(POSTGRES_SERVER, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def database_on(backend: str, tmp_path: Path, name_hint: str) -> Iterator[str]:
+    """A new, empty database on SQLite or on the PostgreSQL test server, dropped after."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / f'{name_hint}.sqlite3'}"
+        return
+    url = create_database(name_hint)
+    try:
+        yield url
+    finally:
+        drop_database(url)
 
 
 def close_databases(*apps: Flask) -> None:

@@ -22,8 +22,7 @@ from tests.test_sms_support import (
     PERSON,
     STAFF,
     case_code,
-    create_database,
-    drop_database,
+    database_on,
     messages,
     send_sms,
     sms_app,
@@ -35,15 +34,8 @@ TABLES = {"events", "voice_messages", "sms_cases", "sms_opt_outs", "sms_senders"
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
-        return
-    url = create_database("storage_test")
-    try:
+    with database_on(request.param, tmp_path, "storage_test") as url:
         yield url
-    finally:
-        make_engine(url).dispose()
-        drop_database(url)
 
 
 def test_the_migrations_create_every_table_exactly_as_the_models_say(
