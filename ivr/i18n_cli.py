@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
+from babel import Locale
 from babel.messages.catalog import Catalog
-from babel.messages.pofile import read_po
+from babel.messages.plurals import get_plural
+from babel.messages.pofile import read_po, write_po
 
 from ivr.i18n import CLDR_LOCALES, LOCALES_DIR
 from ivr.profile import PROFILES_DIR, ProfileError, load_profile
@@ -51,6 +53,28 @@ def update_command(code: str) -> list[str]:
     return pybabel("update", "-D", DOMAIN, "-i", str(TEMPLATE), "-o", str(po_path(code)),
                    "-l", CLDR_LOCALES.get(code, code), "--no-fuzzy-matching",
                    "--ignore-pot-creation-date")
+
+
+def cldr_plural_forms(code: str) -> str:
+    """The `Plural-Forms` header that the installed Babel's CLDR data gives a language."""
+    return get_plural(Locale.parse(CLDR_LOCALES.get(code, code))).plural_forms
+
+
+def follow_cldr_plural_forms(path: Path, code: str) -> bool:
+    """Rewrite a catalog's `Plural-Forms` to the installed Babel's; True if it changed.
+
+    `pybabel update` keeps the header a catalog already has, so a Babel release with new
+    CLDR rules would otherwise never reach the catalogs.
+    """
+    catalog = read_catalog(path, code)
+    wanted = cldr_plural_forms(code)
+    if catalog.plural_forms == wanted:
+        return False
+    catalog.mime_headers = [(name, wanted if name == "Plural-Forms" else value)
+                            for name, value in catalog.mime_headers]
+    with path.open("wb") as output:
+        write_po(output, catalog, width=76)
+    return True
 
 
 def compile_command(code: str, output: Path | None = None) -> list[str]:
@@ -169,6 +193,8 @@ def update(languages: tuple[str, ...]) -> None:
     """Merge locales/messages.pot into each language's catalog."""
     for code in _chosen(languages):
         _run(update_command(code))
+        if follow_cldr_plural_forms(po_path(code), code):
+            click.echo(f"{code}: Plural-Forms now {cldr_plural_forms(code)}", err=True)
 
 
 @i18n.command("compile")
