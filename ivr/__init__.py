@@ -11,8 +11,8 @@ from typing import Any
 
 from flask import Flask
 
-from ivr.hotline import build_hotline
-from ivr.profile import DEFAULT_PROFILE
+from ivr.content.profile import DEFAULT_PROFILE
+from ivr.voice.hotline import build_hotline
 
 
 def _secret_key(instance_path: str) -> str:
@@ -49,7 +49,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from ivr import db, media, security, sms, sms_out, voice
+    from ivr import cli, security
+    from ivr.sms import channel as sms
+    from ivr.sms import outbound as sms_out
+    from ivr.storage import db
+    from ivr.voice import media
+    from ivr.voice import views as voice
 
     security.init_app(app)
     sms_out.init_app(app)
@@ -65,4 +70,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         from ivr import console
 
         console.init_app(app)
+        app.extensions["console_app_factory"] = create_app
+    cli.register(app)
     return app

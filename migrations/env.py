@@ -9,7 +9,7 @@ from pathlib import Path
 from alembic import context
 
 from ivr.console import models as console_models  # noqa: F401  (its tables join Base.metadata)
-from ivr.db import Base, default_database_url, make_engine
+from ivr.storage.db import Base, default_database_url, make_engine
 
 config = context.config
 if config.config_file_name and not config.attributes.get("database_url"):

@@ -16,8 +16,8 @@ from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
 from ivr import create_app
-from ivr.db import create_tables
-from ivr.profile import PROFILES_DIR
+from ivr.content.profile import PROFILES_DIR
+from ivr.storage.db import create_tables
 
 TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC_BASE_URL = "https://hotline.example.org"

@@ -13,22 +13,22 @@ from babel.messages.pofile import write_po
 from flask import Flask
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.audio import (
+from ivr.content.audio import (
     PROMPTS_DIR,
     AudioFile,
     AudioLibrary,
-    VoiceList,
-    inspect_wav,
     read_manifest,
-    synthesize,
     text_hash,
-    with_duration,
     write_manifest,
 )
-from ivr.i18n import LOCALES_DIR, Catalogs
-from ivr.profile import PROFILES_DIR, Profile, load_profile
-from ivr.prompts_cli import PromptSet, check_library
-from ivr.speech import ENGLISH_FOLLOWS, NAMED_OPTIONS, SOURCE_VOICE, Prompter
+from ivr.content.i18n import LOCALES_DIR, Catalogs
+from ivr.content.library import check_library
+from ivr.content.profile import PROFILES_DIR, Profile
+from ivr.content.profile_loader import load_profile
+from ivr.content.prompt_set import PromptSet
+from ivr.content.sound import inspect_wav, synthesize, with_duration
+from ivr.content.speech import ENGLISH_FOLLOWS, NAMED_OPTIONS, SOURCE_VOICE, Prompter
+from ivr.content.voices import VoiceList
 
 needs_tools = pytest.mark.skipif(not (shutil.which("sox") and shutil.which("espeak-ng")),
                                  reason="sox and espeak-ng (Debian packages) are not installed")
@@ -211,7 +211,7 @@ def test_a_stale_placeholder_without_voice_falls_back_to_english_with_a_notice(
 def test_the_notice_plays_in_the_callers_language_where_it_has_audio(tmp_path: Path) -> None:
     root, locales = tmp_path / "prompts", tmp_path / "locales"
     profile = load_profile(PROFILES_DIR / "luxembourg.toml")
-    from ivr.texts import BUILTIN_PROMPTS
+    from ivr.content.texts import BUILTIN_PROMPTS
 
     lb_catalog(locales, {(ENGLISH_FOLLOWS, BUILTIN_PROMPTS[ENGLISH_FOLLOWS]):
                          "Dësen Deel gëtt et nach net op Lëtzebuergesch."})

@@ -18,7 +18,7 @@ import pytest
 from flask import Flask
 from twilio.request_validator import RequestValidator
 
-from ivr.profile import PROFILES_DIR
+from ivr.content.profile import PROFILES_DIR
 
 REPO = Path(__file__).resolve().parent.parent
 

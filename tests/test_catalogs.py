@@ -20,10 +20,7 @@ from babel.messages.pofile import read_po
 from click.testing import CliRunner
 from flask import Flask
 
-from ivr.babel_extract import extract_profile, prompt_lines
-from ivr.cli import main
-from ivr.i18n import CLDR_LOCALES, LOCALES_DIR, language_name
-from ivr.i18n_cli import (
+from ivr.cli.i18n import (
     PROJECT_DIR,
     TEMPLATE,
     cldr_plural_forms,
@@ -31,9 +28,12 @@ from ivr.i18n_cli import (
     extract_command,
     po_path,
 )
-from ivr.profile import load_profile
-from ivr.sms_text import count_segments, gsm_friendly
-from ivr.texts import fill, placeholders
+from ivr.cli.main import main
+from ivr.content.babel_extract import extract_profile, prompt_lines
+from ivr.content.i18n import CLDR_LOCALES, LOCALES_DIR, language_name
+from ivr.content.profile_loader import load_profile
+from ivr.content.texts import fill, placeholders
+from ivr.sms.text import count_segments, gsm_friendly
 from tests.conftest import PROFILES
 from tests.test_sms_support import messages, send_sms, sms_app
 
@@ -394,7 +394,7 @@ def test_status_of_one_language() -> None:
 
 
 def test_update_moves_an_old_plural_header_to_the_installed_babel(tmp_path: Path) -> None:
-    from ivr.i18n_cli import follow_cldr_plural_forms
+    from ivr.cli.i18n import follow_cldr_plural_forms
 
     path = tmp_path / "messages.po"
     old = po_path("fr").read_text(encoding="utf-8")

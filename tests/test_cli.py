@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 
-from ivr.cli import main
-from ivr.profile import PROFILES_DIR
-from ivr.simulate import parse_twiml
+from ivr.cli.main import main
+from ivr.content.profile import PROFILES_DIR
+from ivr.voice.simulate import parse_twiml
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ivr import create_app
-from ivr.profile import PROFILES_DIR
+from ivr.content.profile import PROFILES_DIR
 from tests.conftest import TOKEN
 
 ROUTES = ["/voice", "/voice/language", "/voice/menu", "/voice/dialed", "/voice/whisper",

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from ivr import create_app
-from ivr.profile import MAX_OPTIONS, PROFILES_DIR, ProfileError, load_profile
+from ivr.content.profile import MAX_OPTIONS, PROFILES_DIR, ProfileError
+from ivr.content.profile_loader import load_profile
 
 LUXEMBOURG = (PROFILES_DIR / "luxembourg.toml").read_text(encoding="utf-8")
 

@@ -12,20 +12,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from ivr.audio import (
-    LEAD_PAD,
-    MAX_LEADING_SILENCE,
-    PROMPTS_DIR,
-    TAIL_PAD,
-    AudioFile,
-    inspect_wav,
-    read_manifest,
-    text_hash,
-    write_manifest,
-)
-from ivr.cli import main
-from ivr.profile import PROFILES_DIR
-from ivr.prompts_cli import PromptSet, SpeakingRates, synthesize_language, timing_rows
+from ivr.cli.main import main
+from ivr.content.audio import PROMPTS_DIR, AudioFile, read_manifest, text_hash, write_manifest
+from ivr.content.library import synthesize_language
+from ivr.content.profile import PROFILES_DIR
+from ivr.content.prompt_set import PromptSet
+from ivr.content.script import SpeakingRates
+from ivr.content.sound import LEAD_PAD, MAX_LEADING_SILENCE, TAIL_PAD, inspect_wav
+from ivr.voice.timing import timing_rows
 
 pytestmark = pytest.mark.skipif(not (shutil.which("sox") and shutil.which("espeak-ng")),
                                 reason="sox and espeak-ng (Debian packages) are not installed")

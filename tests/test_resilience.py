@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from ivr.db import Event, VoiceMessage
-from ivr.simulate import parse_twiml
+from ivr.storage.db import Event, VoiceMessage
+from ivr.voice.simulate import parse_twiml
 from tests.conftest import CALLER, HOTLINE, twilio_post
 
 DOWN = "postgresql://postgres@127.0.0.1:9/nothing"  # nothing listens on the discard port
@@ -88,7 +88,7 @@ def test_no_number_reaches_the_database_file(app: Flask, client: FlaskClient) ->
 def test_the_fallback_dials_the_helpline_from_memory(make_app: Callable[..., Flask],
                                                      tmp_path: Path) -> None:
     profile = tmp_path / "profile.toml"
-    from ivr.profile import DEFAULT_PROFILE
+    from ivr.content.profile import DEFAULT_PROFILE
 
     profile.write_text(DEFAULT_PROFILE.read_text(encoding="utf-8"), encoding="utf-8")
     app = make_app(str(profile), DATABASE_URL=DOWN)

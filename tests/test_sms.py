@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 
-from ivr.profile import load_profile
-from ivr.sms_text import count_segments
+from ivr.content.profile_loader import load_profile
+from ivr.sms.text import count_segments
 from tests.conftest import PROFILES, Clock, sign
 from tests.test_sms_support import (
     OTHER_PERSON,
@@ -237,7 +237,7 @@ def test_sms_events_are_anonymous(lu: Flask) -> None:
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
-    from ivr.db import Event, make_engine
+    from ivr.storage.db import Event, make_engine
 
     client = lu.test_client()
     send_sms(client, "HILFE")

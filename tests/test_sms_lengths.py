@@ -9,9 +9,9 @@ from dataclasses import replace
 import pytest
 from flask import Flask
 
-from ivr.profile import load_profile
-from ivr.sms import SmsChannel
-from ivr.sms_text import count_segments
+from ivr.content.profile_loader import load_profile
+from ivr.sms.channel import SmsChannel
+from ivr.sms.text import count_segments
 from tests.conftest import PROFILES
 from tests.test_sms_support import shared_app
 

@@ -19,7 +19,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr.db import SmsCase, make_engine
+from ivr.storage.db import SmsCase, make_engine
 from tests.conftest import HOTLINE, PROFILES, PUBLIC_BASE_URL, TOKEN, sign
 from tests.test_sms_support import PERSON, STAFF, STAFF_2, create_database, drop_database
 
@@ -48,7 +48,7 @@ def environment(database: str, tmp_path_factory: pytest.TempPathFactory) -> dict
                SECRET_KEY="two-processes-secret", HOTLINE_PROFILE=str(PROFILES["luxembourg"]),
                NUMBER_ENCRYPTION_KEY=Fernet.generate_key().decode(), PYTHONPATH=str(ROOT))
     # `ivr db upgrade`, as the Procfile's release step runs it.
-    done = subprocess.run([sys.executable, "-c", "from ivr.cli import main; main()", "db",
+    done = subprocess.run([sys.executable, "-c", "from ivr.cli.main import main; main()", "db",
                            "upgrade"], env=env,
                           cwd=tmp_path_factory.mktemp("release"), capture_output=True,
                           text=True, timeout=120)

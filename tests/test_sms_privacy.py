@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import inspect, text
 
-from ivr.db import make_engine
+from ivr.storage.db import make_engine
 from tests.conftest import TOKEN
 from tests.test_sms_reliability import DOWN, FakeTwilioApi
 from tests.test_sms_support import (
@@ -63,7 +63,7 @@ def conversation(app: Flask, make_app: Callable[..., Flask]) -> None:
     send_sms(down.test_client(), TEXTS[0])
     from twilio.rest import Client
 
-    from ivr.sms_out import TwilioSender
+    from ivr.sms.outbound import TwilioSender
 
     api = FakeTwilioApi(refuse=frozenset({PERSON, STAFF}))
     rest = make_app(DATABASE_URL=app.config["DATABASE_URL"], SMS_USE_REST_API=True,

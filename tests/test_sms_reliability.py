@@ -21,8 +21,8 @@ from twilio.http import HttpClient
 from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client
 
-from ivr.db import SmsCase, make_engine
-from ivr.sms_out import TwilioSender
+from ivr.sms.outbound import TwilioSender
+from ivr.storage.db import SmsCase, make_engine
 from tests.conftest import HOTLINE, PROFILES, TOKEN, sign
 from tests.test_sms_support import (
     NUMBER_KEY,

@@ -14,8 +14,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from ivr import db
-from ivr.simulate import parse_twiml  # noqa: F401  (re-exported for the tests)
+from ivr.storage import db
+from ivr.voice.simulate import parse_twiml  # noqa: F401  (re-exported for the tests)
 from tests.conftest import HOTLINE, sign
 
 PERSON = "+380501234567"  # the same test number as conftest.CALLER

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.sms_text import (
+from ivr.sms.text import (
     KeywordTable,
     clean_body,
     count_segments,

@@ -14,9 +14,9 @@ from flask import Flask
 from sqlalchemy import Table, inspect, select
 from sqlalchemy.orm import Session
 
-from ivr import db
-from ivr.crypto import NumberKeyError, NumberVault, local_key, parse_keys
-from ivr.db import SmsCase, SmsDelivery, SmsOptOut, SmsSender, VoiceMessage, make_engine
+from ivr.storage import db
+from ivr.storage.crypto import NumberKeyError, NumberVault, local_key, parse_keys
+from ivr.storage.db import SmsCase, SmsDelivery, SmsOptOut, SmsSender, VoiceMessage, make_engine
 from tests.conftest import Clock
 from tests.test_sms_support import (
     PERSON,

@@ -11,8 +11,8 @@ import pytest
 from flask import Flask
 from werkzeug.test import TestResponse
 
-from ivr.profile import KEY_BACK, KEY_PERSON, KEY_REPEAT, Profile
-from ivr.simulate import Step, parse_twiml
+from ivr.content.profile import KEY_BACK, KEY_PERSON, KEY_REPEAT, Profile
+from ivr.voice.simulate import Step, parse_twiml
 from tests.conftest import CALLER, HOTLINE, Clock, twilio_post
 
 Post = Callable[..., TestResponse]
@@ -423,7 +423,7 @@ def test_the_helpline_sees_the_hotlines_number(post: Post) -> None:
 
 def test_a_profile_may_show_the_callers_number(make_app: Callable[..., Flask], tmp_path: Any,
                                                ) -> None:
-    from ivr.profile import PROFILES_DIR
+    from ivr.content.profile import PROFILES_DIR
 
     text = (PROFILES_DIR / "luxembourg.toml").read_text(encoding="utf-8")
     path = tmp_path / "shown.toml"

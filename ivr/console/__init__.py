@@ -70,7 +70,7 @@ def security_headers(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     """Register the console; CSRF is checked by the console's own views only."""
-    from ivr.console import cli, views
+    from ivr.console import views
 
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # the webhooks carry no token
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", 8 * 3600)
@@ -90,4 +90,3 @@ def init_app(app: Flask) -> None:
     limiter.request_filter(lambda: not request.path.startswith("/console"))
     login_manager.init_app(app)
     app.register_blueprint(views.bp)
-    cli.init_app(app)

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from ivr.console.charts import daily_chart, hbar_chart
 from ivr.console.menu import language_choices
 from ivr.console.tryit import TRY_CALL_SID
-from ivr.db import Event, EventLog, VoiceMessage
-from ivr.profile import Profile
+from ivr.content.profile import Profile
+from ivr.storage.db import Event, EventLog, VoiceMessage
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def activity_report(app: Flask, profile: Profile, days: int,
                     now: datetime | None = None) -> ActivityReport:
     """The last `days` days of activity, read from the database (an error is shown, not
     raised: a database that is down must not take the console with it)."""
-    from ivr.db import keyed_hash
+    from ivr.storage.crypto import keyed_hash
 
     moment = (now or datetime.now(UTC)).astimezone(profile.timezone)
     last_day = moment.date()

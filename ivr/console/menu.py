@@ -11,11 +11,10 @@ from dataclasses import dataclass, field
 
 from babel import Locale, UnknownLocaleError
 
-from ivr.engine import MORE_LANGUAGES_KEY
-from ivr.hotline import Hotline
-from ivr.i18n import CLDR_LOCALES, SOURCE_LANGUAGE, language_name
-from ivr.profile import Node, Profile
-from ivr.texts import placeholders
+from ivr.content.i18n import CLDR_LOCALES, SOURCE_LANGUAGE, language_name
+from ivr.content.profile import MORE_LANGUAGES_KEY, Node, Profile
+from ivr.content.texts import placeholders
+from ivr.voice.hotline import Hotline
 
 # Translation states, then audio states, as the badges show them.
 SOURCE, TRANSLATED, FUZZY, MISSING = "source", "translated", "fuzzy", "missing"

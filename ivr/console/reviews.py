@@ -11,11 +11,11 @@ from babel.messages.pofile import read_po, write_po
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr import i18n
 from ivr.console.menu import PromptView, menu_tree, prompt_view, review_hash
 from ivr.console.models import Review
-from ivr.hotline import Hotline
-from ivr.i18n import CLDR_LOCALES, SOURCE_LANGUAGE
+from ivr.content import i18n
+from ivr.content.i18n import CLDR_LOCALES, SOURCE_LANGUAGE
+from ivr.voice.hotline import Hotline
 
 VERDICTS = ("reviewed", "comment")
 

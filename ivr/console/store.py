@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from ivr.console.models import Operator, Review
-from ivr.db import EventLog
+from ivr.storage.db import EventLog
 
 
 def engine() -> Engine:
@@ -27,6 +27,6 @@ def session_scope() -> Iterator[Session]:
 
 def create_console_tables(bind: Engine) -> None:
     """Create the console's tables where no migration has (tests, first local run)."""
-    from ivr.db import Base
+    from ivr.storage.db import Base
 
     Base.metadata.create_all(bind, tables=[Operator.__table__, Review.__table__])  # type: ignore[list-item]

@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Flask
 
-from ivr.simulate import SimulatedCall, Step, query_of
+from ivr.voice.simulate import SimulatedCall, Step, query_of
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +66,8 @@ def sandbox(app: Flask) -> Flask:
     with _lock:
         found = app.extensions.get("console_sandbox")
         if found is None:
-            from ivr import create_app
-
+            # The app factory hands itself over (ivr.console sits below it: see ivr/__init__).
+            create_app = app.extensions["console_app_factory"]
             found = create_app({
                 "TESTING": False, "TWILIO_AUTH_TOKEN": "", "TWILIO_ACCOUNT_SID": "",
                 "HOTLINE_PROFILE": app.config["HOTLINE_PROFILE"],

@@ -55,8 +55,8 @@ from ivr.console.reviews import (
 )
 from ivr.console.store import session_scope
 from ivr.console.tryit import TryState, run
-from ivr.hotline import Hotline
-from ivr.i18n import SOURCE_LANGUAGE
+from ivr.content.i18n import SOURCE_LANGUAGE
+from ivr.voice.hotline import Hotline
 
 log = logging.getLogger(__name__)
 

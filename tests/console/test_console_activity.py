@@ -13,8 +13,8 @@ from ivr.console.activity import (
     recording_media_url,
     summarize,
 )
-from ivr.db import Event, VoiceMessage
-from ivr.profile import load_profile
+from ivr.content.profile_loader import load_profile
+from ivr.storage.db import Event, VoiceMessage
 from tests.conftest import PROFILES, TOKEN
 from tests.console.conftest import console_post
 

@@ -173,7 +173,7 @@ def test_webhooks_need_no_csrf_token_and_no_session(console_app: Flask) -> None:
 
 
 def test_operators_add_asks_for_a_password_and_stores_only_a_hash(console_app: Flask) -> None:
-    from ivr.cli import main
+    from ivr.cli.main import main
 
     runner = console_app.test_cli_runner()
     result = runner.invoke(main, args=["operators", "add", "carla"],

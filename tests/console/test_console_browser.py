@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from ivr.audio import text_hash
+from ivr.content.audio import text_hash
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
 axe_api = pytest.importorskip("axe_playwright_python.sync_playwright",

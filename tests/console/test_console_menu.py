@@ -12,8 +12,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from ivr import i18n
-from ivr.audio import AudioLibrary, text_hash
 from ivr.console.accounts import add_operator
 from ivr.console.menu import (
     FUZZY,
@@ -29,11 +27,13 @@ from ivr.console.menu import (
 )
 from ivr.console.models import Review
 from ivr.console.store import session_scope
-from ivr.engine import Engine
-from ivr.hotline import Hotline
-from ivr.i18n import Catalogs
-from ivr.profile import load_profile
-from ivr.speech import Prompter
+from ivr.content import i18n
+from ivr.content.audio import AudioLibrary, text_hash
+from ivr.content.i18n import Catalogs
+from ivr.content.profile_loader import load_profile
+from ivr.content.speech import Prompter
+from ivr.voice.engine import Engine
+from ivr.voice.hotline import Hotline
 from tests.conftest import PROFILES
 from tests.console.conftest import OPERATOR, console_post, sign_in
 
@@ -213,7 +213,7 @@ def test_apply_reviews_clears_fuzzy_through_babel(page_app: Flask, console: Flas
     download = console.get("/console/reviews/uk.po")
     assert download.status_code == 200
     assert "attachment" in download.headers["Content-Disposition"]
-    from ivr.cli import main
+    from ivr.cli.main import main
 
     result = page_app.test_cli_runner().invoke(
         main, args=["i18n", "apply-reviews", "--lang", "uk", "--locales", str(locales)])

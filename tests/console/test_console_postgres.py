@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from ivr.console.accounts import add_operator
 from ivr.console.models import Review
 from ivr.console.store import session_scope
-from ivr.db import Event, upgrade
+from ivr.storage.db import Event, upgrade
 from tests.console.conftest import OPERATOR, PASSWORD, console_post, sign_in
 
 SERVER = "postgresql://postgres@127.0.0.1:5432/test"
@@ -83,7 +83,7 @@ def _console_differences(url: str) -> list[object]:
     from alembic.migration import MigrationContext
 
     import ivr.console.models  # noqa: F401  (the console's tables on Base.metadata)
-    from ivr.db import Base, make_engine
+    from ivr.storage.db import Base, make_engine
 
     upgrade(url)
     engine = make_engine(url)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ivr.console.tryit import TRY_CALL_SID, TryState, run
-from ivr.db import Event
+from ivr.storage.db import Event
 from tests.console.conftest import console_post
 
 MONDAY_MORNING = "2026-11-23T10:00"

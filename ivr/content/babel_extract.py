@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from ivr.texts import placeholders
+from ivr.content.texts import placeholders
 
 # Babel reads the message context from the first argument of a pgettext-style call.
 FUNCTION_NAME = "pgettext"

@@ -9,7 +9,7 @@ import holidays
 from babel import Locale
 from babel.dates import format_time, get_day_names
 
-from ivr.profile import Schedule
+from ivr.content.profile import Schedule
 
 
 @lru_cache(maxsize=32)

@@ -1,10 +1,10 @@
-"""The hotline profile: everything a country's helpline configures, read from one TOML file."""
+"""Reading a hotline profile from TOML: each value checked, each problem named by its line."""
 
 from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import time
 from pathlib import Path
 from typing import Any
@@ -13,201 +13,26 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 import phonenumbers
 
-from ivr.texts import BUILTIN_PROMPTS, placeholders
-
-PROFILES_DIR = Path(__file__).parent / "profiles"
-DEFAULT_PROFILE = PROFILES_DIR / "luxembourg.toml"
-
-# ITU-T E.161 / ISO/IEC 13714 conventions: the same three keys in every menu.
-KEY_PERSON = "0"
-KEY_BACK = "*"
-KEY_REPEAT = "#"
-RESERVED_KEYS = frozenset({KEY_PERSON, KEY_BACK, KEY_REPEAT})
-MAX_OPTIONS = 5
-MAX_LANGUAGE_KEYS = 9
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-ACTIONS = frozenset({"goto", "connect", "record", "send_sms", "languages"})
-SILENCE_ACTIONS = frozenset({"person", "record"})
-
-
-class ProfileError(ValueError):
-    """A profile that cannot run; the message names the file, line, key and problem."""
-
-
-@dataclass(frozen=True, slots=True)
-class Language:
-    code: str
-    page: int
-    key: str
-    say_language: str | None
-    say_voice: str | None
-    countries: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Schedule:
-    name: str
-    days: frozenset[int]  # Monday is 0
-    periods: tuple[tuple[time, time], ...]
-    holidays_country: str | None
-    holidays_subdivision: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Destination:
-    name: str
-    label: str
-    schedule: str | None
-    open_steps: tuple[tuple[str, ...], ...]  # E.164 numbers, rung step after step
-    closed_steps: tuple[tuple[str, ...], ...]
-    closed_node: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Option:
-    key: str
-    prompt: str
-    action: str
-    target: str | None  # node for goto, destination for connect
-
-
-@dataclass(frozen=True, slots=True)
-class Node:
-    name: str
-    prompt: str | None
-    options: tuple[Option, ...]
-    outro: str | None
-    on_silence: str
-    parent: str | None = None
-
-    def option(self, key: str) -> Option | None:
-        """The option behind a key, if this menu has one."""
-        return next((o for o in self.options if o.key == key), None)
-
-
-@dataclass(frozen=True, slots=True)
-class SmsSettings:
-    numbers_prompt: str
-    discreet: bool
-    helpline_numbers: tuple[str, ...]
-    keywords: dict[str, dict[str, tuple[str, ...]]]
-    use_rest_api: bool
-    case_expiry_days: int = 14  # a helpline reply to an older case is refused
-
-
-@dataclass(frozen=True)
-class Profile:
-    path: Path
-    name: str
-    country: str
-    timezone: ZoneInfo
-    default_language: str
-    staff_language: str
-    greeting_language: str
-    emergency_numbers: frozenset[str]
-    emergency_number: str
-    show_caller_number: bool
-    retention_days: int
-    menu_timeout: int
-    silent_waits: int
-    wrong_keys: int
-    ring_seconds: int
-    person: str
-    start_node: str
-    languages: dict[str, Language]
-    schedules: dict[str, Schedule]
-    destinations: dict[str, Destination]
-    nodes: dict[str, Node]
-    spoken_numbers: dict[str, str]
-    prompts: dict[str, str]
-    sms: SmsSettings
-    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
-
-    def language_page(self, page: int) -> list[Language]:
-        """The languages offered on one page of the language menu, by key."""
-        return sorted((lang for lang in self.languages.values() if lang.page == page),
-                      key=lambda lang: lang.key)
-
-    @property
-    def language_pages(self) -> list[int]:
-        return sorted({lang.page for lang in self.languages.values()})
-
-    def prompt_text(self, prompt_id: str) -> str:
-        """The source (English) text of a prompt: the profile's wording, else the built-in one."""
-        return self.prompts.get(prompt_id) or BUILTIN_PROMPTS[prompt_id]
-
-    def all_prompt_ids(self) -> list[str]:
-        """Every prompt id a caller can hear with this profile."""
-        ids = set(BUILTIN_PROMPTS) | set(self.prompts)
-        return sorted(ids)
-
-
-# --- loading -------------------------------------------------------------------------
-
-
-class _Reader:
-    """Reads a parsed TOML document, raising ProfileError with file, line and key."""
-
-    def __init__(self, path: Path, text: str) -> None:
-        self.path = path
-        self.lines = text.splitlines()
-
-    def fail(self, key: str, problem: str) -> ProfileError:
-        line = self.locate(key)
-        where = f"{self.path}:{line}" if line else str(self.path)
-        return ProfileError(f"{where}: {key}: {problem}")
-
-    def locate(self, key: str) -> int | None:
-        """Best-effort line of a dotted key such as `nodes.main.options[2].key`."""
-        parts = [p.strip('"') if p.startswith('"') else p
-                 for p in re.findall(r'"[^"]*"|[^.\[\]"]+|\[\d+\]', key)]
-        line_no = 0
-        table: list[str] = []
-        for part in parts:
-            if part.startswith("["):
-                line_no = self._element(table, int(part[1:-1]), line_no)
-                continue
-            table.append(part)
-            if re.search(r"[{,]\s*" + re.escape(part) + r"\s*=", self.lines[line_no]):
-                continue  # a key of the inline table on this line
-            dotted = r"\s*\.\s*".join(
-                re.escape(p) if re.fullmatch(r"[A-Za-z0-9_-]+", p) else f'"{re.escape(p)}"'
-                for p in table)
-            header = re.compile(r"^\s*\[+\s*" + dotted + r"\s*\]+")
-            assignment = re.compile(r'^\s*"?' + re.escape(part) + r'"?\s*=')
-            for i in range(line_no, len(self.lines)):
-                if header.match(self.lines[i]) or assignment.match(self.lines[i]):
-                    line_no = i
-                    break
-        return line_no + 1 if parts else None
-
-    def _element(self, table: list[str], index: int, line_no: int) -> int:
-        """The line of element `index` of an array: [[table]] headers, or an inline array."""
-        header = re.compile(r"^\s*\[\[\s*" + r"\s*\.\s*".join(map(re.escape, table))
-                            + r"\s*\]\]")
-        hits = [i for i, text in enumerate(self.lines) if header.match(text)]
-        if hits:
-            return hits[index] if index < len(hits) else line_no
-        # An inline array: the index-th line that opens an element ("{" or a value).
-        starts = [i for i in range(line_no, len(self.lines))
-                  if re.match(r"^\s*[{\[]", self.lines[i]) or (i == line_no and "{" in
-                                                                  self.lines[i])]
-        element = [i for i in starts if i != line_no or "{" in self.lines[i]]
-        return element[index] if index < len(element) else line_no
-
-    def get(self, data: dict[str, Any], key: str, name: str, kind: type | tuple[type, ...],
-            default: Any = ..., ) -> Any:
-        if name not in data:
-            if default is ...:
-                raise self.fail(f"{key}.{name}" if key else name, "is required")
-            return default
-        value = data[name]
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            expected = kind.__name__ if isinstance(kind, type) else " or ".join(
-                k.__name__ for k in kind)
-            raise self.fail(f"{key}.{name}" if key else name,
-                            f"must be a {expected}, not {type(value).__name__}")
-        return value
+from ivr.content.profile import (
+    ACTIONS,
+    DEFAULT_PROFILE,
+    MAX_LANGUAGE_KEYS,
+    MAX_OPTIONS,
+    RESERVED_KEYS,
+    SILENCE_ACTIONS,
+    WEEKDAYS,
+    Destination,
+    Language,
+    Node,
+    Option,
+    Profile,
+    ProfileError,
+    Schedule,
+    SmsSettings,
+    prompt_parameter_names,
+)
+from ivr.content.texts import BUILTIN_PROMPTS, placeholders
+from ivr.content.toml_reader import TomlReader
 
 
 def load_profile(path: str | Path | None = None) -> Profile:
@@ -223,10 +48,10 @@ def load_profile(path: str | Path | None = None) -> Profile:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"{path}: not valid TOML: {exc}") from exc
-    return _build(_Reader(path, text), data)
+    return _build(TomlReader(path, text), data)
 
 
-def _build(r: _Reader, data: dict[str, Any]) -> Profile:
+def _build(r: TomlReader, data: dict[str, Any]) -> Profile:
     hotline = r.get(data, "", "hotline", dict)
     country = r.get(hotline, "hotline", "country", str).upper()
     tz_name = r.get(hotline, "hotline", "timezone", str)
@@ -299,7 +124,7 @@ def _build(r: _Reader, data: dict[str, Any]) -> Profile:
     return profile
 
 
-def _languages(r: _Reader, data: dict[str, Any], country: str) -> dict[str, Language]:
+def _languages(r: TomlReader, data: dict[str, Any], country: str) -> dict[str, Language]:
     entries = r.get(data, "", "languages", list)
     languages: dict[str, Language] = {}
     seen_keys: dict[tuple[int, str], str] = {}
@@ -339,7 +164,7 @@ def _languages(r: _Reader, data: dict[str, Any], country: str) -> dict[str, Lang
 _PERIOD = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 
 
-def _schedules(r: _Reader, data: dict[str, Any]) -> dict[str, Schedule]:
+def _schedules(r: TomlReader, data: dict[str, Any]) -> dict[str, Schedule]:
     schedules: dict[str, Schedule] = {}
     for name, entry in r.get(data, "", "schedules", dict, {}).items():
         where = f"schedules.{name}"
@@ -372,7 +197,7 @@ def _schedules(r: _Reader, data: dict[str, Any]) -> dict[str, Schedule]:
     return schedules
 
 
-def parse_number(r: _Reader, key: str, text: Any, country: str) -> phonenumbers.PhoneNumber:
+def parse_number(r: TomlReader, key: str, text: Any, country: str) -> phonenumbers.PhoneNumber:
     """Parse a number as the profile's country writes it; reject what phonenumbers rejects."""
     if not isinstance(text, str):
         raise r.fail(key, f"a phone number must be text, not {type(text).__name__}")
@@ -385,7 +210,7 @@ def parse_number(r: _Reader, key: str, text: Any, country: str) -> phonenumbers.
     return number
 
 
-def _destinations(r: _Reader, data: dict[str, Any], country: str, emergency: frozenset[str],
+def _destinations(r: TomlReader, data: dict[str, Any], country: str, emergency: frozenset[str],
                   schedules: dict[str, Schedule]) -> dict[str, Destination]:
     destinations: dict[str, Destination] = {}
     for name, entry in r.get(data, "", "destinations", dict).items():
@@ -427,7 +252,7 @@ def _destinations(r: _Reader, data: dict[str, Any], country: str, emergency: fro
     return destinations
 
 
-def _spoken_numbers(r: _Reader, data: dict[str, Any], country: str) -> dict[str, str]:
+def _spoken_numbers(r: TomlReader, data: dict[str, Any], country: str) -> dict[str, str]:
     """Numbers read out to callers (emergency numbers included), by name."""
     spoken: dict[str, str] = {}
     for name, text in r.get(data, "", "spoken_numbers", dict, {}).items():
@@ -441,7 +266,7 @@ def _spoken_numbers(r: _Reader, data: dict[str, Any], country: str) -> dict[str,
     return spoken
 
 
-def _nodes(r: _Reader, data: dict[str, Any], destinations: dict[str, Destination],
+def _nodes(r: TomlReader, data: dict[str, Any], destinations: dict[str, Destination],
            prompts: dict[str, str]) -> dict[str, Node]:
     raw_nodes = r.get(data, "", "nodes", dict)
     nodes: dict[str, Node] = {}
@@ -504,7 +329,7 @@ def _with_parents(nodes: dict[str, Node], start: str) -> dict[str, Node]:
             for name, node in nodes.items()}
 
 
-def _sms(r: _Reader, data: dict[str, Any], country: str, languages: dict[str, Language],
+def _sms(r: TomlReader, data: dict[str, Any], country: str, languages: dict[str, Language],
          emergency: frozenset[str]) -> SmsSettings:
     entry = r.get(data, "", "sms", dict, {})
     numbers = []
@@ -528,7 +353,7 @@ def _sms(r: _Reader, data: dict[str, Any], country: str, languages: dict[str, La
     )
 
 
-def _check_prompts(r: _Reader, profile: Profile) -> None:
+def _check_prompts(r: TomlReader, profile: Profile) -> None:
     """Every prompt a menu names exists, and every placeholder in it can be filled."""
     known = set(BUILTIN_PROMPTS) | set(profile.prompts)
     for node in profile.nodes.values():
@@ -544,19 +369,6 @@ def _check_prompts(r: _Reader, profile: Profile) -> None:
         for name in placeholders(text):
             if name not in fillable:
                 key = (f'prompts."{prompt_id}"' if prompt_id in profile.prompts
-                       else f"ivr/texts.py {prompt_id}")
+                       else f"ivr/content/texts.py {prompt_id}")
                 raise r.fail(key, f"placeholder %({name})s cannot be filled "
                                   f"(known: {', '.join(sorted(fillable))})")
-
-
-# Placeholders filled per call rather than from the profile.
-# "case" and "keywords": SMS case code and keyword list (ivr/sms.py).
-CALL_PARAMETERS = frozenset({"key", "more", "language", "destination", "case", "keywords"})
-
-
-def prompt_parameter_names(profile: Profile) -> set[str]:
-    """Names a prompt text may use as %(name)s placeholders."""
-    names = set(CALL_PARAMETERS) | {"hotline", "emergency"}
-    names |= {f"number_{name}" for name in profile.spoken_numbers}
-    names |= {f"hours_{name}" for name in profile.schedules}
-    return names

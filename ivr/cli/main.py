@@ -1,4 +1,4 @@
-"""The `ivr` command: Flask's commands plus the hotline's own."""
+"""The `ivr` group: Flask's commands, the command families, and walking or checking a hotline."""
 
 from __future__ import annotations
 
@@ -10,14 +10,11 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from ivr import sms_cli
-from ivr.console import cli as console_cli
-from ivr.engine import MORE_LANGUAGES_KEY
-from ivr.hotline import fallback_response
-from ivr.i18n_cli import i18n
-from ivr.profile import ProfileError, load_profile
-from ivr.prompts_cli import prompts_group
-from ivr.simulate import SimulatedCall, Step, query_of
+from ivr.cli import FAMILIES
+from ivr.content.profile import MORE_LANGUAGES_KEY, ProfileError
+from ivr.content.profile_loader import load_profile
+from ivr.voice.hotline import fallback_response
+from ivr.voice.simulate import SimulatedCall, Step, query_of
 
 
 def _create_app() -> Flask:
@@ -34,13 +31,8 @@ def main() -> None:
     """The hotline IVR: run it, walk its menu, manage its languages and data."""
 
 
-main.add_command(sms_cli.db_group)
-main.add_command(sms_cli.purge)
-main.add_command(sms_cli.sms_group)
-main.add_command(prompts_group)
-main.add_command(i18n)
-main.add_command(console_cli.operators)
-i18n.add_command(console_cli.apply_reviews_command)
+for family in FAMILIES:
+    main.add_command(family)
 
 
 @main.command("check-profile")

@@ -6,7 +6,7 @@ import re
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, send_file
 
-from ivr.hotline import Hotline
+from ivr.voice.hotline import Hotline
 
 bp = Blueprint("media", __name__)
 

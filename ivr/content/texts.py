@@ -59,7 +59,7 @@ BUILTIN_PROMPTS: dict[str, str] = dict([
            "Emergency: %(emergency)s."),
     prompt("fallback.sorry",
            "Sorry, the hotline has a technical problem. We are connecting you to a person."),
-    # SMS replies (ivr/sms.py). Each must fit 2 text messages after filling: 306 Latin
+    # SMS replies (ivr/sms/channel.py). Each must fit 2 text messages after filling: 306 Latin
     # characters, but only 134 in Cyrillic, Chinese or Arabic, so keep translations short.
     # "<id>.discreet" is used when the profile's [sms] discreet = true: no alarming words
     # on a phone someone else may read.

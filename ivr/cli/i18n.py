@@ -14,15 +14,16 @@ from babel.messages.catalog import Catalog
 from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po, write_po
 
-from ivr.i18n import CLDR_LOCALES, LOCALES_DIR
-from ivr.profile import PROFILES_DIR, ProfileError, load_profile
-from ivr.texts import placeholders
+from ivr.content.i18n import CLDR_LOCALES, LOCALES_DIR
+from ivr.content.profile import PROFILES_DIR, ProfileError
+from ivr.content.profile_loader import load_profile
+from ivr.content.texts import placeholders
 
 PROJECT_DIR = LOCALES_DIR.parent
 MAPPING_FILE = PROJECT_DIR / "babel.cfg"
 TEMPLATE = LOCALES_DIR / "messages.pot"
 DOMAIN = "messages"
-# ivr/texts.py marks built-in prompts as prompt(id, text): the id becomes the msgctxt.
+# ivr/content/texts.py marks built-in prompts as prompt(id, text): the id becomes the msgctxt.
 KEYWORD = "prompt:1c,2"
 
 
@@ -174,7 +175,7 @@ def i18n() -> None:
 
 @i18n.command("extract")
 def extract() -> None:
-    """Write locales/messages.pot from ivr/texts.py and every profile's [prompts]."""
+    """Write locales/messages.pot from ivr/content/texts.py and every profile's [prompts]."""
     _run(extract_command())
 
 

@@ -16,15 +16,22 @@ from urllib.parse import urlencode
 import phonenumbers
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from ivr.hours import is_open
-from ivr.i18n import language_name, suggest_language
-from ivr.profile import KEY_BACK, KEY_PERSON, KEY_REPEAT, Destination, Node, Profile
-from ivr.speech import Prompter
+from ivr.content.hours import is_open
+from ivr.content.i18n import language_name, suggest_language
+from ivr.content.profile import (
+    KEY_BACK,
+    KEY_PERSON,
+    KEY_REPEAT,
+    MORE_LANGUAGES_KEY,
+    Destination,
+    Node,
+    Profile,
+)
+from ivr.content.speech import Prompter
 
 log = logging.getLogger(__name__)
 
 BASE = "/voice"
-MORE_LANGUAGES_KEY = "9"
 ACCEPT_KEY = "1"
 WHISPER_TIMEOUT = 6
 RECORD_MAX_SECONDS = 180

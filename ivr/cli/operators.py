@@ -1,11 +1,11 @@
-"""`ivr operators add NAME` and `ivr i18n apply-reviews`."""
+"""`ivr operators add|password|list|disable` and `ivr i18n apply-reviews`: the console's data."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
@@ -98,18 +98,3 @@ def apply_reviews_command(languages: tuple[str, ...], locales_dir: Path | None) 
         click.echo(f"{lang}: {cleared} reviewed translation(s) no longer fuzzy")
     if not counts:
         click.echo("no catalogs found")
-
-
-def init_app(app: Flask) -> None:
-    app.cli.add_command(operators)
-    from ivr.cli import main
-
-    existing = main.commands.get("i18n")
-    if isinstance(existing, click.Group):
-        existing.add_command(apply_reviews_command)
-    else:
-        group = app.cli.commands.get("i18n")
-        if not isinstance(group, click.Group):
-            group = AppGroup("i18n", help="Translations of the prompts.")
-            app.cli.add_command(group)
-        group.add_command(apply_reviews_command)

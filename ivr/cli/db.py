@@ -10,7 +10,7 @@ from cryptography.fernet import Fernet
 from flask import current_app
 from flask.cli import with_appcontext
 
-from ivr import db
+from ivr.storage import db
 
 
 @click.group("db")
@@ -71,7 +71,7 @@ def sms_group() -> None:
 @with_appcontext
 def reply(kind: str, lang: str) -> None:
     """Print a reply as a sender gets it (e.g. for Twilio's Advanced Opt-Out HELP reply)."""
-    from ivr.sms_text import count_segments
+    from ivr.sms.text import count_segments
 
     channel = current_app.extensions["sms"]
     if lang not in channel.profile.languages:

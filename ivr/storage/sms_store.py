@@ -1,7 +1,7 @@
 """What the SMS channel keeps in the database: cases, opt-outs, language memory, MessageSids.
 
 Every method raises SQLAlchemyError when the database fails; the channel answers the
-sender anyway (ivr/sms.py). Nothing here stores a number in clear or a message body.
+sender anyway (ivr/sms/channel.py). Nothing here stores a number in clear or a message body.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ivr.db import SmsCase, SmsDelivery, SmsOptOut, SmsSender, as_utc
+from ivr.storage.db import SmsCase, SmsDelivery, SmsOptOut, SmsSender, as_utc
 
 # No 0/O, 1/I/L, 5/S, 8/B: a code read off a small screen and typed back must survive.
 CODE_ALPHABET = "234679ACDEFGHJKMNPQRTUVWXYZ"

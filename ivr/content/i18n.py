@@ -10,11 +10,11 @@ import phonenumbers
 from babel import Locale
 from babel.messages.pofile import read_po
 
-from ivr.profile import Profile
+from ivr.content.profile import Profile
 
 log = logging.getLogger(__name__)
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+LOCALES_DIR = Path(__file__).resolve().parents[2] / "locales"
 SOURCE_LANGUAGE = "en"
 
 # Profile language codes whose CLDR locale needs a script or region to be the right one.

@@ -21,13 +21,11 @@ from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 from twilio.twiml.messaging_response import MessagingResponse
 
-from ivr.crypto import NumberVault, local_key
-from ivr.db import EventLog, make_engine
-from ivr.i18n import suggest_language
-from ivr.profile import Profile
+from ivr.content.i18n import suggest_language
+from ivr.content.profile import Profile
+from ivr.content.speech import Prompter
 from ivr.security import twilio_signed
-from ivr.sms_store import CODE_ALPHABET, CODE_LENGTH, CaseView, SmsStore
-from ivr.sms_text import (
+from ivr.sms.text import (
     MAX_BODY,
     KeywordMatch,
     KeywordTable,
@@ -38,7 +36,9 @@ from ivr.sms_text import (
     truncate,
     warm_language_model,
 )
-from ivr.speech import Prompter
+from ivr.storage.crypto import NumberVault, local_key
+from ivr.storage.db import EventLog, make_engine
+from ivr.storage.sms_store import CODE_ALPHABET, CODE_LENGTH, CaseView, SmsStore
 
 log = logging.getLogger(__name__)
 
@@ -384,11 +384,6 @@ def init_app(app: Flask) -> None:
     # Load the language model now, off the request path (about half a second).
     threading.Thread(target=warm_language_model, args=(tuple(hotline.profile.languages),),
                      name="langid-warmup", daemon=True).start()
-    from ivr import sms_cli
-
-    app.cli.add_command(sms_cli.db_group)
-    app.cli.add_command(sms_cli.purge)
-    app.cli.add_command(sms_cli.sms_group)
 
 
 __all__ = ["Inbound", "Outbound", "Plan", "SmsChannel", "as_twiml", "init_app",

@@ -9,8 +9,6 @@ never. The schema is made by the Alembic migrations in migrations/ (`ivr db upgr
 from __future__ import annotations
 
 import atexit
-import hashlib
-import hmac
 import logging
 import queue
 import threading
@@ -25,6 +23,8 @@ from sqlalchemy import DateTime, Integer, MetaData, String, Text, create_engine,
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from ivr.storage.crypto import keyed_hash
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class SmsCase(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(8), unique=True)
-    number_encrypted: Mapped[str] = mapped_column(Text)  # Fernet token (ivr.crypto)
+    number_encrypted: Mapped[str] = mapped_column(Text)  # Fernet token (ivr.storage.crypto)
     number_hash: Mapped[str] = mapped_column(String(24), index=True)  # keyed hash
     language: Mapped[str | None] = mapped_column(String(8))
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -143,7 +143,7 @@ def purge(engine: Engine, now: datetime, retention_days: int) -> Purged:
                   deliveries.rowcount)  # type: ignore[attr-defined]
 
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def alembic_config(url: str) -> Any:
@@ -175,11 +175,6 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
-
-
-def keyed_hash(secret: str, value: str, length: int = 24) -> str:
-    """An identifier that groups events of one call without revealing the call or number."""
-    return hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()[:length]
 
 
 WRITE_BATCH = 200

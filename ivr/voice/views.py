@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
-from ivr.db import EventLog, VoiceMessage
-from ivr.engine import Caller, Engine, as_count
-from ivr.hotline import Hotline
 from ivr.security import twilio_signed
+from ivr.storage.db import EventLog, VoiceMessage
+from ivr.voice.engine import Caller, Engine, as_count
+from ivr.voice.hotline import Hotline
 
 log = logging.getLogger(__name__)
 

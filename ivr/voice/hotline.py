@@ -8,11 +8,12 @@ from pathlib import Path
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.audio import AudioLibrary
-from ivr.engine import Clock, Engine, SmsSender, utc_now
-from ivr.i18n import SOURCE_LANGUAGE, Catalogs
-from ivr.profile import Profile, load_profile
-from ivr.speech import SOURCE_VOICE, Prompter
+from ivr.content.audio import AudioLibrary
+from ivr.content.i18n import SOURCE_LANGUAGE, Catalogs
+from ivr.content.profile import Profile
+from ivr.content.profile_loader import load_profile
+from ivr.content.speech import SOURCE_VOICE, Prompter
+from ivr.voice.engine import Clock, Engine, SmsSender, utc_now
 
 log = logging.getLogger(__name__)
 

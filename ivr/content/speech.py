@@ -10,11 +10,11 @@ from functools import lru_cache
 import phonenumbers
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from ivr.audio import AudioLibrary
-from ivr.hours import describe
-from ivr.i18n import CLDR_LOCALES, SOURCE_LANGUAGE, Catalogs, language_name
-from ivr.profile import Profile
-from ivr.texts import fill
+from ivr.content.audio import AudioLibrary
+from ivr.content.hours import describe
+from ivr.content.i18n import CLDR_LOCALES, SOURCE_LANGUAGE, Catalogs, language_name
+from ivr.content.profile import Profile
+from ivr.content.texts import fill
 
 
 def spoken_digits(text: str, country: str) -> str:

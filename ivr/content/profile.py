@@ -1,0 +1,153 @@
+"""The hotline profile: everything a country's helpline configures, read from one TOML file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ivr.content.texts import BUILTIN_PROMPTS
+
+PROFILES_DIR = Path(__file__).resolve().parents[1] / "profiles"
+DEFAULT_PROFILE = PROFILES_DIR / "luxembourg.toml"
+
+# ITU-T E.161 / ISO/IEC 13714 conventions: the same three keys in every menu.
+KEY_PERSON = "0"
+KEY_BACK = "*"
+KEY_REPEAT = "#"
+# The language menu's "more languages" key, on every page but the last.
+MORE_LANGUAGES_KEY = "9"
+RESERVED_KEYS = frozenset({KEY_PERSON, KEY_BACK, KEY_REPEAT})
+MAX_OPTIONS = 5
+MAX_LANGUAGE_KEYS = 9
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ACTIONS = frozenset({"goto", "connect", "record", "send_sms", "languages"})
+SILENCE_ACTIONS = frozenset({"person", "record"})
+
+
+class ProfileError(ValueError):
+    """A profile that cannot run; the message names the file, line, key and problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class Language:
+    code: str
+    page: int
+    key: str
+    say_language: str | None
+    say_voice: str | None
+    countries: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    name: str
+    days: frozenset[int]  # Monday is 0
+    periods: tuple[tuple[time, time], ...]
+    holidays_country: str | None
+    holidays_subdivision: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    name: str
+    label: str
+    schedule: str | None
+    open_steps: tuple[tuple[str, ...], ...]  # E.164 numbers, rung step after step
+    closed_steps: tuple[tuple[str, ...], ...]
+    closed_node: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    key: str
+    prompt: str
+    action: str
+    target: str | None  # node for goto, destination for connect
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    name: str
+    prompt: str | None
+    options: tuple[Option, ...]
+    outro: str | None
+    on_silence: str
+    parent: str | None = None
+
+    def option(self, key: str) -> Option | None:
+        """The option behind a key, if this menu has one."""
+        return next((o for o in self.options if o.key == key), None)
+
+
+@dataclass(frozen=True, slots=True)
+class SmsSettings:
+    numbers_prompt: str
+    discreet: bool
+    helpline_numbers: tuple[str, ...]
+    keywords: dict[str, dict[str, tuple[str, ...]]]
+    use_rest_api: bool
+    case_expiry_days: int = 14  # a helpline reply to an older case is refused
+
+
+@dataclass(frozen=True)
+class Profile:
+    path: Path
+    name: str
+    country: str
+    timezone: ZoneInfo
+    default_language: str
+    staff_language: str
+    greeting_language: str
+    emergency_numbers: frozenset[str]
+    emergency_number: str
+    show_caller_number: bool
+    retention_days: int
+    menu_timeout: int
+    silent_waits: int
+    wrong_keys: int
+    ring_seconds: int
+    person: str
+    start_node: str
+    languages: dict[str, Language]
+    schedules: dict[str, Schedule]
+    destinations: dict[str, Destination]
+    nodes: dict[str, Node]
+    spoken_numbers: dict[str, str]
+    prompts: dict[str, str]
+    sms: SmsSettings
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    def language_page(self, page: int) -> list[Language]:
+        """The languages offered on one page of the language menu, by key."""
+        return sorted((lang for lang in self.languages.values() if lang.page == page),
+                      key=lambda lang: lang.key)
+
+    @property
+    def language_pages(self) -> list[int]:
+        return sorted({lang.page for lang in self.languages.values()})
+
+    def prompt_text(self, prompt_id: str) -> str:
+        """The source (English) text of a prompt: the profile's wording, else the built-in one."""
+        return self.prompts.get(prompt_id) or BUILTIN_PROMPTS[prompt_id]
+
+    def all_prompt_ids(self) -> list[str]:
+        """Every prompt id a caller can hear with this profile."""
+        ids = set(BUILTIN_PROMPTS) | set(self.prompts)
+        return sorted(ids)
+
+
+
+# Placeholders filled per call rather than from the profile.
+# "case" and "keywords": SMS case code and keyword list (ivr/sms/channel.py).
+CALL_PARAMETERS = frozenset({"key", "more", "language", "destination", "case", "keywords"})
+
+
+def prompt_parameter_names(profile: Profile) -> set[str]:
+    """Names a prompt text may use as %(name)s placeholders."""
+    names = set(CALL_PARAMETERS) | {"hotline", "emergency"}
+    names |= {f"number_{name}" for name in profile.spoken_numbers}
+    names |= {f"hours_{name}" for name in profile.schedules}
+    return names

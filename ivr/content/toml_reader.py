@@ -1,0 +1,76 @@
+"""Typed reads from a parsed TOML document, each problem named as file:line: key."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from ivr.content.profile import (
+    ProfileError,
+)
+
+
+class TomlReader:
+    """Reads a parsed TOML document, raising ProfileError with file, line and key."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+
+    def fail(self, key: str, problem: str) -> ProfileError:
+        line = self.locate(key)
+        where = f"{self.path}:{line}" if line else str(self.path)
+        return ProfileError(f"{where}: {key}: {problem}")
+
+    def locate(self, key: str) -> int | None:
+        """Best-effort line of a dotted key such as `nodes.main.options[2].key`."""
+        parts = [p.strip('"') if p.startswith('"') else p
+                 for p in re.findall(r'"[^"]*"|[^.\[\]"]+|\[\d+\]', key)]
+        line_no = 0
+        table: list[str] = []
+        for part in parts:
+            if part.startswith("["):
+                line_no = self._element(table, int(part[1:-1]), line_no)
+                continue
+            table.append(part)
+            if re.search(r"[{,]\s*" + re.escape(part) + r"\s*=", self.lines[line_no]):
+                continue  # a key of the inline table on this line
+            dotted = r"\s*\.\s*".join(
+                re.escape(p) if re.fullmatch(r"[A-Za-z0-9_-]+", p) else f'"{re.escape(p)}"'
+                for p in table)
+            header = re.compile(r"^\s*\[+\s*" + dotted + r"\s*\]+")
+            assignment = re.compile(r'^\s*"?' + re.escape(part) + r'"?\s*=')
+            for i in range(line_no, len(self.lines)):
+                if header.match(self.lines[i]) or assignment.match(self.lines[i]):
+                    line_no = i
+                    break
+        return line_no + 1 if parts else None
+
+    def _element(self, table: list[str], index: int, line_no: int) -> int:
+        """The line of element `index` of an array: [[table]] headers, or an inline array."""
+        header = re.compile(r"^\s*\[\[\s*" + r"\s*\.\s*".join(map(re.escape, table))
+                            + r"\s*\]\]")
+        hits = [i for i, text in enumerate(self.lines) if header.match(text)]
+        if hits:
+            return hits[index] if index < len(hits) else line_no
+        # An inline array: the index-th line that opens an element ("{" or a value).
+        starts = [i for i in range(line_no, len(self.lines))
+                  if re.match(r"^\s*[{\[]", self.lines[i]) or (i == line_no and "{" in
+                                                                  self.lines[i])]
+        element = [i for i in starts if i != line_no or "{" in self.lines[i]]
+        return element[index] if index < len(element) else line_no
+
+    def get(self, data: dict[str, Any], key: str, name: str, kind: type | tuple[type, ...],
+            default: Any = ..., ) -> Any:
+        if name not in data:
+            if default is ...:
+                raise self.fail(f"{key}.{name}" if key else name, "is required")
+            return default
+        value = data[name]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            expected = kind.__name__ if isinstance(kind, type) else " or ".join(
+                k.__name__ for k in kind)
+            raise self.fail(f"{key}.{name}" if key else name,
+                            f"must be a {expected}, not {type(value).__name__}")
+        return value
