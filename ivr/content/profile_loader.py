@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import replace
 from datetime import time
 from pathlib import Path
@@ -44,11 +43,10 @@ def load_profile(path: str | Path | None = None) -> Profile:
         raise ProfileError(f"{path}: cannot read the profile: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
         raise ProfileError(f"{path}: the profile is not UTF-8 text") from exc
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(f"{path}: not valid TOML: {exc}") from exc
-    return _build(TomlReader(path, text), data)
+    reader, data = TomlReader.parse(path, text)
+    profile = _build(reader, data)
+    reader.unknown_fields()
+    return profile
 
 
 def _build(r: TomlReader, data: dict[str, Any]) -> Profile:
@@ -104,11 +102,19 @@ def _build(r: TomlReader, data: dict[str, Any]) -> Profile:
         emergency_numbers=emergency,
         emergency_number=emergency_number,
         show_caller_number=r.get(hotline, "hotline", "show_caller_number", bool, False),
-        retention_days=r.get(hotline, "hotline", "retention_days", int, 30),
-        menu_timeout=r.get(hotline, "hotline", "menu_timeout_seconds", int, 8),
-        silent_waits=r.get(hotline, "hotline", "silent_waits_before_person", int, 2),
-        wrong_keys=r.get(hotline, "hotline", "wrong_keys_before_person", int, 3),
-        ring_seconds=r.get(hotline, "hotline", "ring_seconds", int, 20),
+        # Bounds: a retention of 0 or less would purge open cases; ISO/IEC 13714 asks for
+        # a menu timeout of 3 to 10 s; a caller must reach a person after a few silences or
+        # wrong keys; Twilio's <Dial> rings for 5 to 600 s.
+        retention_days=r.get(hotline, "hotline", "retention_days", int, 30, minimum=1,
+                             maximum=3650),
+        menu_timeout=r.get(hotline, "hotline", "menu_timeout_seconds", int, 8, minimum=3,
+                           maximum=10),
+        silent_waits=r.get(hotline, "hotline", "silent_waits_before_person", int, 2,
+                           minimum=1, maximum=3),
+        wrong_keys=r.get(hotline, "hotline", "wrong_keys_before_person", int, 3, minimum=1,
+                         maximum=5),
+        ring_seconds=r.get(hotline, "hotline", "ring_seconds", int, 20, minimum=5,
+                           maximum=600),
         person=person,
         start_node=start_node,
         languages=languages,
@@ -349,7 +355,8 @@ def _sms(r: TomlReader, data: dict[str, Any], country: str, languages: dict[str,
         helpline_numbers=tuple(numbers),
         keywords=keywords,
         use_rest_api=r.get(entry, "sms", "use_rest_api", bool, False),
-        case_expiry_days=r.get(entry, "sms", "case_expiry_days", int, 14),
+        case_expiry_days=r.get(entry, "sms", "case_expiry_days", int, 14, minimum=1,
+                               maximum=365),
     )
 
 

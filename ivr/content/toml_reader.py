@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
-from ivr.content.profile import (
-    ProfileError,
-)
+from ivr.content.profile import ProfileError
+
+# tomllib ends each message with where it stopped reading.
+_TOML_POSITION = re.compile(r"\(at line (?P<line>\d+), column \d+\)$")
 
 
 class TomlReader:
@@ -17,6 +20,35 @@ class TomlReader:
     def __init__(self, path: Path, text: str) -> None:
         self.path = path
         self.lines = text.splitlines()
+        # Tables read field by field (not as name -> entry maps): their dotted key, and the
+        # fields asked for. A field nobody asked for is a typo or a setting that does nothing.
+        self._tables: dict[int, tuple[dict[str, Any], str, set[str]]] = {}
+
+    @classmethod
+    def parse(cls, path: Path, text: str) -> tuple[TomlReader, dict[str, Any]]:
+        """The reader and the document; invalid TOML fails as file:line: key: problem."""
+        reader = cls(path, text)
+        try:
+            return reader, tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            found = _TOML_POSITION.search(str(exc))
+            if not found:
+                raise ProfileError(f"{path}: not valid TOML: {exc}") from exc
+            line = int(found["line"])
+            text_at = reader.lines[line - 1] if 0 < line <= len(reader.lines) else ""
+            key = re.match(r"^\s*\[*\s*([^=\]]*?)\s*(\]|=|$)", text_at)
+            name = key.group(1).strip() if key and key.group(1).strip() else "(document)"
+            raise ProfileError(f"{path}:{line}: {name}: not valid TOML: {exc}") from exc
+
+    def unknown_fields(self) -> None:
+        """Fail on the first field of a read table that no code asked for."""
+        for table, key, asked in self._tables.values():
+            for name in table:
+                if name not in asked:
+                    close = difflib.get_close_matches(name, sorted(asked), n=1)
+                    hint = f"; did you mean {close[0]}?" if close else (
+                        f"; known: {', '.join(sorted(asked))}")
+                    raise self.fail(f"{key}.{name}" if key else name, "unknown setting" + hint)
 
     def fail(self, key: str, problem: str) -> ProfileError:
         line = self.locate(key)
@@ -62,15 +94,21 @@ class TomlReader:
         return element[index] if index < len(element) else line_no
 
     def get(self, data: dict[str, Any], key: str, name: str, kind: type | tuple[type, ...],
-            default: Any = ..., ) -> Any:
+            default: Any = ..., minimum: int | None = None, maximum: int | None = None) -> Any:
+        self._tables.setdefault(id(data), (data, key, set()))[2].add(name)
         if name not in data:
             if default is ...:
                 raise self.fail(f"{key}.{name}" if key else name, "is required")
             return default
-        value = data[name]
+        value: Any = data[name]
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             expected = kind.__name__ if isinstance(kind, type) else " or ".join(
                 k.__name__ for k in kind)
             raise self.fail(f"{key}.{name}" if key else name,
                             f"must be a {expected}, not {type(value).__name__}")
+        if isinstance(value, int) and ((minimum is not None and value < minimum)
+                                       or (maximum is not None and value > maximum)):
+            bounds = (f"from {minimum} to {maximum}" if minimum is not None and maximum is not None
+                      else f"at least {minimum}" if minimum is not None else f"at most {maximum}")
+            raise self.fail(f"{key}.{name}" if key else name, f"must be {bounds}, not {value}")
         return value
