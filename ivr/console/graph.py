@@ -50,10 +50,6 @@ def menu_dot(tree: Sequence[MenuNode]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def have_graphviz() -> bool:
-    return shutil.which("dot") is not None
-
-
 def render_svg(dot_source: str, title: str) -> str | None:
     """An inline <svg> element for the page, or None where Graphviz is not installed."""
     dot = shutil.which("dot")

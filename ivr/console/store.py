@@ -9,7 +9,6 @@ from flask import current_app
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from ivr.console.models import Operator, Review
 from ivr.storage.db import EventLog
 
 
@@ -24,9 +23,3 @@ def session_scope() -> Iterator[Session]:
     with Session(engine(), expire_on_commit=False) as session, session.begin():
         yield session
 
-
-def create_console_tables(bind: Engine) -> None:
-    """Create the console's tables where no migration has (tests, first local run)."""
-    from ivr.storage.db import Base
-
-    Base.metadata.create_all(bind, tables=[Operator.__table__, Review.__table__])  # type: ignore[list-item]

@@ -68,9 +68,6 @@ class Catalogs:
             return Translation(source, False)
         return self._entries.get(code, {}).get((prompt_id, source))
 
-    def has(self, code: str) -> bool:
-        return code == SOURCE_LANGUAGE or code in self._entries
-
 
 def suggest_language(profile: Profile, from_country: str | None,
                      from_number: str | None) -> str | None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from ivr.content.texts import BUILTIN_PROMPTS
@@ -118,7 +117,6 @@ class Profile:
     spoken_numbers: dict[str, str]
     prompts: dict[str, str]
     sms: SmsSettings
-    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     def language_page(self, page: int) -> list[Language]:
         """The languages offered on one page of the language menu, by key."""

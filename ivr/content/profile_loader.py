@@ -124,7 +124,6 @@ def _build(r: TomlReader, data: dict[str, Any]) -> Profile:
         spoken_numbers=spoken,
         prompts=prompts,
         sms=_sms(r, data, country, languages, emergency),
-        raw=data,
     )
     _check_prompts(r, profile)
     return profile
