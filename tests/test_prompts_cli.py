@@ -290,3 +290,14 @@ def test_every_status_report_lists_a_stale_file(root: Path) -> None:
         result = CliRunner().invoke(main, ["prompts", *command, "--profile", str(LUXEMBOURG)])
         assert "en/main.talk.wav" in result.output, command
         assert "stale" in result.output, command
+
+
+def test_script_page_escapes_every_text() -> None:
+    from ivr.content.script import ScriptLine, script_html
+
+    page = script_html([ScriptLine("greeting", "greeting", "<b>1</b> & 2", "menu <i>", 2.345,
+                                   "to record")], "uk", "INFO<TRAITE", 2)
+    assert "<title>Recording script: INFO&lt;TRAITE, uk</title>" in page
+    assert ('<tr><td class=id>greeting</td><td lang="uk">&lt;b&gt;1&lt;/b&gt; &amp; 2</td>'
+            "<td>menu &lt;i&gt;</td><td class=num>2.3</td><td>to record</td></tr>") in page
+    assert "<strong>2 prompt(s) have no translation yet</strong>" in page

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
-import html
 import io
 import shutil
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+
+import jinja2
 
 from ivr.content.audio import (
     AudioError,
@@ -136,32 +138,12 @@ def script_csv(lines: list[ScriptLine]) -> str:
 
 
 def script_html(lines: list[ScriptLine], lang: str, hotline: str, untranslated: int) -> str:
-    e = html.escape
-    rows = "\n".join(
-        f"<tr><td class=id>{e(line.file_id)}</td><td lang={e(lang)}>{e(line.text)}</td>"
-        f"<td>{e(line.notes)}</td><td class=num>{line.target_seconds:.1f}</td>"
-        f"<td>{e(line.status)}</td></tr>" for line in lines)
-    missing = (f"<p><strong>{untranslated} prompt(s) have no translation yet</strong> and are "
-               f"not in this script.</p>") if untranslated else ""
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<title>Recording script: {e(hotline)}, {e(lang)}</title>
-<style>
-body {{ font: 12pt/1.4 sans-serif; margin: 1.5cm; }}
-table {{ border-collapse: collapse; width: 100%; }}
-th, td {{ border: 1px solid #888; padding: .3em .5em; vertical-align: top; text-align: left; }}
-td.id {{ font-family: monospace; white-space: nowrap; }}
-td.num {{ text-align: right; }}
-tr {{ page-break-inside: avoid; }}
-</style></head><body>
-<h1>Recording script: {e(hotline)}, language {e(lang)}</h1>
-<p>Read each text calmly and clearly, as to someone frightened on a bad line. Leave a second
-of silence before and after each take. Save each take as its <em>id</em> (for example
-<code>{e(lines[0].file_id if lines else "greeting")}.wav</code>); any common format will do.
-Numbers are read digit by digit, in the groups shown. Target times are a guide.</p>
-{missing}
-<table><thead><tr><th>id</th><th>text</th><th>notes</th><th>target (s)</th><th>status</th>
-</tr></thead><tbody>
-{rows}
-</tbody></table></body></html>
-"""
+    """The script as a page to print for the voice talent."""
+    return _templates().get_template("recording_script.html").render(
+        lines=lines, lang=lang, hotline=hotline, untranslated=untranslated)
+
+
+@lru_cache(maxsize=1)
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True)
