@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import Flask
 
+from ivr.console.published import DraftView
 from ivr.voice.simulate import SimulatedCall, Step, query_of
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,9 @@ def sandbox(app: Flask) -> Flask:
                 "CONSOLE_ENABLED": False,
             })
             found.extensions["events"] = NoEvents()
+            # The sandbox hears what callers hear (the app's snapshot), and drafts on request.
+            found.extensions["hotline"].prompter.published = DraftView(
+                app.extensions["published"])
             app.extensions["console_sandbox"] = found
     return found
 
