@@ -98,6 +98,7 @@ def init_app(app: Flask) -> None:
     hotline = app.extensions["hotline"]
     published = PublishedContent(hotline_key(hotline.profile))
     hotline.prompter.published = published
+    published.on_change.append(hotline.engine.forget_rendered)
     app.extensions["published"] = published
     seconds = float(app.config.get("PUBLISH_REFRESH_SECONDS", REFRESH_SECONDS))
     if seconds > 0 and not app.testing:

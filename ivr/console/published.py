@@ -13,7 +13,7 @@ import hashlib
 import logging
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -91,6 +91,10 @@ def load_snapshot(session: Session, hotline: str, previous: Snapshot = EMPTY) ->
     return Snapshot(texts, recordings, datetime.now(UTC))
 
 
+def _content(snapshot: Snapshot) -> tuple[object, ...]:
+    return (snapshot.texts, {key: live.id for key, live in snapshot.recordings.items()})
+
+
 class PublishedContent:
     """One hotline's snapshot, as the Prompter and the media route read it."""
 
@@ -98,6 +102,8 @@ class PublishedContent:
         self.hotline = hotline
         self.snapshot = EMPTY
         self.failures = 0  # refreshes in a row that could not reach the database
+        # Called when what callers hear has changed (the engine forgets its rendered menus).
+        self.on_change: list[Callable[[], None]] = []
 
     def text(self, lang: str, prompt_id: str, source: str) -> str | None:
         found = self.snapshot.texts.get((lang, prompt_id))
@@ -120,13 +126,18 @@ class PublishedContent:
         """Load a new snapshot; on a database error keep the last one and say False."""
         try:
             with Session(engine) as session:
-                self.snapshot = load_snapshot(session, self.hotline, self.snapshot)
+                loaded = load_snapshot(session, self.hotline, self.snapshot)
         except SQLAlchemyError as exc:
             self.failures += 1
             log.warning("published prompts: refresh failed (%s); the snapshot of %s stays",
                         type(exc).__name__, self.snapshot.loaded_at)
             return False
         self.failures = 0
+        changed = _content(loaded) != _content(self.snapshot)
+        self.snapshot = loaded
+        if changed:
+            for listener in self.on_change:
+                listener()
         return True
 
 

@@ -166,6 +166,8 @@ def run(app: Flask, state: TryState | None, command: str, key: str = "",
 def _run(app: Flask, state: TryState | None, command: str, key: str,
          moment: datetime | None) -> TryResult:
     twin = sandbox(app)
+    # Drafts are heard in one tried call and not the next: nothing rendered is kept.
+    twin.extensions["hotline"].engine.forget_rendered()
     # It calls from an example mobile number: in the sandbox a text reaches only the outbox.
     call = SimulatedCall(twin, call_sid=TRY_CALL_SID)
     texts: list[str] = []
