@@ -78,9 +78,12 @@ def load_snapshot(session: Session, hotline: str, previous: Snapshot = EMPTY) ->
         .where(PromptRecording.hotline == hotline, PromptRecording.active.is_(True))
         .order_by(PromptRecording.id)).all()
     wanted = [row.id for row in rows if row.id not in held]
-    audio = dict(session.execute(select(PromptRecording.id, PromptRecording.wav)
-                                 .where(PromptRecording.id.in_(wanted))).tuples().all()) \
-        if wanted else {}
+    audio: dict[int, bytes] = {}
+    if wanted:
+        for recording_id, wav in session.execute(
+                select(PromptRecording.id, PromptRecording.wav)
+                .where(PromptRecording.id.in_(wanted))):
+            audio[recording_id] = wav
     recordings = {}
     for row in rows:
         live = held.get(row.id)
