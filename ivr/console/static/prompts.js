@@ -48,7 +48,7 @@
     return new Blob([view], { type: "audio/wav" });
   }
 
-  function setUpRecorder(box, csrf) {
+  function setUpRecorder(box, upload) {
     if (!window.MediaRecorder || !navigator.mediaDevices) return;
     box.hidden = false;
     const start = box.querySelector("#record-start");
@@ -60,7 +60,10 @@
     let take = null;
     start.addEventListener("click", async () => {
       try {
-        const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+        // The voice as spoken: automatic gain pumps the level and can drive it into
+        // clipping; the server evens the level out itself.
+        const stream = await navigator.mediaDevices.getUserMedia({ audio: {
+          autoGainControl: false, echoCancellation: false, noiseSuppression: false } });
         const chunks = [];
         recorder = new MediaRecorder(stream);
         recorder.addEventListener("dataavailable", (event) => chunks.push(event.data));
@@ -89,17 +92,16 @@
       stop.disabled = true;
       start.disabled = false;
     });
-    submit.addEventListener("click", async () => {
+    submit.addEventListener("click", () => {
+      // The take goes through the upload form: a plain form post, CSRF token included.
       if (!take) return;
-      const form = new FormData();
-      form.append("csrf_token", csrf);
-      form.append("how", "browser");
-      form.append("text_sha256", box.dataset.textSha256);
-      form.append("audio", take, "browser.wav");
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([take], "browser.wav", { type: "audio/wav" }));
+      upload.querySelector('input[type="file"]').files = transfer.files;
+      upload.querySelector('input[name="how"]').value = "browser";
       submit.disabled = true;
       status.textContent = "Sending…";
-      const response = await fetch(box.dataset.action, { method: "POST", body: form });
-      window.location.assign(response.url);
+      upload.submit();
     });
   }
 
@@ -111,7 +113,7 @@
       area.addEventListener("input", () => checkText(area, problems, preview));
     }
     const box = document.getElementById("recorder");
-    const token = document.querySelector('#upload-form input[name="csrf_token"]');
-    if (box && token) setUpRecorder(box, token.value);
+    const upload = document.getElementById("upload-form");
+    if (box && upload) setUpRecorder(box, upload);
   });
 })();
