@@ -70,7 +70,7 @@ def security_headers(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     """Register the console; CSRF is checked by the console's own views only."""
-    from ivr.console import prompt_views, views  # noqa: F401  (prompt_views adds its pages)
+    from ivr.console import phone_line, prompt_views, views  # noqa: F401  (adds its pages)
     from ivr.console.published import REFRESH_SECONDS, PublishedContent, Refresher, hotline_key
 
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # the webhooks carry no token
@@ -92,6 +92,9 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     app.config.setdefault("MAX_CONTENT_LENGTH", 25 * 1024 * 1024)  # recordings uploaded
     app.register_blueprint(views.bp)
+    # The staff recording line (a webhook, Twilio-signed, no sign-in): off without a PIN.
+    app.config.setdefault("STAFF_RECORDING_PIN", os.environ.get("STAFF_RECORDING_PIN", ""))
+    app.register_blueprint(phone_line.bp)
     # Approved texts and recordings: an in-memory snapshot the Prompter reads first,
     # refreshed by a thread per worker (PUBLISH_REFRESH_SECONDS = 0: only on demand, as
     # the tests do); the first load happens in that thread, so start never waits either.

@@ -125,7 +125,7 @@ def test_edit_approve_and_hear_a_ukrainian_text_in_try_it(
     page.wait_for_url("**/console/prompts/uk/main.talk")
     page.get_by_role("button", name="Approve and publish").click()
     page.wait_for_selector("text=main.talk in uk: approved.")
-    assert f"ana; approved by {OTHER}" in page.inner_text("table.history")
+    assert f"ana; approved by {OTHER}" in page.inner_text("table.versions")
     shots(page, "prompt-uk-approved")
     page.goto("/console/try")
     page.get_by_label("Time of the call").fill("2026-11-23T10:00")

@@ -74,6 +74,7 @@
           take = wavFrom(await context.decodeAudioData(await recorded.arrayBuffer()));
           context.close();
           playback.src = URL.createObjectURL(take);
+          playback.parentElement.hidden = false;
           submit.disabled = false;
           start.textContent = "Record again";
           status.textContent = "Listen back; submit it, or record again.";
