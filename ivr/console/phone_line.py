@@ -21,7 +21,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.console.activity import TWILIO_API
-from ivr.console.progress import CURRENT, prompt_status, spoken_prompts
+from ivr.console.progress import to_record
 from ivr.console.recording import RecordingError, save_recording, telephone_audio, text_to_read
 from ivr.console.store import engine, session_scope
 from ivr.content.i18n import SOURCE_LANGUAGE, language_name
@@ -71,17 +71,6 @@ def _goodbye(text: str) -> Response:
 
 def languages(hotline: Hotline) -> list[str]:
     return [code for code in hotline.profile.languages if code != SOURCE_LANGUAGE]
-
-
-def to_record(hotline: Hotline, lang: str) -> list[str]:
-    """The prompts of a language with a text and no current recording, in call order."""
-    found = []
-    for use in spoken_prompts(hotline.profile):
-        if text_to_read(hotline, lang, use.prompt_id) is None:
-            continue
-        if prompt_status(hotline, lang, use, {}).recording != CURRENT:
-            found.append(use.prompt_id)
-    return found
 
 
 @bp.post("")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from ivr.console.editing import fill_values
 from ivr.console.menu import ELSEWHERE, PromptUse, menu_tree, review_hash
 from ivr.console.published import PublishedContent, sha256_of
+from ivr.console.recording import text_to_read
 from ivr.content.i18n import SOURCE_LANGUAGE, language_name
 from ivr.content.profile import Profile
 from ivr.voice.hotline import Hotline
@@ -117,3 +118,15 @@ def all_progress(hotline: Hotline,
     """Every profile language but English, in the profile's order."""
     return [language_progress(hotline, lang, reviews)
             for lang in hotline.profile.languages if lang != SOURCE_LANGUAGE]
+
+
+def to_record(hotline: Hotline, lang: str) -> list[str]:
+    """The prompts of a language with a text and no current recording, in call order (the
+    order the staff recording line asks for them)."""
+    found = []
+    for use in spoken_prompts(hotline.profile):
+        if text_to_read(hotline, lang, use.prompt_id) is None:
+            continue
+        if prompt_status(hotline, lang, use, {}).recording != CURRENT:
+            found.append(use.prompt_id)
+    return found

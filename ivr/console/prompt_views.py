@@ -25,7 +25,7 @@ from ivr.console.editing import (
 )
 from ivr.console.menu import language_choices, text_direction
 from ivr.console.models import PromptRecording
-from ivr.console.progress import HEARD_KINDS, all_progress, language_progress
+from ivr.console.progress import HEARD_KINDS, all_progress, language_progress, to_record
 from ivr.console.published import PublishedContent, hotline_key, sha256_of
 from ivr.console.recording import (
     RecordingError,
@@ -76,8 +76,10 @@ def prompts_of(lang: str) -> str:
     with session_scope() as db:
         reviews = current_reviews(db)
     progress = language_progress(hotline(), lang, reviews)
+    queue = [(pid, text_to_read(hotline(), lang, pid)) for pid in to_record(hotline(), lang)]
     return render_template("console/prompts.html", title=f"Prompts: {progress.name}",
-                           progress=progress, kinds=HEARD_KINDS, direction=text_direction(lang),
+                           progress=progress, queue=queue, kinds=HEARD_KINDS,
+                           direction=text_direction(lang),
                            languages=language_choices(hotline().profile))
 
 

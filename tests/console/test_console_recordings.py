@@ -140,7 +140,7 @@ def test_the_overview_counts_each_language(console_app: Flask, console: FlaskCli
     assert "main.talk" in ids and "sms.sent" in ids
     assert "sms.help" not in ids and "whisper" not in ids and "fallback.sorry" not in ids
     listing = console.get("/console/prompts/lb").get_data(as_text=True)
-    assert "main.talk" in listing
+    assert "main.talk" in listing and "To record" in listing
 
 
 def test_the_progress_table_per_language(console_app: Flask, tmp_path: Path) -> None:
