@@ -10,6 +10,7 @@ import json
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from ivr.console import CONTENT_SECURITY_POLICY
 from ivr.console.editing import (
     DRAFT,
     EditError,
@@ -116,6 +117,9 @@ def _edit_page(lang: str, prompt_id: str, typed: str | None = None,
 def _with_microphone(page: tuple[str, int]) -> Response:
     response = Response(page[0], status=page[1], mimetype="text/html")
     response.headers["Permissions-Policy"] = MICROPHONE_POLICY
+    # The take is played back from memory (a blob: URL) before it is sent.
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+        "media-src 'self'", "media-src 'self' blob:")
     return response
 
 

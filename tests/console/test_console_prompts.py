@@ -163,6 +163,7 @@ def test_edit_and_approve_through_the_pages(console_app: Flask, console: FlaskCl
     shown = console.get(page)
     assert shown.status_code == 200
     assert shown.headers["Permissions-Policy"] == "camera=(), microphone=(self), geolocation=()"
+    assert "media-src 'self' blob:;" in shown.headers["Content-Security-Policy"]
     assert UK_CATALOG_TALK in shown.get_data(as_text=True)
     previewed = console_post(console, page, page, {"text": "натисніть %(key)s %(x)s",
                                                    "action": "preview"})

@@ -148,6 +148,13 @@ def test_record_with_the_microphone_and_find_it_served(
     page.get_by_role("button", name="Stop").click()
     page.wait_for_selector("text=Listen back; submit it, or record again.")
     assert page.get_by_role("button", name="Record again").is_visible()
+    playback = page.locator("#record-playback")
+    playback.evaluate("audio => audio.play()")  # the take, from memory, before it is sent
+    for _ in range(50):
+        if playback.evaluate("audio => audio.currentTime") > 0:
+            break
+        page.wait_for_timeout(100)
+    assert playback.evaluate("audio => audio.duration") > 2.5
     shots(page, "prompt-lb-recorded")
     page.get_by_role("button", name="Submit this recording").click()
     page.wait_for_selector(".flash")
