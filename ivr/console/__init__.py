@@ -70,7 +70,8 @@ def security_headers(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     """Register the console; CSRF is checked by the console's own views only."""
-    from ivr.console import views
+    from ivr.console import phone_line, prompt_views, views  # noqa: F401  (adds its pages)
+    from ivr.console.published import REFRESH_SECONDS, PublishedContent, Refresher, hotline_key
 
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # the webhooks carry no token
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", 8 * 3600)
@@ -89,4 +90,22 @@ def init_app(app: Flask) -> None:
     # Twilio's requests have no sign-in limits: the filter is the limiter's cheapest exit.
     limiter.request_filter(lambda: not request.path.startswith("/console"))
     login_manager.init_app(app)
+    app.config.setdefault("MAX_CONTENT_LENGTH", 25 * 1024 * 1024)  # recordings uploaded
     app.register_blueprint(views.bp)
+    # The staff recording line (a webhook, Twilio-signed, no sign-in): off without a PIN.
+    app.config.setdefault("STAFF_RECORDING_PIN", os.environ.get("STAFF_RECORDING_PIN", ""))
+    app.register_blueprint(phone_line.bp)
+    # Approved texts and recordings: an in-memory snapshot the Prompter reads first,
+    # refreshed by a thread per worker (PUBLISH_REFRESH_SECONDS = 0: only on demand, as
+    # the tests do); the first load happens in that thread, so start never waits either.
+    hotline = app.extensions["hotline"]
+    published = PublishedContent(hotline_key(hotline.profile))
+    hotline.prompter.published = published
+    published.on_change.append(hotline.engine.forget_rendered)
+    app.extensions["published"] = published
+    seconds = float(app.config.get("PUBLISH_REFRESH_SECONDS", REFRESH_SECONDS))
+    if seconds > 0 and not app.testing:
+        refresher = Refresher(published, app.extensions["events"].engine, seconds)
+        refresher.start()
+        os.register_at_fork(after_in_child=refresher.start)  # gunicorn --preload
+        app.extensions["published_refresher"] = refresher

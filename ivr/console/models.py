@@ -1,11 +1,15 @@
-"""The console's own tables: operator accounts and prompt reviews (on the hotline's Base)."""
+"""The console's own tables: operator accounts, prompt reviews, edited texts and recordings.
+
+All on the hotline's Base. Texts and recordings are keyed by hotline profile, so that one
+database can hold several hotlines.
+"""
 
 from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ivr.storage.db import Base
@@ -48,3 +52,53 @@ class Review(Base):
 
     operator: Mapped[Operator] = relationship()
 
+
+
+class PromptText(Base):
+    """One version of one prompt's translation: a draft until another operator approves it.
+
+    Every save is a new row, so the history (who, when, the text before and after) is the
+    table itself; restoring an old version saves it again as a new draft.
+    """
+
+    __tablename__ = "console_prompt_texts"
+    __table_args__ = (Index("ix_console_prompt_texts_key", "hotline", "lang", "prompt_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hotline: Mapped[str] = mapped_column(String(64))  # the profile's key (its file name)
+    lang: Mapped[str] = mapped_column(String(8))
+    prompt_id: Mapped[str] = mapped_column(String(64))
+    # sha256 of the English source it translates: a new English text leaves it unused.
+    source_hash: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    previous: Mapped[str | None] = mapped_column(Text)  # what callers heard when it was saved
+    state: Mapped[str] = mapped_column(String(16))  # draft | approved | replaced
+    author: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 default=lambda: datetime.now(UTC))
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(Text)  # e.g. "restored version 3"
+
+
+class PromptRecording(Base):
+    """A person's recording of one prompt, as telephone-ready WAV, tied to the text it speaks."""
+
+    __tablename__ = "console_prompt_recordings"
+    __table_args__ = (Index("ix_console_prompt_recordings_key", "hotline", "lang",
+                            "prompt_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hotline: Mapped[str] = mapped_column(String(64))
+    lang: Mapped[str] = mapped_column(String(8))
+    prompt_id: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)  # the exact filled text it speaks
+    text_sha256: Mapped[str] = mapped_column(String(64))
+    audio_sha256: Mapped[str] = mapped_column(String(64))
+    wav: Mapped[bytes] = mapped_column(LargeBinary)
+    duration: Mapped[float] = mapped_column()
+    how: Mapped[str] = mapped_column(String(16))  # browser | upload | phone | import
+    author: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 default=lambda: datetime.now(UTC))
+    active: Mapped[bool] = mapped_column(default=True)  # False once re-recorded

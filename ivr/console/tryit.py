@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import Flask
 
+from ivr.console.published import DraftView
 from ivr.voice.simulate import SimulatedCall, Step, query_of
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,9 @@ def sandbox(app: Flask) -> Flask:
                 "CONSOLE_ENABLED": False,
             })
             found.extensions["events"] = NoEvents()
+            # The sandbox hears what callers hear (the app's snapshot), and drafts on request.
+            found.extensions["hotline"].prompter.published = DraftView(
+                app.extensions["published"])
             app.extensions["console_sandbox"] = found
     return found
 
@@ -162,6 +166,8 @@ def run(app: Flask, state: TryState | None, command: str, key: str = "",
 def _run(app: Flask, state: TryState | None, command: str, key: str,
          moment: datetime | None) -> TryResult:
     twin = sandbox(app)
+    # Drafts are heard in one tried call and not the next: nothing rendered is kept.
+    twin.extensions["hotline"].engine.forget_rendered()
     # It calls from an example mobile number: in the sandbox a text reaches only the outbox.
     call = SimulatedCall(twin, call_sid=TRY_CALL_SID)
     texts: list[str] = []

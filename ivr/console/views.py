@@ -36,6 +36,7 @@ from ivr.console import (
 )
 from ivr.console.accounts import SignedIn, authenticate, sign_out_everywhere
 from ivr.console.activity import activity_report, fetch_recording, mark_heard
+from ivr.console.editing import drafts
 from ivr.console.graph import menu_dot, render_svg
 from ivr.console.menu import (
     ELSEWHERE,
@@ -47,6 +48,7 @@ from ivr.console.menu import (
     text_direction,
 )
 from ivr.console.models import Review
+from ivr.console.published import stop_drafts, use_drafts
 from ivr.console.reviews import (
     catalog_with_reviews,
     current_reviews,
@@ -148,11 +150,6 @@ def logout() -> BaseResponse:
     session.clear()
     flash("You are signed out.")
     return redirect(url_for("console.login"))
-
-
-@bp.get("/")
-def index() -> BaseResponse:
-    return redirect(url_for("console.menu"))
 
 
 def _language_arg(name: str, default: str) -> str:
@@ -280,28 +277,36 @@ def try_it() -> str | tuple[str, int]:
     saved = session.get("try") or {}
     state = TryState.from_dict(saved.get("state"))
     at_text = saved.get("at") or ""
+    hear_drafts = saved.get("drafts") is True
     result = None
     error = None
     status = 200
     if request.method == "POST":
         command = request.form.get("command") or "press"
         if command == "start":
+            hear_drafts = request.form.get("drafts") == "on"
             at_text = (request.form.get("at") or "").strip()[:16]
             if at_text and _moment_arg(at_text) is None:
                 error, status = "That time is not a date and time (YYYY-MM-DDTHH:MM).", 400
                 at_text = ""
         if error is None:
+            with session_scope() as db:  # Try it's "hear drafts": the drafts waiting now
+                waiting = drafts(db, h) if hear_drafts else None
+            token = use_drafts(waiting)
             try:
                 result = run(current_app, state, command, (request.form.get("key") or "")[:1],
                              _moment_arg(at_text))
             except ValueError as exc:
                 error, status = str(exc), 400
+            finally:
+                stop_drafts(token)
         if result is not None:
             state = result.state
-            session["try"] = {"state": state.as_dict(), "at": at_text}
+            session["try"] = {"state": state.as_dict(), "at": at_text, "drafts": hear_drafts}
     languages = {code: text_direction(code) for code in h.profile.languages}
     return render_template("console/try.html", title="Try it", result=result, state=state,
                            error=error, keypad=KEYPAD, at=at_text, directions=languages,
+                           hear_drafts=hear_drafts,
                            timezone=str(h.profile.timezone)), status
 
 

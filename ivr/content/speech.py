@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Protocol
 
 import phonenumbers
 from twilio.twiml.voice_response import Gather, VoiceResponse
@@ -57,6 +58,19 @@ NAMED_OPTIONS = {"language.option": "language.named_option",
                  "language.option_next_page": "language.named_option_next_page"}
 
 
+class Published(Protocol):
+    """Texts and recordings approved in the console, held in memory (ivr.console.published).
+
+    Both lookups read an in-memory snapshot only: the call path never waits for a database.
+    """
+
+    def text(self, lang: str, prompt_id: str, source: str) -> str | None: ...
+
+    def audio_url(self, lang: str, prompt_id: str, text: str) -> str | None: ...
+
+    def wav(self, lang: str, name: str) -> bytes | None: ...
+
+
 class Prompter:
     """Renders prompts for one profile; every channel (voice, SMS, console, CLI) uses it."""
 
@@ -64,6 +78,7 @@ class Prompter:
         self.profile = profile
         self.catalogs = catalogs
         self.audio = audio
+        self.published: Published | None = None  # consulted before the catalogs and files
         self._params = lru_cache(maxsize=64)(self._compute_params)
 
     def _compute_params(self, lang: str, written: bool) -> Mapping[str, str]:
@@ -84,9 +99,10 @@ class Prompter:
              written: bool = False) -> tuple[str, str]:
         """(text, language) of a prompt; the English source where a translation is missing."""
         source = self.profile.prompt_text(prompt_id)
+        approved = self.published.text(lang, prompt_id, source) if self.published else None
         found = self.catalogs.lookup(lang, prompt_id, source)
-        used = lang if found else SOURCE_LANGUAGE
-        template = found.text if found else source
+        used = lang if approved or found else SOURCE_LANGUAGE
+        template = approved or (found.text if found else source)
         values = {**self.params(used, written), **(extra or {})}
         return fill(template, values), used
 
@@ -107,6 +123,9 @@ class Prompter:
         text, used = self.text(lang, prompt_id, extra)
         if used != lang:  # no translation yet
             return self._in_english(lang, prompt_id, extra)
+        recorded = self.published.audio_url(lang, prompt_id, text) if self.published else None
+        if recorded:
+            return Utterance(prompt_id, lang, text, recorded, None, None)
         audio = self.audio.current(lang, prompt_id, text)
         if audio and audio.source == "recorded":
             return Utterance(prompt_id, lang, text, self.audio.url(audio), None, None)

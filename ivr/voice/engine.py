@@ -85,6 +85,11 @@ class Engine:
         self._cached_menu = lru_cache(maxsize=4096)(self._render_menu)
         self._cached_language_menu = lru_cache(maxsize=1024)(self._render_language_menu)
 
+    def forget_rendered(self) -> None:
+        """Drop the rendered menus: the texts or recordings they speak have changed."""
+        self._cached_menu.cache_clear()
+        self._cached_language_menu.cache_clear()
+
     # --- helpers ---------------------------------------------------------------------
 
     def now(self) -> datetime:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+from io import BytesIO
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, send_file
 
@@ -21,11 +23,16 @@ def prompt_audio(lang: str, prompt_id: str) -> Response:
     hotline: Hotline = current_app.extensions["hotline"]
     if not SAFE_NAME.match(lang) or not SAFE_NAME.match(prompt_id) or ".." in prompt_id:
         abort(404)
+    # A recording approved in the console (held in memory) before the file of the same name.
+    published = hotline.prompter.published
+    recorded = published.wav(lang, prompt_id) if published else None
     path = hotline.audio.root / lang / f"{prompt_id}.wav"
-    if not path.is_file():
+    if recorded is None and not path.is_file():
         abort(404)
-    response = send_file(path, mimetype="audio/wav", conditional=True, etag=True,
-                         max_age=AUDIO_MAX_AGE)
+    source = BytesIO(recorded) if recorded is not None else path
+    etag: str | bool = hashlib.sha256(recorded).hexdigest()[:32] if recorded else True
+    response = send_file(source, mimetype="audio/wav", conditional=True, etag=etag,
+                         max_age=AUDIO_MAX_AGE, download_name=f"{prompt_id}.wav")
     response.cache_control.public = True
     return response
 

@@ -23,7 +23,8 @@ from tests.console.conftest import (
     sign_in,
 )
 
-SAMPLE_ARGS = {"lang": "uk", "message_id": "1", "filename": "console.css"}
+SAMPLE_ARGS = {"lang": "uk", "message_id": "1", "filename": "console.css",
+               "prompt_id": "main.talk", "recording_id": "1"}
 
 
 def console_urls(app: Flask) -> list[tuple[str, str]]:

@@ -101,3 +101,31 @@ def test_migration_makes_the_console_tables_as_the_models_say(tmp_path: Path,
                                                               postgres_url: str) -> None:
     assert _console_differences(f"sqlite:///{tmp_path / 'empty.sqlite3'}") == []
     assert _console_differences(postgres_url) == []
+
+
+def test_texts_and_recordings_on_postgresql(make_app: Callable[..., Flask],
+                                            postgres_url: str) -> None:
+    from ivr.console.editing import approve, save_draft
+    from ivr.console.recording import save_recording, telephone_audio
+    from tests.console.test_console_recordings import speech_like
+
+    app = make_app(DATABASE_URL=postgres_url)
+    try:
+        upgrade(postgres_url)  # 0003_console_prompt_content included
+        h = app.extensions["hotline"]
+        audio = telephone_audio(speech_like(), "take.wav")
+        corrected = "Щоб поговорити з %(hotline)s просто зараз, натисніть %(key)s."
+        with app.app_context(), session_scope() as db:
+            approve(db, h, "ben", save_draft(db, h, OPERATOR, "uk", "main.talk", corrected).id)
+            save_recording(db, h, OPERATOR, "lb", "main.talk", audio, "upload")
+        published = app.extensions["published"]
+        assert published.refresh(app.extensions["events"].engine)
+        assert h.prompter.text("uk", "main.talk", {"key": "1"})[0] == (
+            "Щоб поговорити з INFOTRAITE просто зараз, натисніть 1.")
+        assert published.wav("lb", "main.talk") == audio.wav  # bytea round trip
+    finally:
+        app.extensions["events"].flush()
+        app.extensions["events"].engine.dispose()
+        store = app.extensions.get("sms_store")
+        if store is not None:
+            store.engine.dispose()

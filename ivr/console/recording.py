@@ -1,0 +1,144 @@
+"""Recordings made in the console: telephone-ready audio, tied to the exact text they speak.
+
+A recording from the browser or an uploaded file is converted by sox (ivr.content.sound):
+8 kHz mono 16-bit WAV, rumble filtered, silence trimmed, speech brought to one level. A
+clipped recording is refused first: distortion cannot be undone by turning it down.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import tempfile
+import wave
+from array import array
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, defer
+
+from ivr.console.editing import EditError, check_prompt, fill_values
+from ivr.console.models import PromptRecording
+from ivr.console.published import hotline_key, sha256_of
+from ivr.content.audio import AudioError
+from ivr.content.prompt_set import AUDIO_SUFFIXES
+from ivr.content.sound import MAX_DURATION, MIN_DURATION, _run, convert
+from ivr.voice.hotline import Hotline
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+# A sample this close to full scale has been cut off by the microphone or the converter.
+CLIP_LEVEL = 32_700
+CLIP_RUN = 3  # samples in a row at full scale: one is a loud peak, three are a flat top
+CLIPS_REFUSED = 3  # flat tops a recording may have before it is refused
+
+
+class RecordingError(ValueError):
+    """A recording refused; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class TelephoneAudio:
+    wav: bytes
+    duration: float
+    sha256: str
+
+
+def clipped_places(path: Path) -> int:
+    """How many times a 16-bit WAV's waveform sits flat at full scale (CLIP_RUN samples or more)."""
+    with wave.open(str(path), "rb") as reader:
+        if reader.getsampwidth() != 2:
+            return 0
+        data = reader.readframes(reader.getnframes())
+    samples = array("h")
+    samples.frombytes(data[: len(data) - len(data) % 2])
+    if sys.byteorder == "big":
+        samples.byteswap()
+    places, run = 0, 0
+    for sample in samples:
+        if sample >= CLIP_LEVEL or sample <= -CLIP_LEVEL:
+            run += 1
+            if run == CLIP_RUN:
+                places += 1
+        else:
+            run = 0
+    return places
+
+
+def telephone_audio(data: bytes, filename: str) -> TelephoneAudio:
+    """Any recording sox reads -> the prompts' WAV format; RecordingError with the reason."""
+    suffix = Path(filename).suffix.lower() or ".wav"
+    if suffix not in AUDIO_SUFFIXES:
+        raise RecordingError(f"{suffix} files are not taken: send WAV, FLAC, Ogg or MP3.")
+    if not data:
+        raise RecordingError("The recording is empty.")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise RecordingError("The file is too large (at most 20 MB).")
+    with tempfile.TemporaryDirectory(prefix="ivr-record-") as work:
+        source = Path(work) / f"source{suffix}"
+        source.write_bytes(data)
+        plain = Path(work) / "plain.wav"  # same rate and channels, 16-bit: to look for clipping
+        target = Path(work) / "prompt.wav"
+        try:
+            _run(["sox", "-V1", str(source), "-b", "16", "-e", "signed-integer", str(plain)])
+            clips = clipped_places(plain)
+            if clips >= CLIPS_REFUSED:
+                raise RecordingError(
+                    f"The recording is clipped: the sound was too loud in {clips} places and "
+                    "is distorted. Hold the microphone further away or speak a little more "
+                    "softly, then record again.")
+            info = convert(source, target)
+        except AudioError as exc:
+            message = str(exc)
+            if "nothing but silence" in message:
+                raise RecordingError("Nothing was heard: check that the microphone is on and "
+                                     "record again.") from exc
+            raise RecordingError(f"The file could not be read as sound ({message}).") from exc
+        if not MIN_DURATION <= info.duration <= MAX_DURATION:
+            raise RecordingError(f"After trimming the silence the recording lasts "
+                                 f"{info.duration:.1f} s; a prompt lasts {MIN_DURATION:g} to "
+                                 f"{MAX_DURATION:g} s.")
+        wav = target.read_bytes()
+    return TelephoneAudio(wav, round(info.duration, 2), hashlib.sha256(wav).hexdigest())
+
+
+def text_to_read(hotline: Hotline, lang: str, prompt_id: str) -> str | None:
+    """The exact text a recording of a prompt must speak now (placeholders filled), or None
+    where the language has no text of its own for it yet."""
+    text, used = hotline.prompter.text(lang, prompt_id, fill_values(hotline, lang, prompt_id))
+    return text if used == lang else None
+
+
+def save_recording(session: Session, hotline: Hotline, author: str, lang: str, prompt_id: str,
+                   audio: TelephoneAudio, how: str, text: str | None = None) -> PromptRecording:
+    """Store a recording as the live one of its prompt; it speaks `text` (default: the text
+    callers get now), and goes stale as soon as that text changes."""
+    try:
+        check_prompt(hotline, lang, prompt_id)
+    except EditError as exc:
+        raise RecordingError(str(exc)) from exc
+    spoken = text if text is not None else text_to_read(hotline, lang, prompt_id)
+    if not spoken:
+        raise RecordingError("This prompt has no text in this language yet: translate it first.")
+    for older in session.scalars(select(PromptRecording).where(
+            PromptRecording.hotline == hotline_key(hotline.profile),
+            PromptRecording.lang == lang, PromptRecording.prompt_id == prompt_id,
+            PromptRecording.active.is_(True))):
+        older.active = False
+    row = PromptRecording(hotline=hotline_key(hotline.profile), lang=lang, prompt_id=prompt_id,
+                          text=spoken, text_sha256=sha256_of(spoken),
+                          audio_sha256=audio.sha256, wav=audio.wav, duration=audio.duration,
+                          how=how, author=author, active=True)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def recordings_of(session: Session, hotline: Hotline, lang: str,
+                  prompt_id: str) -> list[PromptRecording]:
+    """A prompt's recordings, newest first, without their audio loaded."""
+    return list(session.scalars(select(PromptRecording).options(defer(PromptRecording.wav))
+                                .where(PromptRecording.hotline == hotline_key(hotline.profile),
+                                       PromptRecording.lang == lang,
+                                       PromptRecording.prompt_id == prompt_id)
+                                .order_by(PromptRecording.id.desc())))
