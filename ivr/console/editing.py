@@ -35,9 +35,7 @@ class EditError(ValueError):
 
 def single_sign_off(profile: Profile) -> bool:
     """The profile's `[console] single_sign_off`: may one operator approve their own draft."""
-    section = profile.raw.get("console")
-    value = section.get("single_sign_off", False) if isinstance(section, dict) else False
-    return value is True
+    return profile.single_sign_off
 
 
 def placeholder_problems(source: str, text: str) -> list[str]:

@@ -117,6 +117,8 @@ class Profile:
     spoken_numbers: dict[str, str]
     prompts: dict[str, str]
     sms: SmsSettings
+    # [console] single_sign_off: one operator may approve their own correction.
+    single_sign_off: bool = False
 
     def language_page(self, page: int) -> list[Language]:
         """The languages offered on one page of the language menu, by key."""

@@ -124,6 +124,8 @@ def _build(r: TomlReader, data: dict[str, Any]) -> Profile:
         spoken_numbers=spoken,
         prompts=prompts,
         sms=_sms(r, data, country, languages, emergency),
+        single_sign_off=r.get(r.get(data, "", "console", dict, {}), "console", "single_sign_off",
+                              bool, False),
     )
     _check_prompts(r, profile)
     return profile
