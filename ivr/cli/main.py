@@ -12,7 +12,9 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from ivr.cli import FAMILIES
 from ivr.content.profile import MORE_LANGUAGES_KEY, ProfileError
+from ivr.content.i18n import Catalogs
 from ivr.content.profile_loader import load_profile
+from ivr.content.spoken_check import spoken_text_problems
 from ivr.voice.hotline import fallback_response
 from ivr.voice.simulate import SimulatedCall, Step, query_of
 
@@ -45,6 +47,9 @@ def check_profile(path: str | None) -> None:
         profile = load_profile(path or os.environ.get("HOTLINE_PROFILE") or None)
     except ProfileError as exc:
         raise click.ClickException(str(exc)) from exc
+    problems = spoken_text_problems(profile, Catalogs(list(profile.languages)))
+    if problems:
+        raise click.ClickException("\n".join(problems))
     click.echo(f"{profile.path}: {profile.name}, {len(profile.languages)} languages, "
                f"{len(profile.nodes)} menu nodes, {len(profile.destinations)} destinations: OK")
 
