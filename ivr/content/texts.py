@@ -92,6 +92,8 @@ BUILTIN_PROMPTS: dict[str, str] = dict([
            "Emergency: %(emergency)s."),
     prompt("sms.ack.discreet",
            "Thank you, your message was received. We will answer here. Urgent: %(emergency)s."),
+    # Sent with its English version when the sender's language is unclear: keep it short.
+    prompt("sms.ack.short", "Thank you, message received. Urgent: %(emergency)s."),
     prompt("sms.relay_failed",
            "Sorry, your message could not be passed on. Please call %(number_helpline)s, "
            "free. Emergency: %(emergency)s."),
