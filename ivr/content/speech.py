@@ -33,6 +33,11 @@ HOTLINE_NAME = "hotline.name"
 HOURS_DAYS = "hours.days"  # "Monday to Friday": how a language names a range of days
 
 
+def is_part_of_other_prompts(prompt_id: str) -> bool:
+    """True for a text only ever said inside another prompt (a name, a range of days)."""
+    return prompt_id in (HOTLINE_NAME, HOURS_DAYS) or prompt_id.startswith("destination.")
+
+
 def destination_prompt(name: str) -> str:
     """The prompt id of a destination's spoken name (its `label` is for staff screens)."""
     return f"destination.{name}"
