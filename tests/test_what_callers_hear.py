@@ -10,7 +10,7 @@ from functools import cache
 import pytest
 
 from ivr.content.i18n import language_name
-from ivr.content.prompt_set import PromptSet, ProfileSet
+from ivr.content.prompt_set import ProfileSet, PromptSet
 from ivr.content.speech import is_part_of_other_prompts, spoken_digits, written_number
 from ivr.sms.text import count_segments, gsm_friendly
 from tests.conftest import PROFILES

@@ -11,8 +11,8 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from ivr.cli import FAMILIES
-from ivr.content.profile import MORE_LANGUAGES_KEY, ProfileError
 from ivr.content.i18n import Catalogs
+from ivr.content.profile import MORE_LANGUAGES_KEY, ProfileError
 from ivr.content.profile_loader import load_profile
 from ivr.content.spoken_check import spoken_text_problems
 from ivr.voice.hotline import fallback_response

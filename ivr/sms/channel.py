@@ -25,6 +25,7 @@ from ivr.content.i18n import SOURCE_LANGUAGE, suggest_language
 from ivr.content.profile import Profile
 from ivr.content.speech import Prompter
 from ivr.security import twilio_signed
+from ivr.sms.language import bilingual, language_of_text
 from ivr.sms.text import (
     MAX_BODY,
     KeywordMatch,
@@ -35,7 +36,6 @@ from ivr.sms.text import (
     truncate,
     warm_language_model,
 )
-from ivr.sms.language import bilingual, language_of_text
 from ivr.storage.crypto import NumberVault, local_key
 from ivr.storage.db import EventLog, make_engine
 from ivr.storage.sms_store import CODE_ALPHABET, CODE_LENGTH, CaseView, SmsStore

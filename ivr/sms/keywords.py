@@ -68,6 +68,11 @@ _NOT_LETTER = re.compile(r"[^a-z]")
 _DOUBLE = re.compile(r"(.)\1+")
 
 
+def without_repeats(word: str) -> str:
+    """A word with each run of one letter cut to one ("ayudaa", "HILFEEE")."""
+    return _DOUBLE.sub(r"\1", word)
+
+
 def latin_skeleton(word: str) -> str:
     """A Latin-script word reduced to how it sounds, roughly: lower case, no accents,
     one spelling per sound, no doubled letters (so typos of spelling still meet)."""

@@ -21,6 +21,7 @@ from ivr.sms.keywords import (
     latin_skeleton,
     transliteration,
     within_one_edit,
+    without_repeats,
 )
 
 # --- keywords ----------------------------------------------------------------------
@@ -126,7 +127,8 @@ class KeywordTable:
             return hit
         if not is_latin(word):
             return None
-        hit = self._spelled.get(word.replace("'", ""))
+        hit = (self._spelled.get(word.replace("'", ""))
+               or self._table.get(without_repeats(word)))
         if hit is not None:
             return hit
         skeleton = latin_skeleton(word)
