@@ -32,7 +32,7 @@ from ivr.content.profile import (
     prompt_parameter_names,
 )
 from ivr.content.texts import BUILTIN_PROMPTS, placeholders
-from ivr.content.toml_reader import TomlReader
+from ivr.content.toml_reader import TomlReader, toml_problem
 
 
 def load_profile(path: str | Path | None = None) -> Profile:
@@ -47,7 +47,7 @@ def load_profile(path: str | Path | None = None) -> Profile:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(f"{path}: not valid TOML: {exc}") from exc
+        raise ProfileError(toml_problem(path, text, exc)) from exc
     return _build(TomlReader(path, text), data)
 
 

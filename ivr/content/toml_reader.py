@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -74,3 +75,25 @@ class TomlReader:
             raise self.fail(f"{key}.{name}" if key else name,
                             f"must be a {expected}, not {type(value).__name__}")
         return value
+
+
+_AT_LINE = re.compile(r"\s*\(at line (\d+), column \d+\)$")
+_LINE_KEY = re.compile(r"""^\s*\[*\s*("[^"]*"|'[^']*'|[\w.-]+)""")
+
+
+def toml_problem(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> str:
+    """tomllib's error as `file:line: key: problem`, like every other profile error
+    (a key written twice: "Cannot overwrite a value (at line 12, column 7)")."""
+    message = str(exc)
+    found = _AT_LINE.search(message)
+    if not found:
+        return f"{path}: not valid TOML: {message}"
+    number = int(found.group(1))
+    lines = text.splitlines()
+    key = _LINE_KEY.match(lines[number - 1]) if 0 < number <= len(lines) else None
+    problem = message[:found.start()]
+    if problem.startswith(("Cannot overwrite a value", "Cannot declare")):
+        problem = "written twice (TOML allows a key or table once)"
+    else:
+        problem = f"not valid TOML: {problem}"
+    return f"{path}:{number}: {key.group(1).strip(chr(34)) if key else '?'}: {problem}"
