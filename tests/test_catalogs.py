@@ -145,7 +145,7 @@ def test_english_is_the_source_itself_and_not_fuzzy() -> None:
                for message in entries(catalog))
 
 
-@pytest.mark.parametrize("code", sorted(set(LANGUAGES) - {"en", "uk"}))
+@pytest.mark.parametrize("code", sorted(set(LANGUAGES) - {"en"}))
 def test_unreviewed_languages_are_fuzzy_throughout(code: str) -> None:
     catalog = read(po_path(code), code)
     assert [m.context for m in entries(catalog) if not m.fuzzy] == []
@@ -169,8 +169,9 @@ def test_ukrainian_fixture_is_the_source_page_verbatim() -> None:
 def test_ukrainian_unflagged_only_where_the_source_page_has_the_wording() -> None:
     page = _words(SOURCE_PAGE_UK.read_text(encoding="utf-8"))
     catalog = read(po_path("uk"), "uk")
+    # signs.situations left the page's wording (issue #12: "may be", and "ви" like every
+    # other prompt), so no entry is unflagged until a native speaker signs it off.
     unflagged = [m for m in entries(catalog) if not m.fuzzy]
-    assert {m.context for m in unflagged} >= {"signs.situations"}
     for message in unflagged:
         assert _words(str(message.string)) - page == set(), message.context
     # Machine-made ones stay flagged: a word the page does not have means fuzzy.
@@ -360,7 +361,7 @@ def test_status_counts_every_language_and_exits_0_when_nothing_is_missing(
     assert set(rows) == set(LANGUAGES)
     assert rows["en"] == [total, 0, 0]
     assert rows["fr"] == [0, total, 0]
-    assert rows["uk"][0] >= 1 and sum(rows["uk"]) == total
+    assert rows["uk"] == [0, total, 0]  # nothing reviewed by a native speaker yet
     assert all(sum(counts) == total and counts[2] == 0 for counts in rows.values())
 
 

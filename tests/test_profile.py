@@ -119,8 +119,7 @@ def test_invalid_toml_names_the_line(tmp_path: Path) -> None:
     with pytest.raises(ProfileError) as raised:
         load_profile(path)
     line = line_of(path, 'name = "INFOTRAITE')
-    assert "not valid TOML: " in str(raised.value)
-    assert f"(at line {line}," in str(raised.value)
+    assert str(raised.value).startswith(f"{path}:{line}: name: not valid TOML: ")
 
 
 def test_missing_file_is_a_profile_error(tmp_path: Path) -> None:
@@ -188,7 +187,7 @@ STRICT_PROFILES = [
      "hotline.wrong_keys_before_person", "must be from 1 to 5, not 1000",
      "wrong_keys_before_person = 1000"),
     ('timezone = "Europe/Luxembourg"', 'timezone = "Europe/Luxembourg"\ntimezone = "UTC"',
-     "timezone", "not valid TOML: Cannot overwrite a value", 'timezone = "UTC"'),
+     "timezone", "written twice", 'timezone = "UTC"'),
 ]
 
 

@@ -503,7 +503,7 @@ def test_a_landline_gets_the_number_read_instead(app: Flask, post: Post) -> None
                                                          "From": "+35227000000"}))
     assert outbox.sent == []
     assert step.heard[0].text == said(app, "en", "sms.failed")
-    assert "2 7, 3 6, 5 6, 4 6" in step.heard[0].text
+    assert "0 0 3 5 2, 2 7, 3 6, 5 6, 4 6" in step.heard[0].text
 
 
 def test_a_failing_sms_service_costs_the_caller_nothing(make_app: Callable[..., Flask]) -> None:
@@ -512,5 +512,5 @@ def test_a_failing_sms_service_costs_the_caller_nothing(make_app: Callable[..., 
 
     client = make_app(SMS_SENDER=broken_sender).test_client()
     step = twiml(twilio_post(client, "/voice/menu?l=en&n=sms_confirm", {"Digits": "1"}))
-    assert "2 7, 3 6, 5 6, 4 6" in step.heard[0].text
+    assert "0 0 3 5 2, 2 7, 3 6, 5 6, 4 6" in step.heard[0].text
     assert step.gather_action

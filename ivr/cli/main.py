@@ -7,12 +7,17 @@ from datetime import datetime
 from pathlib import Path
 
 import click
+import phonenumbers
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from ivr.cli import FAMILIES
+from ivr.console.tryit import NoEvents
+from ivr.content.audio import AudioFile
+from ivr.content.i18n import Catalogs
 from ivr.content.profile import MORE_LANGUAGES_KEY, ProfileError
 from ivr.content.profile_loader import load_profile
+from ivr.content.spoken_check import spoken_text_problems
 from ivr.voice.hotline import fallback_response
 from ivr.voice.simulate import SimulatedCall, Step, query_of
 
@@ -45,6 +50,9 @@ def check_profile(path: str | None) -> None:
         profile = load_profile(path or os.environ.get("HOTLINE_PROFILE") or None)
     except ProfileError as exc:
         raise click.ClickException(str(exc)) from exc
+    problems = spoken_text_problems(profile, Catalogs(list(profile.languages)))
+    if problems:
+        raise click.ClickException("\n".join(problems))
     click.echo(f"{profile.path}: {profile.name}, {len(profile.languages)} languages, "
                f"{len(profile.nodes)} menu nodes, {len(profile.destinations)} destinations: OK")
 
@@ -57,6 +65,8 @@ def check_profile(path: str | None) -> None:
 def export_fallback(output: str | None, caller_id: str | None) -> None:
     """Write the fallback TwiML, to host where Twilio's Fallback URL can reach it."""
     hotline = current_app.extensions["hotline"]
+    if caller_id is not None:
+        caller_id = _valid_number(caller_id, hotline.profile.country)
     twiml = str(fallback_response(hotline.profile, hotline.prompter, caller_id))
     if output:
         Path(output).write_text(twiml + "\n", encoding="utf-8")
@@ -65,10 +75,27 @@ def export_fallback(output: str | None, caller_id: str | None) -> None:
         click.echo(twiml)
 
 
-def _show(step: Step) -> None:
+def _valid_number(text: str, country: str) -> str:
+    """A phone number in E.164, or a clear error (Twilio rejects a malformed callerId)."""
+    try:
+        number = phonenumbers.parse(text, country)
+    except phonenumbers.NumberParseException as exc:
+        raise click.BadParameter(f"{text!r} is not a phone number",
+                                 param_hint="--caller-id") from exc
+    if not phonenumbers.is_possible_number(number):
+        raise click.BadParameter(f"{text!r} is not a valid phone number",
+                                 param_hint="--caller-id")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _show(step: Step, recordings: dict[str, AudioFile] | None = None) -> None:
     for heard in step.heard:
         if heard.kind == "say":
             click.echo(f"  [{heard.language}] {heard.text}")
+            continue
+        audio = (recordings or {}).get(heard.text)
+        if audio:  # the words of a recorded or synthesized prompt, from the manifest
+            click.echo(f"  [{audio.lang}, {audio.source}] {audio.text}  ({heard.text})")
         else:
             click.echo(f"  [audio] {heard.text}")
     if step.dial_numbers:
@@ -98,7 +125,10 @@ def call(lang: str | None, at: str | None, profile_path: str | None, from_number
 
     from ivr import create_app
 
-    config: dict[str, object] = {"TWILIO_AUTH_TOKEN": "", "TESTING": True}
+    # A walk through the menu is not a call: its events go nowhere (as in the console's
+    # Try-it), and nothing reaches the real database.
+    config: dict[str, object] = {"TWILIO_AUTH_TOKEN": "", "TESTING": True,
+                                 "DATABASE_URL": "sqlite://"}
     if profile_path:
         config["HOTLINE_PROFILE"] = profile_path
     try:
@@ -118,22 +148,25 @@ def call(lang: str | None, at: str | None, profile_path: str | None, from_number
         app = create_app(config)
     except ProfileError as exc:
         raise click.ClickException(str(exc)) from exc
+    app.extensions["events"] = NoEvents()
+    library = app.extensions["hotline"].prompter.audio
+    recordings = {library.url(audio): audio for audio in library.files.values()}
     simulated = SimulatedCall(app, from_number=from_number, from_country=country)
     click.echo(f"Calling {profile.name}" + (f" at {at}" if at else "") + " …")
     step = simulated.start()
-    _show(step)
+    _show(step, recordings)
     if lang:
         chosen = profile.languages[lang]
         for lang_key in ([MORE_LANGUAGES_KEY] * (chosen.page - 1)) + [chosen.key]:
             click.echo(f"(presses {lang_key})")
             step = simulated.press(lang_key)
-        _show(step)
+            _show(step, recordings)  # the second language page too
     scripted = keys.split(",") if keys is not None else None
     while not step.hangup:
         if step.dial_numbers and not step.waits_for_key:
             whisper = simulated.whisper()
             click.echo("  >> the person who answers hears:")
-            _show(Step(heard=whisper.heard))
+            _show(Step(heard=whisper.heard), recordings)
             answer = _next_key(scripted, "accept the call? [a]ccept / [n]obody answers: ")
             if answer is None or answer == "q":
                 break
@@ -149,10 +182,12 @@ def call(lang: str | None, at: str | None, profile_path: str | None, from_number
             key = _next_key(scripted, f"[{label}] key: ")
             if key is None or key == "q":
                 break
+            if not key and scripted is None:  # a typed Enter: say what the caller did
+                click.echo("(silence)")
             step = simulated.press(key)
         else:
             break
-        _show(step)
+        _show(step, recordings)
     click.echo("(hung up)")
 
 

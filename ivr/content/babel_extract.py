@@ -60,6 +60,14 @@ def prompt_usage(data: Mapping[str, Any]) -> dict[str, list[str]]:
             if isinstance(option, dict) and isinstance(option.get("prompt"), str):
                 used.setdefault(option["prompt"], []).append(
                     f"menu {node_name!r}, key {option.get('key', '?')}")
+    destinations = data.get("destinations", {})
+    for name in destinations if isinstance(destinations, dict) else ():
+        used.setdefault(f"destination.{name}", []).append(
+            "%(destination)s in connect.hold: fit your 'Connecting you to' wording")
+    prompts = data.get("prompts", {})
+    if isinstance(prompts, dict) and "hotline.name" in prompts:
+        used.setdefault("hotline.name", []).append(
+            "%(hotline)s in the greeting, menus and SMS")
     sms = data.get("sms", {})
     if isinstance(sms, dict) and isinstance(sms.get("numbers_prompt"), str):
         used.setdefault(sms["numbers_prompt"], []).append("the text message with the numbers")

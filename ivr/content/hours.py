@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from functools import lru_cache
 
 import holidays
 from babel import Locale
-from babel.dates import format_time, get_day_names
+from babel.dates import format_interval, get_day_names
+from babel.lists import format_list
 
 from ivr.content.profile import Schedule
+from ivr.content.texts import fill
 
 
 @lru_cache(maxsize=32)
@@ -33,10 +36,37 @@ def is_open(schedule: Schedule, when: datetime) -> bool:
     return any(start <= now < end for start, end in schedule.periods)
 
 
-def describe(schedule: Schedule, locale: str) -> str:
-    """The schedule in words for a caller, e.g. 'Monday–Friday 09:00–12:00, 13:00–17:00'."""
+# A range of days, e.g. "%(first)s to %(last)s": its translation is the prompt
+# "hours.days" (CLDR has interval patterns for dates and times, none for weekdays).
+DEFAULT_DAYS_PATTERN = "%(first)s to %(last)s"
+# An abbreviation a voice spells out letter by letter ("p.d.", "ч."): a short word ending
+# in a full stop. Spoken hours are 24-hour times, clear without it.
+_ABBREVIATION = re.compile(r"\s*(?<!\w)\w{1,3}\.(?=\s|$|[–—-])")
+_SPACED_DASH = re.compile(r"\s*([–—-])\s*")
+LTR_ISOLATE, POP_ISOLATE = "\u2066", "\u2069"
+
+
+def _join(items: list[str], loc: Locale) -> str:
+    """Items joined the CLDR way ("a, b and c"), unless the pattern holds a choice the
+    speaker must make ("a(n)" in Luxembourgish, by the next word's sound): then commas."""
+    joined = format_list(items, locale=loc)
+    if "(" in joined and not any("(" in item for item in items):
+        return ", ".join(items)
+    return joined
+
+
+def describe(schedule: Schedule, locale: str, days_pattern: str = DEFAULT_DAYS_PATTERN,
+             spoken: bool = False, right_to_left: bool = False) -> str:
+    """The schedule in words for a caller, e.g. 'Monday to Friday 09:00–12:00 and 13:00–17:00'.
+
+    Times are CLDR's 24-hour interval for the skeleton "Hm" in the language (so no
+    "p.d."/"m.d." a voice spells out, and "09:00–12:00 Uhr" where German says so);
+    days come from CLDR's names through the translated `days_pattern`. Spoken, short
+    abbreviations are left out; written in right-to-left text, each time range is
+    isolated so that its digits keep their order.
+    """
     loc = Locale.parse(locale)
-    names = get_day_names("wide", locale=loc)
+    names = get_day_names("wide", context="stand-alone", locale=loc)
     days = sorted(schedule.days)
     runs: list[list[int]] = []
     for day in days:
@@ -44,9 +74,17 @@ def describe(schedule: Schedule, locale: str) -> str:
             runs[-1].append(day)
         else:
             runs.append([day])
-    day_text = ", ".join(names[run[0]] if len(run) == 1 else f"{names[run[0]]}–{names[run[-1]]}"
-                         for run in runs)
-    periods = ", ".join(
-        f"{format_time(start, 'short', locale=loc)}–{format_time(end, 'short', locale=loc)}"
-        for start, end in schedule.periods)
-    return f"{day_text} {periods}"
+    day_text = _join([names[run[0]] if len(run) == 1 else
+                      fill(days_pattern, {"first": names[run[0]], "last": names[run[-1]]})
+                      for run in runs], loc)
+    ranges = []
+    for start, end in schedule.periods:
+        text = format_interval(start, end, "Hm", locale=loc)
+        if spoken:
+            text = _ABBREVIATION.sub("", text).strip()
+        else:  # "09:00–12:00": every character counts in a text message
+            text = _SPACED_DASH.sub(lambda m: m.group(1), text)
+        if right_to_left:
+            text = f"{LTR_ISOLATE}{text}{POP_ISOLATE}"
+        ranges.append(text)
+    return f"{day_text} {_join(ranges, loc)}"

@@ -141,8 +141,10 @@ class Profile:
 
 
 # Placeholders filled per call rather than from the profile.
-# "case" and "keywords": SMS case code and keyword list (ivr/sms/channel.py).
-CALL_PARAMETERS = frozenset({"key", "more", "language", "destination", "case", "keywords"})
+# "case" and "keywords": SMS case code and keyword list (ivr/sms/channel.py);
+# "first" and "last": the days of a range in office hours (ivr/content/hours.py).
+CALL_PARAMETERS = frozenset({"key", "more", "language", "destination", "case", "keywords",
+                             "first", "last"})  # first, last: hours.days
 
 
 def prompt_parameter_names(profile: Profile) -> set[str]:

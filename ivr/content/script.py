@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 from dataclasses import dataclass
 from functools import lru_cache
@@ -32,6 +33,8 @@ ESPEAK_CANNOT_READ = frozenset({"zh"})
 
 # --- speaking rates and durations -----------------------------------------------------
 
+
+_DIGIT_GROUPS = re.compile(r"\d( \d){3,}")
 
 class SpeakingRates:
     """Characters per second, per language: measured on its audio files, else on espeak-ng.
@@ -64,7 +67,10 @@ class SpeakingRates:
             seconds = sum(len(t) for t in english) / self.rate(SOURCE_LANGUAGE)
             return (sum(len(n.text) for n in translated) / seconds,
                     "as long as the English (espeak-ng cannot read this script)")
-        every = sorted({n.text for n in translated}, key=lambda t: (len(t), t))
+        # Not texts with a phone number: its digits, said one by one ("0 0 3 5 2, 2 7 …"),
+        # take far longer per character than words and would slow every other estimate.
+        every = sorted({n.text for n in translated if not _DIGIT_GROUPS.search(n.text)},
+                       key=lambda t: (len(t), t))
         # Short and long texts alike: pauses weigh more in a short one.
         texts = every[::max(len(every) // RATE_SAMPLE, 1)][:RATE_SAMPLE]
         if texts and shutil.which("espeak-ng"):

@@ -9,32 +9,90 @@ from functools import lru_cache
 from typing import Protocol
 
 import phonenumbers
+from babel import Locale
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ivr.content.audio import AudioLibrary
 from ivr.content.hours import describe
 from ivr.content.i18n import CLDR_LOCALES, SOURCE_LANGUAGE, Catalogs, language_name
 from ivr.content.profile import Profile
-from ivr.content.texts import fill
+from ivr.content.texts import BUILTIN_PROMPTS, fill
+
+
+@lru_cache(maxsize=64)
+def is_right_to_left(locale: str) -> bool:
+    """True for a language written right to left (CLDR's character order)."""
+    try:
+        return bool(Locale.parse(locale).character_order == "right-to-left")
+    except (ValueError, LookupError):
+        return False
+
+
+# Profile texts a caller hears inside other prompts, translated like any prompt when the
+# profile gives them under [prompts]: the hotline's name and each destination's name.
+HOTLINE_NAME = "hotline.name"
+HOURS_DAYS = "hours.days"  # "Monday to Friday": how a language names a range of days
+
+
+def is_part_of_other_prompts(prompt_id: str) -> bool:
+    """True for a text only ever said inside another prompt (a name, a range of days)."""
+    return prompt_id in (HOTLINE_NAME, HOURS_DAYS) or prompt_id.startswith("destination.")
+
+
+def destination_prompt(name: str) -> str:
+    """The prompt id of a destination's spoken name (its `label` is for staff screens)."""
+    return f"destination.{name}"
+
+
+# The international prefix said before the country code. "0 0" is dialled the same way
+# from every phone in Europe and Africa, needs no word for "plus" in 14 languages, and
+# works from a foreign SIM, where a national number reaches nothing or someone else.
+SPOKEN_INTERNATIONAL_PREFIX = "0 0"
+# Isolates a written number from right-to-left text (Unicode's LRI ... PDI), so that
+# "+352 27 36 56 46" is not shown as "46 56 36 27 352+" in an Arabic SMS.
+LTR_ISOLATE, POP_ISOLATE = "\u2066", "\u2069"
+
+
+def is_short_code(text: str) -> bool:
+    """Emergency and service numbers (113, 112, 192) are dialled as they are, in-country."""
+    return len(re.sub(r"\D", "", text)) <= 4
+
+
+def number_groups(text: str, country: str) -> list[str]:
+    """A number's digit groups in international form: country code first.
+
+    A number written in international form in the profile keeps the profile's grouping
+    (the police line is printed "24 460 3220" on the helpline's page; a caller compares
+    it with a leaflet); any other number is grouped by phonenumbers.
+    """
+    number = phonenumbers.parse(text, country)
+    if text.strip().startswith("+"):
+        groups = [re.sub(r"\D", "", group) for group in text.split()]
+    else:
+        international = phonenumbers.format_number(
+            number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        groups = [re.sub(r"\D", "", group) for group in international.split()]
+    return [group for group in groups if group]
 
 
 def spoken_digits(text: str, country: str) -> str:
-    """A number as a caller hears it: digit by digit, in the groups people write it in."""
-    digits = re.sub(r"\D", "", text)
-    if len(digits) <= 4:
-        return " ".join(digits)
-    number = phonenumbers.parse(text, country)
-    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-    groups = [re.sub(r"\D", "", group) for group in national.split()]
-    return ", ".join(" ".join(group) for group in groups if group)
+    """A number as a caller hears it: digit by digit, international prefix first, in the
+    groups people write it in ("0 0 3 5 2, 2 7, 3 6, 5 6, 4 6"); short codes as they are."""
+    if is_short_code(text):
+        return " ".join(re.sub(r"\D", "", text))
+    groups = number_groups(text, country)
+    return ", ".join([SPOKEN_INTERNATIONAL_PREFIX + " " + " ".join(groups[0]),
+                      *(" ".join(group) for group in groups[1:])])
 
 
-def written_number(text: str, country: str) -> str:
-    """A number as written in a text message: international format for short codes aside."""
-    if len(re.sub(r"\D", "", text)) <= 4:
-        return text
-    number = phonenumbers.parse(text, country)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+def written_number(text: str, country: str, right_to_left: bool = False) -> str:
+    """A number as written in a text message: "+352 27 36 56 46", short codes as they are;
+    isolated as left-to-right inside right-to-left text."""
+    if is_short_code(text):
+        written = re.sub(r"\D", "", text)
+    else:
+        written = "+" + " ".join(number_groups(text, country))
+    return f"{LTR_ISOLATE}{written}{POP_ISOLATE}" if right_to_left else written
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,17 +138,41 @@ class Prompter:
         self.audio = audio
         self.published: Published | None = None  # consulted before the catalogs and files
         self._params = lru_cache(maxsize=64)(self._compute_params)
+        # The engine passes a destination's label; the caller hears its translated name.
+        self._destination_by_label = {d.label: d.name for d in profile.destinations.values()}
 
     def _compute_params(self, lang: str, written: bool) -> Mapping[str, str]:
         p = self.profile
-        number = written_number if written else spoken_digits
-        params = {"hotline": p.name, "emergency": number(p.emergency_number, p.country)}
+        locale = CLDR_LOCALES.get(lang, lang)
+        right_to_left = is_right_to_left(locale)
+
+        def number(text: str, country: str) -> str:
+            if written:
+                return written_number(text, country, right_to_left)
+            return spoken_digits(text, country)
+
+        params = {"hotline": self.spoken_name(lang, HOTLINE_NAME, p.name),
+                  "emergency": number(p.emergency_number, p.country)}
         for name, text in p.spoken_numbers.items():
             params[f"number_{name}"] = number(text, p.country)
-        locale = CLDR_LOCALES.get(lang, lang)
+        days_source = BUILTIN_PROMPTS[HOURS_DAYS]
+        found = self.catalogs.lookup(lang, HOURS_DAYS, days_source)
+        days_pattern = found.text if found else days_source
         for name, schedule in p.schedules.items():
-            params[f"hours_{name}"] = describe(schedule, locale)
+            params[f"hours_{name}"] = describe(schedule, locale, days_pattern,
+                                               spoken=not written,
+                                               right_to_left=written and right_to_left)
         return params
+
+    def spoken_name(self, lang: str, prompt_id: str, fallback: str) -> str:
+        """A name the profile lets translate (its prompt id in [prompts]), in a language;
+        the English source where the catalog has none; `fallback` where the profile has no
+        such prompt (a name said as is everywhere, such as INFOTRAITE)."""
+        source = self.profile.prompts.get(prompt_id)
+        if not source:
+            return fallback
+        found = self.catalogs.lookup(lang, prompt_id, source)
+        return found.text if found else source
 
     def params(self, lang: str, written: bool = False) -> Mapping[str, str]:
         return self._params(lang, written)
@@ -104,6 +186,10 @@ class Prompter:
         used = lang if approved or found else SOURCE_LANGUAGE
         template = approved or (found.text if found else source)
         values = {**self.params(used, written), **(extra or {})}
+        label = values.get("destination")
+        if label in self._destination_by_label:
+            name = self._destination_by_label[label]
+            values["destination"] = self.spoken_name(used, destination_prompt(name), label)
         return fill(template, values), used
 
     def voice(self, lang: str) -> tuple[str, str | None] | None:

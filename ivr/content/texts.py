@@ -57,6 +57,10 @@ BUILTIN_PROMPTS: dict[str, str] = dict([
     prompt("sms.numbers",
            "Numbers you asked for: %(number_helpline)s. Free, you can stay anonymous. "
            "Emergency: %(emergency)s."),
+    # TRANSLATORS: a range of days in office hours, e.g. "Monday to Friday" (the days come
+    # from CLDR in their dictionary form: where your language would decline them after a
+    # preposition, write "%(first)s – %(last)s").
+    prompt("hours.days", "%(first)s to %(last)s"),
     prompt("fallback.sorry",
            "Sorry, the hotline has a technical problem. We are connecting you to a person."),
     # SMS replies (ivr/sms/channel.py). Each must fit 2 text messages after filling: 306 Latin
@@ -88,6 +92,8 @@ BUILTIN_PROMPTS: dict[str, str] = dict([
            "Emergency: %(emergency)s."),
     prompt("sms.ack.discreet",
            "Thank you, your message was received. We will answer here. Urgent: %(emergency)s."),
+    # Sent with its English version when the sender's language is unclear: keep it short.
+    prompt("sms.ack.short", "Thank you, message received. Urgent: %(emergency)s."),
     prompt("sms.relay_failed",
            "Sorry, your message could not be passed on. Please call %(number_helpline)s, "
            "free. Emergency: %(emergency)s."),

@@ -10,8 +10,6 @@ from typing import Any
 
 from ivr.content.profile import ProfileError
 
-# tomllib ends each message with where it stopped reading.
-_TOML_POSITION = re.compile(r"\(at line (?P<line>\d+), column \d+\)$")
 
 
 class TomlReader:
@@ -27,18 +25,10 @@ class TomlReader:
     @classmethod
     def parse(cls, path: Path, text: str) -> tuple[TomlReader, dict[str, Any]]:
         """The reader and the document; invalid TOML fails as file:line: key: problem."""
-        reader = cls(path, text)
         try:
-            return reader, tomllib.loads(text)
+            return cls(path, text), tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            found = _TOML_POSITION.search(str(exc))
-            if not found:
-                raise ProfileError(f"{path}: not valid TOML: {exc}") from exc
-            line = int(found["line"])
-            text_at = reader.lines[line - 1] if 0 < line <= len(reader.lines) else ""
-            key = re.match(r"^\s*\[*\s*([^=\]]*?)\s*(\]|=|$)", text_at)
-            name = key.group(1).strip() if key and key.group(1).strip() else "(document)"
-            raise ProfileError(f"{path}:{line}: {name}: not valid TOML: {exc}") from exc
+            raise ProfileError(toml_problem(path, text, exc)) from exc
 
     def unknown_fields(self) -> None:
         """Fail on the first field of a read table that no code asked for."""
@@ -112,3 +102,25 @@ class TomlReader:
                       else f"at least {minimum}" if minimum is not None else f"at most {maximum}")
             raise self.fail(f"{key}.{name}" if key else name, f"must be {bounds}, not {value}")
         return value
+
+
+_AT_LINE = re.compile(r"\s*\(at line (\d+), column \d+\)$")
+_LINE_KEY = re.compile(r"""^\s*\[*\s*("[^"]*"|'[^']*'|[\w.-]+)""")
+
+
+def toml_problem(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> str:
+    """tomllib's error as `file:line: key: problem`, like every other profile error
+    (a key written twice: "Cannot overwrite a value (at line 12, column 7)")."""
+    message = str(exc)
+    found = _AT_LINE.search(message)
+    if not found:
+        return f"{path}: not valid TOML: {message}"
+    number = int(found.group(1))
+    lines = text.splitlines()
+    key = _LINE_KEY.match(lines[number - 1]) if 0 < number <= len(lines) else None
+    problem = message[:found.start()]
+    if problem.startswith(("Cannot overwrite a value", "Cannot declare")):
+        problem = "written twice (TOML allows a key or table once)"
+    else:
+        problem = f"not valid TOML: {problem}"
+    return f"{path}:{number}: {key.group(1).strip(chr(34)) if key else '?'}: {problem}"

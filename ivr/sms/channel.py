@@ -21,16 +21,16 @@ from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 from twilio.twiml.messaging_response import MessagingResponse
 
-from ivr.content.i18n import suggest_language
+from ivr.content.i18n import SOURCE_LANGUAGE, suggest_language
 from ivr.content.profile import Profile
 from ivr.content.speech import Prompter
 from ivr.security import twilio_signed
+from ivr.sms.language import bilingual, language_of_text
 from ivr.sms.text import (
     MAX_BODY,
     KeywordMatch,
     KeywordTable,
     clean_body,
-    detect_language,
     gsm_friendly,
     normalize_keyword,
     truncate,
@@ -169,7 +169,7 @@ class SmsChannel:
         match = self.keywords.match(message.body)
         if match:
             return match.language(None, self.profile.default_language)
-        return (detect_language(message.body, self.profile.languages)
+        return (language_of_text(message.body, self.keywords, self.profile.languages)
                 or self.profile.default_language)
 
     def _from_person(self, message: Inbound, sender: str) -> Plan:
@@ -223,9 +223,9 @@ class SmsChannel:
         # the number's country suggests (+380 and unclear Cyrillic: Ukrainian), else the
         # profile's default.
         clear = (self.store.language_of(identity)
-                 or detect_language(text, self.profile.languages))
-        fallback = (suggest_language(self.profile, None, sender)
-                    or self.profile.default_language)
+                 or language_of_text(text, self.keywords, self.profile.languages))
+        suggested = suggest_language(self.profile, None, sender)
+        fallback = suggested or self.profile.default_language
         if not text or not self.helpline:
             lang = clear or fallback
             if not text:
@@ -242,6 +242,11 @@ class SmsChannel:
                   for number in self.profile.sms.helpline_numbers]
         # Someone who opted out still reaches the helpline, but gets nothing back.
         answer = None if opted_out else self.reply_text(lang, "sms.ack")
+        # Unclear (no keyword, no sure language, no country, nothing from before): a short
+        # acknowledgement in the default language and English, not a confident wrong one.
+        if not (clear or suggested or opted_out) and case.language == fallback:
+            answer = bilingual(self.reply_text(lang, "sms.ack.short"),
+                               self.reply_text(SOURCE_LANGUAGE, "sms.ack.short"))
         failed = None if opted_out else self.reply_text(lang, "sms.relay_failed")
         return Plan(relays=relays, answer=answer, answer_if_relay_failed=failed,
                     event={"kind": "relay", "language": lang, "case": case.code,

@@ -14,6 +14,16 @@ from typing import Any
 
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 
+from ivr.sms.keywords import (
+    fold_script,
+    is_latin,
+    latin_forms,
+    latin_skeleton,
+    transliteration,
+    within_one_edit,
+    without_repeats,
+)
+
 # --- keywords ----------------------------------------------------------------------
 
 # Cyrillic letters that look like Latin ones (after casefolding): a sender may type
@@ -42,7 +52,7 @@ def normalize_keyword(text: str) -> str:
     while end > start and _is_edge_noise(letters[end - 1]):
         end -= 1
     words = letters[start:end].casefold().split()
-    return " ".join(words).translate(_LOOKALIKES)
+    return fold_script(" ".join(words).translate(_LOOKALIKES))
 
 
 # Twilio's own opt-out, opt-in and help words on long codes: they always count.
@@ -83,19 +93,77 @@ class KeywordTable:
                 found.setdefault(word, {}).setdefault(kind, [])
         self._table: dict[str, tuple[str, tuple[str, ...]]] = {}
         for word, kinds in found.items():
-            # A word should have one meaning; if a profile gives it two, opting out wins.
-            kind = next((k for k in ("stop", "start") if k in kinds), sorted(kinds)[0])
-            codes = sorted(set(kinds[kind]), key=lambda c: order.get(c, len(order)))
-            self._table[word] = (kind, tuple(codes))
+            self._table[word] = self._meaning(kinds, order)
+        # The same words as a sender on a Latin keyboard types them (DOPOMOHA, POMOSHCH).
+        latin: dict[str, dict[str, list[str]]] = {}
+        spelled: dict[str, dict[str, list[str]]] = {}
+        for kind, by_language in keywords.items():
+            for code, words in by_language.items():
+                for word in words:
+                    literal = transliteration(word, code)
+                    if literal:
+                        spelled.setdefault(literal, {}).setdefault(kind, []).append(code)
+                    for form in latin_forms(word, code):
+                        latin.setdefault(form, {}).setdefault(kind, []).append(code)
+        # The transliteration itself first: POLITSIYA is Bulgarian's spelling of ПОЛИЦИЯ,
+        # though its skeleton is also Russian's, Serbian's and Portuguese's.
+        self._spelled = {form: self._meaning(kinds, order) for form, kinds in spelled.items()}
+        self._latin = {form: self._meaning(kinds, order)
+                       for form, kinds in latin.items() if len(form) >= 3}
+
+    @staticmethod
+    def _meaning(kinds: Mapping[str, list[str]], order: Mapping[str, int],
+                 ) -> tuple[str, tuple[str, ...]]:
+        # A word should have one meaning; if a profile gives it two, opting out wins.
+        kind = next((k for k in ("stop", "start") if k in kinds), sorted(kinds)[0])
+        codes = sorted(set(kinds[kind]), key=lambda c: order.get(c, len(order)))
+        return kind, tuple(codes)
+
+    def _lookup(self, word: str, typos: bool) -> tuple[str, tuple[str, ...]] | None:
+        """A normalized word's meaning: as written, else by its Latin skeleton, else (with
+        `typos`, for words of 5 letters or more) one slip away from a single keyword."""
+        hit = self._table.get(word)
+        if hit is not None:
+            return hit
+        if not is_latin(word):
+            return None
+        hit = (self._spelled.get(word.replace("'", ""))
+               or self._table.get(without_repeats(word)))
+        if hit is not None:
+            return hit
+        skeleton = latin_skeleton(word)
+        hit = self._latin.get(skeleton)
+        if hit is not None or not typos or len(skeleton) < 5:
+            return hit
+        # Opting out must be meant: STOP words are never guessed from a slip.
+        near = {form: meaning for form, meaning in self._latin.items()
+                if len(form) >= 5 and meaning[0] not in ("stop", "start")
+                and within_one_edit(skeleton, form)}
+        return next(iter(near.values())) if len(set(near.values())) == 1 else None
 
     def match(self, body: str) -> KeywordMatch | None:
         """The keyword a whole message is, or None for free text."""
         word = normalize_keyword(body)
-        hit = self._table.get(word)
+        hit = self._lookup(word, typos=True) if " " not in word else self._table.get(word)
         if hit is None:
             return None
         kind, languages = hit
         return KeywordMatch(kind, languages, word in TWILIO_WORDS.get(kind, frozenset()))
+
+    def find_inside(self, text: str) -> KeywordMatch | None:
+        """The first keyword written as a word inside a longer text ("help pls", "Hilfe
+        bitte"), or inside Chinese text, which has no spaces; only words that belong to a
+        language count (Twilio's STOP, YES … say nothing about it)."""
+        folded = normalize_keyword(text)
+        for word in re.findall(r"[^\W\d_]+", folded):
+            hit = self._lookup(word, typos=False)
+            if hit is not None and hit[1]:
+                return KeywordMatch(hit[0], hit[1], False)
+        for word, (kind, languages) in self._table.items():
+            if languages and any("CJK" in unicodedata.name(c, "") for c in word[:1]) \
+                    and word in folded:
+                return KeywordMatch(kind, languages, False)
+        return None
 
 
 # --- GSM 03.38 and segments --------------------------------------------------------
@@ -177,8 +245,9 @@ def clean_body(text: str) -> str:
 
 
 def truncate(text: str, limit: int) -> str:
-    """Cut to `limit` characters, marking the cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """Cut to `limit` characters, marking the cut with "..." (GSM 03.38 has no "…": one
+    would send the whole relayed text as UCS-2, 67 characters a part instead of 153)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # --- language detection ------------------------------------------------------------
