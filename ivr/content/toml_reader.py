@@ -11,7 +11,6 @@ from typing import Any
 from ivr.content.profile import ProfileError
 
 
-
 class TomlReader:
     """Reads a parsed TOML document, raising ProfileError with file, line and key."""
 
