@@ -119,6 +119,9 @@ def _build(r: TomlReader, data: dict[str, Any]) -> Profile:
         prompts=prompts,
         sms=_sms(r, data, country, languages, emergency),
         raw=data,
+        language_timeout=r.get(hotline, "hotline", "language_menu_timeout_seconds", int,
+                               r.get(hotline, "hotline", "menu_timeout_seconds", int, 8)),
+        language_silent_waits=r.get(hotline, "hotline", "language_menu_silent_waits", int, 1),
     )
     _check_prompts(r, profile)
     return profile

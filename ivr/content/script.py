@@ -23,7 +23,7 @@ from ivr.content.sound import (
 
 # Characters per second when neither files nor espeak-ng can tell (English IVR speech).
 FALLBACK_RATE = 14.0
-RATE_SAMPLE = 8
+RATE_SAMPLE = 16
 # espeak-ng's Mandarin voice spells most Chinese characters as English letters: its timing
 # says nothing about a real voice.
 ESPEAK_CANNOT_READ = frozenset({"zh"})
