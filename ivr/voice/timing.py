@@ -15,8 +15,8 @@ from ivr.content.prompt_set import ProfileSet, PromptSet
 from ivr.content.script import SpeakingRates
 from ivr.content.speech import SOURCE_VOICE, Utterance
 from ivr.voice.engine import Answer, Caller, Engine
-from ivr.voice.state import CallState
 from ivr.voice.simulate import Heard, parse_twiml
+from ivr.voice.state import CallState
 
 MENU_TARGET = 25.0
 LANGUAGE_MENU_TARGET = 30.0

@@ -11,8 +11,8 @@ from werkzeug.exceptions import HTTPException
 from ivr.security import twilio_signed
 from ivr.storage.db import EventLog, VoiceMessage
 from ivr.voice.engine import Answer, Caller, Engine
-from ivr.voice.state import CallState, as_count
 from ivr.voice.hotline import Hotline
+from ivr.voice.state import CallState, as_count
 
 log = logging.getLogger(__name__)
 
