@@ -43,8 +43,9 @@ BUILTIN_PROMPTS: dict[str, str] = dict([
     prompt("connect.hold", "Connecting you to %(destination)s. Please stay on the line."),
     prompt("connect.next", "Still trying. Please stay on the line."),
     # TRANSLATORS: heard by the helpline's staff, not by the caller.
+    # The caller's language comes first: it decides who takes the call.
     prompt("whisper",
-           "Hotline call. The caller chose %(language)s. Press 1 to accept the call."),
+           "Caller's language: %(language)s. Hotline call. Press 1 to accept the call."),
     prompt("whisper.no_language", "no language yet"),
     prompt("record.intro",
            "After the tone, leave your message. Only the helpline will hear it. Press hash "
