@@ -216,3 +216,19 @@ def standin_from(client: object, rang: list[str], url: str, key: str) -> list[st
     call = standin.call_from(document, [])  # stops at the next menu; a recording is silent
     rang.extend(n for numbers in call.rang for n in numbers)
     return call.menus[:1]
+
+
+# --- the caller's time ------------------------------------------------------------------
+
+
+def test_the_shipped_profiles_meet_every_timing_target() -> None:
+    """`ivr prompts timing --strict` in CI: silent caller to a ringing phone ≤ 35 s in every
+    language of both profiles, and the menu targets, with the committed audio library."""
+    from click.testing import CliRunner
+
+    from ivr.cli.main import main
+
+    result = CliRunner().invoke(main, ["prompts", "timing", "--strict"])
+    assert result.exit_code == 0, result.output
+    assert "Targets missed: 0" in result.output
+    assert result.output.count("silent→ring") == 2  # both profiles' tables
