@@ -61,7 +61,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     kwargs: dict[str, Any] = {"send_sms": app.extensions["sms_sender"]}
     if app.config["CLOCK"]:
         kwargs["clock"] = app.config["CLOCK"]
-    app.extensions["hotline"] = build_hotline(app.config["HOTLINE_PROFILE"], **kwargs)
+    app.extensions["hotline"] = build_hotline(app.config["HOTLINE_PROFILE"],
+                                              base=voice.bp.url_prefix or "", **kwargs)
     db.init_app(app)
     sms.init_app(app)
     voice.init_app(app)

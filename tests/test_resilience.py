@@ -31,6 +31,7 @@ def walk(client: FlaskClient) -> list[str]:
              ("/voice/menu?l=uk&n=signs_groups&r=1&w=0", {"Digits": "0"}),
              ("/voice/dialed?l=uk&d=infotraite&t=0", {"DialCallStatus": "no-answer"}),
              ("/voice/dialed?l=uk&d=infotraite&t=1", {"DialCallStatus": "no-answer"}),
+             ("/voice/dialed?l=uk&d=infotraite&t=2", {"DialCallStatus": "no-answer"}),
              ("/voice/menu?l=uk&n=unanswered&r=0&w=0", {"Digits": "1"}),
              ("/voice/recorded?l=uk", {"RecordingDuration": "9"}),
              ("/voice/whisper?l=uk", {}), ("/voice/whisper/answer?l=uk", {"Digits": "1"})]
@@ -108,7 +109,8 @@ def test_a_failing_step_answers_with_the_fallback(app: Flask, client: FlaskClien
     monkeypatch.setattr(app.extensions["hotline"].engine, "press", explode)
     response = twilio_post(client, "/voice/menu?l=en&n=main", {"Digits": "2"})
     assert response.status_code == 200
-    assert response.get_data(as_text=True) == app.extensions["hotline"].fallback_twiml
+    # The fallback, showing the helpline the hotline's own number (the call's To).
+    assert response.get_data(as_text=True) == app.extensions["hotline"].fallback.twiml(HOTLINE)
 
 
 def test_any_instance_answers_any_step(make_app: Callable[..., Flask]) -> None:

@@ -58,6 +58,7 @@ def test_a_key_written_twice_is_reported_with_file_line_and_key(tmp_path: Path) 
     bad = tmp_path / "kosovo.toml"
     bad.write_text((PROFILES_DIR / "kosovo.toml").read_text(encoding="utf-8").replace(
         "ring_seconds = 25", "ring_seconds = 25\nring_seconds = 20"), encoding="utf-8")
+    line = bad.read_text(encoding="utf-8").splitlines().index("ring_seconds = 20") + 1
     result = CliRunner().invoke(main, ["check-profile", str(bad)])
     assert result.exit_code == 1
-    assert f"{bad}:22: ring_seconds: written twice" in result.output
+    assert f"{bad}:{line}: ring_seconds: written twice" in result.output

@@ -5,7 +5,6 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask
@@ -13,6 +12,7 @@ from werkzeug.test import TestResponse
 
 from ivr.content.profile import KEY_BACK, KEY_PERSON, KEY_REPEAT, Profile
 from ivr.voice.simulate import Step, parse_twiml
+from ivr.voice.state import CallState
 from tests.conftest import CALLER, HOTLINE, Clock, twilio_post
 
 Post = Callable[..., TestResponse]
@@ -24,9 +24,9 @@ def twiml(response: TestResponse) -> Step:
     return parse_twiml(response.get_data(as_text=True))
 
 
-def params(url: str | None) -> dict[str, str]:
+def state(url: str | None) -> CallState:
     assert url
-    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    return CallState.from_url(url)
 
 
 def profile_of(app: Flask) -> Profile:
@@ -62,14 +62,15 @@ LOCAL = {"From": "+352621123456", "FromCountry": "LU"}
 def test_arrival_greets_then_offers_languages_inside_one_gather(app: Flask, post: Post) -> None:
     step = twiml(post("/voice", LOCAL))
     g = gather(step)
-    assert g.get("numDigits") == "1" and g.get("timeout") == "8"
+    # One wait of 5 s after the whole menu (Luxembourg's language_menu_timeout_seconds).
+    assert g.get("numDigits") == "1" and g.get("timeout") == "5"
     assert g.get("actionOnEmptyResult") == "true" and g.get("finishOnKey") == ""
     # Every prompt is inside the gather, so a key stops it (barge-in).
     root = ET.fromstring(step.twiml)
     assert [child.tag for child in root] == ["Gather", "Redirect"]
     assert step.heard[0].text == said(app, "fr", "greeting")
     assert "1 1 3" in step.heard[0].text  # 113 is said, never dialled
-    assert params(step.gather_action) == {"p": "1", "r": "0", "w": "0"}
+    assert state(step.gather_action) == CallState(page=1)
 
 
 def test_each_language_option_is_spoken_in_its_own_language(app: Flask, post: Post) -> None:
@@ -84,8 +85,11 @@ def test_each_language_option_is_spoken_in_its_own_language(app: Flask, post: Po
             assert heard.kind == "play" and heard.text == expected.audio_url
         else:
             assert (heard.text, heard.language) == (expected.text, lang.say_language)
-    assert step.heard[-2].text == said(app, "fr", "language.more", key="9")
-    assert step.heard[-1].text == said(app, "fr", "language.person")
+    # "Stay on the line to talk to someone" is in the greeting; it is not repeated at the end.
+    assert step.heard[0].text == said(app, "fr", "greeting")
+    assert step.heard[-1].text == said(app, "fr", "language.more", key="9")
+    again = twiml(post(step.gather_action, {"Digits": KEY_REPEAT}))
+    assert again.heard[-1].text == said(app, "fr", "language.person")
 
 
 @pytest.mark.parametrize(("form", "first_code"), [
@@ -99,19 +103,19 @@ def test_the_callers_country_puts_its_language_first(app: Flask, post: Post, for
     profile = profile_of(app)
     step = twiml(post("/voice", form))
     lang = profile.languages[first_code]
-    assert params(step.gather_action)["s"] == first_code
+    assert state(step.gather_action).suggested == first_code
     assert step.heard[0].text == said(app, first_code, "greeting")
     prompt = "language.option" if lang.page == 1 else "language.option_next_page"
     assert step.heard[1].text == said(app, first_code, prompt, key=lang.key, more="9")
     # The same keys as for everybody else.
     chosen = twiml(post(step.gather_action, {"Digits": "9"})) if lang.page == 2 else step
     menu = twiml(post(chosen.gather_action, {"Digits": lang.key}))
-    assert params(menu.gather_action)["l"] == first_code
+    assert state(menu.gather_action).lang == first_code
 
 
 def test_a_caller_from_the_hotlines_own_country_gets_no_suggestion(post: Post) -> None:
     step = twiml(post("/voice", {"FromCountry": "LU", "From": "+352621123456"}))
-    assert "s" not in params(step.gather_action)
+    assert state(step.gather_action).suggested is None
 
 
 @pytest.mark.parametrize("code", ["fr", "en", "de", "lb", "pt", "uk", "ru", "ro",
@@ -121,7 +125,7 @@ def test_every_language_is_reached_by_its_keys(app: Flask, post: Post, code: str
     step = twiml(post("/voice", LOCAL))
     for key in ["9"] * (lang.page - 1) + [lang.key]:
         step = twiml(post(step.gather_action, {"Digits": key}))
-    assert params(step.gather_action) == {"l": code, "n": "main", "r": "0", "w": "0"}
+    assert state(step.gather_action) == CallState(lang=code, node="main")
     # The three keys are announced once, first; then the main menu's five options.
     assert step.heard[0].text == said(app, code, "keys.explain")
     assert len(step.heard) == 1 + 5
@@ -129,7 +133,7 @@ def test_every_language_is_reached_by_its_keys(app: Flask, post: Post, code: str
 
 def test_star_on_the_second_page_goes_back(post: Post) -> None:
     page2 = twiml(post("/voice/language?p=2", {"Digits": KEY_BACK}))
-    assert params(page2.gather_action)["p"] == "1"
+    assert state(page2.gather_action).page == 1
 
 
 def test_zero_in_the_language_menu_connects_a_person(post: Post) -> None:
@@ -137,19 +141,22 @@ def test_zero_in_the_language_menu_connects_a_person(post: Post) -> None:
     assert step.dial_numbers == ["+35227365646"]
 
 
-def test_silence_in_the_language_menu_repeats_then_connects(app: Flask, post: Post) -> None:
-    first = twiml(post("/voice/language?p=1&r=0&w=0", {"Digits": ""}))
-    assert params(first.gather_action)["r"] == "1"
-    second = twiml(post(first.gather_action, {"Digits": ""}))
-    assert second.dial_numbers and not second.gather_action
+def test_silence_after_the_language_menu_rings_at_once(app: Flask, post: Post,
+                                                       clock: Clock) -> None:
+    """One wait, then the ring tone: no second pass, no hold message in between."""
+    clock.set("2026-11-28 23:00")  # Saturday night: the mobiles
+    step = twiml(post("/voice/language?p=1&r=0&w=0&s=uk", {"Digits": ""}))
+    assert step.dial_numbers == ["+352621351884"] and not step.gather_action
+    assert step.heard == []
+    assert state(step.dial_action) == CallState(suggested="uk", destination="infotraite")
 
 
 def test_wrong_keys_in_the_language_menu(app: Flask, post: Post) -> None:
     step = twiml(post("/voice/language?p=2&r=0&w=0", {"Digits": "8"}))
     assert step.heard[0].text == said(app, "fr", "keys.wrong")
-    assert params(step.gather_action) == {"p": "2", "r": "0", "w": "1"}
+    assert state(step.gather_action) == CallState(page=2, wrong=1)
     step = twiml(post(step.gather_action, {"Digits": "7"}))
-    assert params(step.gather_action)["w"] == "2"
+    assert state(step.gather_action).wrong == 2
     step = twiml(post(step.gather_action, {"Digits": "8"}))
     assert step.dial_numbers  # the third wrong key connects to a person
 
@@ -173,16 +180,16 @@ def test_every_option_of_both_profiles_does_what_the_profile_says(
             step = twiml(twilio_post(client, f"/voice/menu?l={lang}&n={node_name}&r=0&w=0",
                                      {"Digits": key}))
             if option.action == "goto":
-                assert params(step.gather_action) == {"l": lang, "n": option.target,
-                                                      "r": "0", "w": "0"}
+                assert state(step.gather_action) == CallState(lang=lang, node=option.target)
             elif option.action == "connect":
                 destination = profile.destinations[option.target or ""]
-                assert step.dial_numbers == list(destination.open_steps[0])
-                assert params(step.dial_action) == {"l": lang, "d": destination.name, "t": "0"}
+                assert step.dial_numbers == [destination.open_steps[0][0]]  # one phone at a time
+                assert state(step.dial_action) == CallState(lang=lang,
+                                                            destination=destination.name)
             elif option.action == "record":
                 assert step.record_action == f"/voice/recorded?l={lang}"
             elif option.action == "send_sms":
-                assert params(step.gather_action)["n"] == profile.start_node
+                assert state(step.gather_action).node == profile.start_node
             else:
                 pytest.fail(f"untested action {option.action}")
 
@@ -241,12 +248,12 @@ def test_kinds_and_help_say_anonymous_and_free(post: Post) -> None:
 ])
 def test_back_and_repeat(post: Post, node: str, key: str, expected_node: str) -> None:
     step = twiml(post(f"/voice/menu?l=de&n={node}&r=1&w=2", {"Digits": key}))
-    assert params(step.gather_action) == {"l": "de", "n": expected_node, "r": "0", "w": "0"}
+    assert state(step.gather_action) == CallState(lang="de", node=expected_node)
 
 
 def test_back_from_the_main_menu_returns_to_the_languages_page(post: Post) -> None:
     step = twiml(post("/voice/menu?l=es&n=main", {"Digits": KEY_BACK}))
-    assert params(step.gather_action)["p"] == "2"
+    assert state(step.gather_action).page == 2
 
 
 @pytest.mark.parametrize("node", ["main", "signs", "signs_unstable", "kinds", "sms_confirm",
@@ -259,21 +266,21 @@ def test_zero_connects_a_person_from_every_menu(post: Post, node: str) -> None:
 @pytest.mark.parametrize("node", ["main", "signs", "kinds_labour", "sms_confirm"])
 def test_two_silent_waits_connect_a_person(post: Post, node: str) -> None:
     first = twiml(post(f"/voice/menu?l=ru&n={node}&r=0&w=0", {"Digits": ""}))
-    assert params(first.gather_action) == {"l": "ru", "n": node, "r": "1", "w": "0"}
+    assert state(first.gather_action) == CallState(lang="ru", node=node, silent=1)
     second = twiml(post(first.gather_action, {"Digits": ""}))
     assert second.dial_numbers == ["+35227365646"]
 
 
 def test_a_missing_digits_field_counts_as_silence(post: Post) -> None:
     step = twiml(post("/voice/menu?l=ru&n=main&r=0&w=0"))
-    assert params(step.gather_action)["r"] == "1"
+    assert state(step.gather_action).silent == 1
 
 
 def test_a_wrong_key_is_named_and_the_menu_replayed(app: Flask, post: Post) -> None:
     step = twiml(post("/voice/menu?l=uk&n=signs&r=0&w=0", {"Digits": "7"}))
     assert step.heard[0].text == said(app, "uk", "keys.wrong")
     assert step.heard[1].text == said(app, "uk", "signs.situations")
-    assert params(step.gather_action)["w"] == "1"
+    assert state(step.gather_action).wrong == 1
     step = twiml(post(step.gather_action, {"Digits": "8"}))
     step = twiml(post(step.gather_action, {"Digits": "9"}))
     assert step.dial_numbers  # the third wrong key
@@ -282,7 +289,7 @@ def test_a_wrong_key_is_named_and_the_menu_replayed(app: Flask, post: Post) -> N
 @pytest.mark.parametrize("digits", ["12", "ab", "**", "9" * 50, "\u0661"])
 def test_anything_but_one_key_is_a_wrong_key(post: Post, digits: str) -> None:
     step = twiml(post("/voice/menu?l=en&n=main&r=0&w=0", {"Digits": digits}))
-    assert params(step.gather_action) == {"l": "en", "n": "main", "r": "0", "w": "1"}
+    assert state(step.gather_action) == CallState(lang="en", node="main", wrong=1)
 
 
 @pytest.mark.parametrize("query", ["l=xx&n=main", "n=main", "l=en&n=nowhere", "l=en&n=main&r=-5",
@@ -308,14 +315,17 @@ HOLIDAYS_AND_CLOSED = [
 
 
 @pytest.mark.parametrize("moment", ["2026-11-23 09:00", "2026-11-24 11:59", "2026-11-27 16:59"])
-def test_in_office_hours_the_landline_rings_first_then_the_mobiles(
+def test_in_office_hours_the_landline_rings_first_then_each_mobile(
         post: Post, clock: Clock, moment: str) -> None:
     clock.set(moment)
     step = twiml(post("/voice/menu?l=en&n=main", {"Digits": "1"}))
     assert step.dial_numbers == ["+35227365646"]
     step = twiml(post(step.dial_action, {"DialCallStatus": "no-answer", "DialBridged": "false"}))
-    assert step.dial_numbers == ["+352621351884", "+352621316919"]
-    assert params(step.dial_action)["t"] == "1"
+    assert step.dial_numbers == ["+352621351884"]
+    assert state(step.dial_action).step == 1
+    step = twiml(post(step.dial_action, {"DialCallStatus": "no-answer", "DialBridged": "false"}))
+    assert step.dial_numbers == ["+352621316919"]
+    assert state(step.dial_action).step == 2
 
 
 @pytest.mark.parametrize("moment", HOLIDAYS_AND_CLOSED)
@@ -323,7 +333,9 @@ def test_out_of_hours_and_on_holidays_the_mobiles_ring(post: Post, clock: Clock,
                                                        moment: str) -> None:
     clock.set(moment)
     step = twiml(post("/voice/menu?l=en&n=main", {"Digits": "1"}))
-    assert step.dial_numbers == ["+352621351884", "+352621316919"]
+    assert step.dial_numbers == ["+352621351884"]
+    step = twiml(post(step.dial_action, {"DialCallStatus": "no-answer", "DialBridged": "false"}))
+    assert step.dial_numbers == ["+352621316919"]
 
 
 def test_the_clock_is_read_in_the_hotlines_time_zone(post: Post, clock: Clock) -> None:
@@ -343,22 +355,24 @@ def test_the_police_line_keeps_its_own_hours(app: Flask, post: Post, clock: Cloc
         assert step.dial_numbers == ["+352244603220"]
         return
     assert not step.dial_numbers
-    assert params(step.gather_action)["n"] == "police_closed"
+    assert state(step.gather_action).node == "police_closed"
     spoken = step.heard[0].text
     assert spoken == said(app, "fr", "police.closed") and "1 1 3" in spoken
-    # Offered instead: INFOTRAITE.
-    step = twiml(post(step.gather_action, {"Digits": "1"}))
-    assert step.dial_numbers
+    # Offered instead: a voice message, the numbers by text; never INFOTRAITE's phones
+    # again (the caller may come here after they rang unanswered).
+    assert twiml(post(step.gather_action, {"Digits": "1"})).record_action
+    sms = twiml(post(step.gather_action, {"Digits": "2"}))
+    assert state(sms.gather_action).node == "sms_confirm"
 
 
 def test_nobody_accepting_is_never_a_hang_up(app: Flask, post: Post) -> None:
     step = twiml(post("/voice/menu?l=uk&n=main", {"Digits": "1"}))
-    for _ in range(2):
+    for _ in range(3):  # the landline, then each mobile (in office hours)
         assert step.dial_numbers
         step = twiml(post(step.dial_action, {"DialCallStatus": "no-answer",
                                              "DialBridged": "false"}))
     assert not step.hangup
-    assert params(step.gather_action)["n"] == "unanswered"
+    assert state(step.gather_action).node == "unanswered"
     assert step.heard[-1].text == said(app, "uk", "emergency.reminder")
     # Pressing nothing here leaves a voice message: they already waited for a person.
     step = twiml(post(step.gather_action, {"Digits": ""}))
@@ -369,7 +383,7 @@ def test_nobody_accepting_is_never_a_hang_up(app: Flask, post: Post) -> None:
 @pytest.mark.parametrize("status", ["busy", "failed", "no-answer", "canceled"])
 def test_a_failed_ring_step_moves_on(post: Post, status: str) -> None:
     step = twiml(post("/voice/dialed?l=en&d=infotraite&t=0", {"DialCallStatus": status}))
-    assert step.dial_numbers == ["+352621351884", "+352621316919"]
+    assert step.dial_numbers == ["+352621351884"]
 
 
 def test_a_bridged_call_ends_when_the_conversation_does(post: Post) -> None:
@@ -382,7 +396,14 @@ def test_a_declined_whisper_is_not_taken_for_a_conversation(post: Post) -> None:
     """A voicemail or a person who does not press 1: completed but not bridged."""
     step = twiml(post("/voice/dialed?l=en&d=infotraite&t=0",
                       {"DialCallStatus": "completed", "DialBridged": "false"}))
-    assert step.dial_numbers == ["+352621351884", "+352621316919"]
+    assert step.dial_numbers == ["+352621351884"]
+
+
+@pytest.mark.parametrize("status", ["completed", "answered"])
+def test_without_dial_bridged_an_answered_dial_is_no_proof(post: Post, status: str) -> None:
+    """A declined whisper also ends "completed": without DialBridged the next phone rings."""
+    step = twiml(post("/voice/dialed?l=en&d=infotraite&t=0", {"DialCallStatus": status}))
+    assert step.dial_numbers == ["+352621351884"] and not step.hangup
 
 
 def test_every_ringing_number_hears_the_whisper_first(post: Post) -> None:
@@ -396,7 +417,7 @@ def test_every_ringing_number_hears_the_whisper_first(post: Post) -> None:
 def test_the_whisper_names_the_callers_language_in_the_staffs(app: Flask, post: Post) -> None:
     step = twiml(post("/voice/whisper?l=uk"))
     g = gather(step)
-    assert g.get("numDigits") == "1" and params(g.get("action")) == {"l": "uk"}
+    assert g.get("numDigits") == "1" and state(g.get("action")) == CallState(lang="uk")
     expected = said(app, "fr", "whisper", language="ukrainien")
     assert heard_texts(step) == [expected, expected]
     assert step.hangup  # no key (a voicemail): the leg ends, the caller is not bridged
@@ -472,13 +493,13 @@ def test_a_voice_message_is_recorded_then_thanked(app: Flask, post: Post) -> Non
 def test_an_empty_recording_offers_the_menu_again(app: Flask, post: Post) -> None:
     step = twiml(post("/voice/recorded?l=bg", {"RecordingDuration": "0"}))
     assert step.heard[0].text == said(app, "bg", "record.empty")
-    assert params(step.gather_action)["n"] == "unanswered"
+    assert state(step.gather_action).node == "unanswered"
 
 
 def test_the_sms_needs_a_yes_first(post: Post, app: Flask) -> None:
     outbox = app.extensions["sms_sender"]
     step = twiml(post("/voice/menu?l=uk&n=main", {"Digits": "5"}))
-    assert params(step.gather_action)["n"] == "sms_confirm"
+    assert state(step.gather_action).node == "sms_confirm"
     assert outbox.sent == []
     twiml(post(step.gather_action, {"Digits": "2"}))
     assert outbox.sent == []
@@ -488,7 +509,7 @@ def test_the_numbers_are_sent_once_the_caller_says_it_is_safe(app: Flask, post: 
     outbox = app.extensions["sms_sender"]
     step = twiml(post("/voice/menu?l=en&n=sms_confirm", {"Digits": "1"}))
     assert step.heard[0].text == said(app, "en", "sms.sent")
-    assert params(step.gather_action)["n"] == "main"
+    assert state(step.gather_action).node == "main"
     [(to, from_, body)] = outbox.sent
     assert (to, from_) == (CALLER, HOTLINE)
     for number in ["+352 27 36 56 46", "+352 621 351 884", "+352 621 316 919", "113"]:

@@ -18,8 +18,7 @@ from ivr.content.i18n import Catalogs
 from ivr.content.profile import MORE_LANGUAGES_KEY, ProfileError
 from ivr.content.profile_loader import load_profile
 from ivr.content.spoken_check import spoken_text_problems
-from ivr.voice.hotline import fallback_response
-from ivr.voice.simulate import SimulatedCall, Step, query_of
+from ivr.voice.simulate import SimulatedCall, Step, state_of
 
 
 def _create_app() -> Flask:
@@ -61,13 +60,15 @@ def check_profile(path: str | None) -> None:
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
               help="File to write (default: standard output).")
 @click.option("--caller-id", help="Number the helpline sees (the hotline's own number).")
+@click.option("--whisper-url", help="A whisper document hosted apart from this app (each "
+              "phone hears it before the call is bridged; no key: the phone is passed).")
 @with_appcontext
-def export_fallback(output: str | None, caller_id: str | None) -> None:
+def export_fallback(output: str | None, caller_id: str | None, whisper_url: str | None) -> None:
     """Write the fallback TwiML, to host where Twilio's Fallback URL can reach it."""
     hotline = current_app.extensions["hotline"]
     if caller_id is not None:
         caller_id = _valid_number(caller_id, hotline.profile.country)
-    twiml = str(fallback_response(hotline.profile, hotline.prompter, caller_id))
+    twiml = hotline.fallback.twiml(caller_id=caller_id, whisper_url=whisper_url)
     if output:
         Path(output).write_text(twiml + "\n", encoding="utf-8")
         click.echo(f"wrote {output}", err=True)
@@ -177,8 +178,8 @@ def call(lang: str | None, at: str | None, profile_path: str | None, from_number
                 break
             step = simulated.leave_message()
         elif step.waits_for_key:
-            where = query_of(step.gather_action)
-            label = where.get("n") or f"languages, page {where.get('p', '1')}"
+            where = state_of(step.gather_action)
+            label = where.node or f"languages, page {where.page or 1}"
             key = _next_key(scripted, f"[{label}] key: ")
             if key is None or key == "q":
                 break

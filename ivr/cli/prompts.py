@@ -26,7 +26,12 @@ from ivr.content.profile import (
 )
 from ivr.content.prompt_set import AUDIO_SUFFIXES, PromptSet, default_profiles
 from ivr.content.script import SpeakingRates, script_csv, script_html, script_lines
-from ivr.voice.timing import LANGUAGE_MENU_TARGET, MENU_TARGET, timing_rows
+from ivr.voice.timing import (
+    LANGUAGE_MENU_TARGET,
+    MENU_TARGET,
+    SILENT_TO_RING_TARGET,
+    timing_rows,
+)
 
 
 def _load(profile_paths: tuple[str, ...]) -> PromptSet:
@@ -182,7 +187,8 @@ def timing_command(profiles: tuple[str, ...], strict: bool) -> None:
         p = profile_set.profile
         rows = timing_rows(prompts, profile_set, rates)
         click.echo(f"\n{p.name} ({p.path.name}); menu timeout {p.menu_timeout} s, "
-                   f"{p.silent_waits} silent waits before a person")
+                   f"{p.silent_waits} silent waits before a person; language menu "
+                   f"{p.language_timeout} s, {p.language_silent_waits} silent wait(s)")
         click.echo("With barge-in: 0 s of prompts and one key (0) to a ringing helpline.")
         click.echo(f"{'lang':<5}{'greet+p1':>9}{'page2':>7}{'longest menu':>24}"
                    f"{'silent→ring':>13}{'listening→ring (keys)':>23}")
@@ -195,6 +201,9 @@ def timing_command(profiles: tuple[str, ...], strict: bool) -> None:
             if row.greeting_page1 >= LANGUAGE_MENU_TARGET:
                 failures.append(f"{p.path.stem} {row.lang}: greeting + language page 1 "
                                 f"{row.greeting_page1:.1f} s (target < {LANGUAGE_MENU_TARGET:g})")
+            if row.silent_to_ring > SILENT_TO_RING_TARGET:
+                failures.append(f"{p.path.stem} {row.lang}: silent caller to a ringing phone "
+                                f"{row.silent_to_ring:.1f} s (target ≤ {SILENT_TO_RING_TARGET:g})")
             for name, (_, full) in row.menus.items():
                 if full >= MENU_TARGET:
                     failures.append(f"{p.path.stem} {row.lang}: menu {name} {full:.1f} s "

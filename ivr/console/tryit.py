@@ -19,7 +19,7 @@ from typing import Any
 from flask import Flask
 
 from ivr.console.published import DraftView
-from ivr.voice.simulate import SimulatedCall, Step, query_of
+from ivr.voice.simulate import SimulatedCall, Step, state_of
 
 log = logging.getLogger(__name__)
 
@@ -138,11 +138,11 @@ def _state_of(step: Step, history: list[str]) -> TryState:
 
 
 def _where(step: Step) -> str:
-    where = query_of(step.gather_action)
-    if "n" in where:
-        return f"menu {where['n']}"
+    where = state_of(step.gather_action)
+    if where.node:
+        return f"menu {where.node}"
     if step.gather_action:
-        return f"language menu, page {where.get('p', '1')}"
+        return f"language menu, page {where.page or 1}"
     if step.dial_numbers:
         return "ringing"
     if step.record_action:

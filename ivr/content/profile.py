@@ -107,7 +107,7 @@ class Profile:
     menu_timeout: int
     silent_waits: int
     wrong_keys: int
-    ring_seconds: int
+    ring_seconds: int  # per phone: the phones of a destination ring one after another
     person: str
     start_node: str
     languages: dict[str, Language]
@@ -119,6 +119,10 @@ class Profile:
     sms: SmsSettings
     # [console] single_sign_off: one operator may approve their own correction.
     single_sign_off: bool = False
+    # The language menu: one wait after it, then a silent caller is connected (the greeting
+    # says "stay on the line"), so it can have its own, shorter, timeout.
+    language_timeout: int = 8
+    language_silent_waits: int = 1
 
     def language_page(self, page: int) -> list[Language]:
         """The languages offered on one page of the language menu, by key."""

@@ -126,6 +126,12 @@ def _build(r: TomlReader, data: dict[str, Any]) -> Profile:
         sms=_sms(r, data, country, languages, emergency),
         single_sign_off=r.get(r.get(data, "", "console", dict, {}), "console", "single_sign_off",
                               bool, False),
+        # Twilio waits 3 s at the least after a menu; one to three silences before a person.
+        language_timeout=r.get(hotline, "hotline", "language_menu_timeout_seconds", int,
+                               r.get(hotline, "hotline", "menu_timeout_seconds", int, 8),
+                               minimum=3, maximum=10),
+        language_silent_waits=r.get(hotline, "hotline", "language_menu_silent_waits", int, 1,
+                                    minimum=1, maximum=3),
     )
     _check_prompts(r, profile)
     return profile

@@ -17,9 +17,11 @@ def prompt(prompt_id: str, text: str) -> tuple[str, str]:
 
 
 BUILTIN_PROMPTS: dict[str, str] = dict([
+    # The first thing a caller hears: "stay on the line" comes early, because a caller who
+    # presses nothing is connected to a person right after the language menu.
     prompt("greeting",
-           "%(hotline)s: free and confidential help. In danger now? Hang up and call "
-           "%(emergency)s."),
+           "%(hotline)s: free, confidential help. To talk to someone, stay on the line. "
+           "In danger? Hang up and call %(emergency)s."),
     # TRANSLATORS: said in its own language: name your language
     # in it ("Pour le français, appuyez sur %(key)s.").
     prompt("language.option", "For English, press %(key)s."),
@@ -41,8 +43,9 @@ BUILTIN_PROMPTS: dict[str, str] = dict([
     prompt("connect.hold", "Connecting you to %(destination)s. Please stay on the line."),
     prompt("connect.next", "Still trying. Please stay on the line."),
     # TRANSLATORS: heard by the helpline's staff, not by the caller.
+    # The caller's language comes first: it decides who takes the call.
     prompt("whisper",
-           "Hotline call. The caller chose %(language)s. Press 1 to accept the call."),
+           "Caller's language: %(language)s. Hotline call. Press 1 to accept the call."),
     prompt("whisper.no_language", "no language yet"),
     prompt("record.intro",
            "After the tone, leave your message. Only the helpline will hear it. Press hash "

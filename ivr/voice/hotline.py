@@ -18,6 +18,39 @@ from ivr.voice.engine import Clock, Engine, SmsSender, utc_now
 log = logging.getLogger(__name__)
 
 
+Said = tuple[str, str, str | None]  # (text, Twilio language, Twilio voice)
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """The fallback answer, prepared at start: rendering it reads nothing that could fail.
+
+    Only <Say> and <Dial>: a <Play> or a whisper URL would fetch from the app that is
+    failing. The phones ring one after another (a voicemail on one phone cannot stop the
+    others: Twilio hangs up the other <Number>s of a <Dial> when one picks up), each shown
+    the hotline's own number, never the caller's.
+    """
+
+    first: tuple[Said, ...]
+    numbers: tuple[str, ...]
+    ring_seconds: int
+    last: tuple[Said, ...]
+
+    def twiml(self, caller_id: str | None = None, whisper_url: str | None = None) -> str:
+        """The document; `caller_id` is the hotline's number (the request's To)."""
+        response = VoiceResponse()
+        for said in self.first:
+            _say(response, said)
+        options: dict[str, object] = {"caller_id": caller_id} if caller_id else {}
+        for number in self.numbers:
+            dial = response.dial(timeout=self.ring_seconds, answer_on_bridge=True, **options)
+            dial.number(number, **({"url": whisper_url, "method": "POST"} if whisper_url
+                                   else {}))
+        for said in self.last:
+            _say(response, said)
+        return str(response)
+
+
 @dataclass
 class Hotline:
     profile: Profile
@@ -25,53 +58,59 @@ class Hotline:
     audio: AudioLibrary
     prompter: Prompter
     engine: Engine
-    fallback_twiml: str
+    fallback: Fallback
+
+    @property
+    def fallback_twiml(self) -> str:
+        """The fallback without a caller id, as `ivr export-fallback` writes it by default."""
+        return self.fallback.twiml()
 
 
-def build_hotline(profile_path: str | Path | None = None, clock: Clock = utc_now,
-                  send_sms: SmsSender | None = None) -> Hotline:
-    """Read the profile, catalogs and audio manifest once; raises ProfileError on a bad profile."""
+def build_hotline(profile_path: str | Path | None = None, base: str = "/voice",
+                  clock: Clock = utc_now, send_sms: SmsSender | None = None) -> Hotline:
+    """Read the profile, catalogs and audio manifest once; raises ProfileError on a bad profile.
+
+    `base` is the path the voice webhooks are mounted under (the blueprint's prefix).
+    """
     profile = load_profile(profile_path)
     catalogs = Catalogs(list(profile.languages))
     audio = AudioLibrary()
     prompter = Prompter(profile, catalogs, audio)
-    engine = Engine(profile, prompter, clock=clock, send_sms=send_sms)
+    engine = Engine(profile, prompter, base, clock=clock, send_sms=send_sms)
     return Hotline(profile, catalogs, audio, prompter, engine,
-                   str(fallback_response(profile, prompter)))
+                   prepare_fallback(profile, prompter))
 
 
-def fallback_response(profile: Profile, prompter: Prompter,
-                      caller_id: str | None = None) -> VoiceResponse:
-    """What a caller gets when the app fails: an apology, then every number of the person line.
+def prepare_fallback(profile: Profile, prompter: Prompter) -> Fallback:
+    """The fallback's words and numbers: an apology, every phone of the person line, 113.
 
-    Built once at start (and by `ivr export-fallback`), so answering needs no profile,
-    catalog or database. Only <Say>: a <Play> or a whisper URL would need this app, which
-    is failing.
+    The caller has not chosen a language yet: the greeting's language, then English.
     """
-    response = VoiceResponse()
-    said = _say_only(response, prompter, profile.greeting_language, "fallback.sorry")
-    if said != SOURCE_LANGUAGE:  # a foreign caller has not chosen a language yet
-        _say_only(response, prompter, SOURCE_LANGUAGE, "fallback.sorry")
     destination = profile.destinations[profile.person]
-    numbers = list(dict.fromkeys(n for step in destination.open_steps + destination.closed_steps
-                                 for n in step))[:10]
-    dial_options: dict[str, object] = {"caller_id": caller_id} if caller_id else {}
-    dial = response.dial(timeout=profile.ring_seconds * 2, answer_on_bridge=True,
-                         **dial_options)
-    for number in numbers:
-        dial.number(number)
+    numbers = tuple(dict.fromkeys(n for step in destination.open_steps + destination.closed_steps
+                                  for n in step))[:10]
     reminder = "emergency.reminder" if "emergency.reminder" in profile.prompts else "greeting"
-    _say_only(response, prompter, profile.greeting_language, reminder)
-    return response
+    return Fallback(_in_two(prompter, profile.greeting_language, "fallback.sorry"), numbers,
+                    profile.ring_seconds, _in_two(prompter, profile.greeting_language, reminder))
 
 
-def _say_only(response: VoiceResponse, prompter: Prompter, lang: str, prompt_id: str) -> str:
-    """Say a prompt with Twilio's voice for the language, else in English; the language used."""
+def _in_two(prompter: Prompter, lang: str, prompt_id: str) -> tuple[Said, ...]:
+    """A prompt in a language, then in English (once, where the first already is English)."""
+    first = _said(prompter, lang, prompt_id)
+    english = _said(prompter, SOURCE_LANGUAGE, prompt_id)
+    return (first,) if first == english else (first, english)
+
+
+def _said(prompter: Prompter, lang: str, prompt_id: str) -> Said:
+    """A prompt with Twilio's voice for the language, else in English."""
     text, used = prompter.text(lang, prompt_id)
     voice = prompter.voice(used)
     if voice is None:
         text, used = prompter.text(SOURCE_LANGUAGE, prompt_id)
         voice = prompter.voice(SOURCE_LANGUAGE) or SOURCE_VOICE
-    say_language, say_voice = voice
-    response.say(text, language=say_language, **({"voice": say_voice} if say_voice else {}))
-    return used
+    return text, voice[0], voice[1]
+
+
+def _say(response: VoiceResponse, said: Said) -> None:
+    text, language, voice = said
+    response.say(text, language=language, **({"voice": voice} if voice else {}))

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, urlsplit
 
 import phonenumbers
 from flask import Flask
 from flask.testing import FlaskClient
 from phonenumbers import PhoneNumberType
+
+from ivr.voice.state import CallState
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +154,6 @@ def example_number(country: str, mobile: bool) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def query_of(url: str | None) -> dict[str, str]:
-    """The parameters of a callback URL, e.g. to see which menu node a step is in."""
-    if not url:
-        return {}
-    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+def state_of(url: str | None) -> CallState:
+    """The call state a callback URL carries, e.g. to see which menu node a step is in."""
+    return CallState.from_url(url)

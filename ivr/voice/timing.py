@@ -14,11 +14,16 @@ from ivr.content.profile import (
 from ivr.content.prompt_set import ProfileSet, PromptSet
 from ivr.content.script import SpeakingRates
 from ivr.content.speech import SOURCE_VOICE, Utterance
-from ivr.voice.engine import Caller, Engine
+from ivr.voice.engine import Answer, Caller, Engine
 from ivr.voice.simulate import Heard, parse_twiml
+from ivr.voice.state import CallState
 
 MENU_TARGET = 25.0
 LANGUAGE_MENU_TARGET = 30.0
+# From the first word of the greeting to the first ring, for a caller who presses nothing.
+SILENT_TO_RING_TARGET = 35.0
+# Timing renders the engine's answers; the path its URLs would live under does not matter.
+TIMING_BASE = "/voice"
 # --- the caller's time ----------------------------------------------------------------
 
 
@@ -79,24 +84,33 @@ def timing_rows(prompts: PromptSet, profile_set: ProfileSet,
     """
     p = profile_set.profile
     prompter = profile_set.prompter
-    engine = Engine(p, prompter)
+    engine = Engine(p, prompter, TIMING_BASE)
     clock = Clocker(prompts, profile_set, rates)
     nobody = Caller()
     talk = next(o for o in p.nodes[p.start_node].options if o.action == "connect")
-    hold = parse_twiml(str(engine.connect(None, p.person, 0, nobody))).heard
+
+    def heard(answer: Answer) -> list[Heard]:
+        return parse_twiml(answer.twiml).heard
+
     rows = []
     for lang in p.languages.values():
         suggested = lang.code if lang.countries else None
-        first = parse_twiml(str(engine.language_menu(1, suggested, greet=True))).heard
-        again = parse_twiml(str(engine.language_menu(1, suggested, silent=1))).heard
-        page2 = (parse_twiml(str(engine.language_menu(2, suggested))).heard
+        at_page_1 = CallState(page=1, suggested=suggested)
+        first = heard(engine.language_menu(at_page_1, greet=True))
+        again = heard(engine.language_menu(at_page_1.but(silent=1)))
+        page2 = (heard(engine.language_menu(CallState(page=2, suggested=suggested)))
                  if len(p.language_pages) > 1 else None)
         menus = {}
         for node in p.nodes.values():
-            heard = parse_twiml(str(engine.menu(lang.code, node.name))).heard
-            full = clock.all(heard)
-            menus[node.name] = (full - (clock.heard(heard[-1]) if node.outro else 0.0), full)
-        silent = (clock.all(first) + p.menu_timeout + clock.all(again) + p.menu_timeout
+            said = heard(engine.menu(CallState(lang=lang.code, node=node.name)))
+            full = clock.all(said)
+            menus[node.name] = (full - (clock.heard(said[-1]) if node.outro else 0.0), full)
+        # The silent caller: the greeting and page 1, each wait, the repeats between waits,
+        # then what the engine says before the first phone rings.
+        hold = heard(engine.choose_language(
+            at_page_1.but(silent=p.language_silent_waits - 1), "", nobody))
+        silent = (clock.all(first) + p.language_timeout
+                  + (p.language_silent_waits - 1) * (clock.all(again) + p.language_timeout)
                   + clock.all(hold))
         # A caller who listens to the end of their option before pressing its key.
         keys = [MORE_LANGUAGES_KEY] if lang.page > 1 else []
@@ -111,11 +125,12 @@ def timing_rows(prompts: PromptSet, profile_set: ProfileSet,
             option = prompter.utterance(lang.code, "language.option", key=lang.key)
             until_option = clock.until(first, option)
         keys.append(lang.key)
-        main = parse_twiml(str(engine.menu(lang.code, p.start_node, notice="keys.explain"))).heard
+        main = heard(engine.menu(CallState(lang=lang.code, node=p.start_node),
+                                 notice="keys.explain"))
         until_talk = clock.until(main, prompter.utterance(lang.code, talk.prompt, key=talk.key))
         keys.append(talk.key)
-        talk_hold = parse_twiml(str(engine.connect(lang.code, talk.target or p.person, 0,
-                                                   nobody))).heard
+        talk_hold = heard(engine.connect(CallState(lang=lang.code), talk.target or p.person,
+                                         nobody))
         listening = until_option + until_talk + clock.all(talk_hold)
         rows.append(Timing(lang.code, clock.all(first),
                            clock.all(page2) if page2 is not None else None, menus,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from datetime import UTC, datetime
 
 from flask import Blueprint, Flask, Response, current_app, request
@@ -11,12 +10,14 @@ from werkzeug.exceptions import HTTPException
 
 from ivr.security import twilio_signed
 from ivr.storage.db import EventLog, VoiceMessage
-from ivr.voice.engine import Caller, Engine, as_count
+from ivr.voice.engine import Answer, Caller, Engine
 from ivr.voice.hotline import Hotline
+from ivr.voice.state import CallState, as_count
 
 log = logging.getLogger(__name__)
 
-bp = Blueprint("voice", __name__, url_prefix="/voice")
+BASE = "/voice"
+bp = Blueprint("voice", __name__, url_prefix=BASE)
 
 
 def hotline() -> Hotline:
@@ -36,24 +37,21 @@ def caller() -> Caller:
     return Caller(form.get("From", ""), form.get("To", ""), form.get("FromCountry", ""))
 
 
-def arg(name: str) -> str | None:
-    return request.args.get(name)
+def state() -> CallState:
+    """The call state this webhook's URL carries."""
+    return CallState.from_query(request.args)
 
 
-def twiml(document: str) -> Response:
+def twiml(answer: Answer | str) -> Response:
     """A TwiML document (the engine builds it with twilio's VoiceResponse) as the answer."""
+    document = answer.twiml if isinstance(answer, Answer) else answer
     return Response(document, mimetype="text/xml")
 
 
-# The menu a TwiML answer plays: its gather posts back to /voice/menu with l= and n=.
-HEARD_MENU = re.compile(r'<Gather action="/voice/menu\?l=([a-z]{2,8})&amp;n=([\w.-]{1,64})&')
-
-
-def note_menu_heard(answer: str, current: str | None = None) -> None:
+def note_menu_heard(answer: Answer, current: str | None = None) -> None:
     """Record the menu the caller now hears, when it is another one (where they go)."""
-    match = HEARD_MENU.search(answer)
-    if match and match.group(2) != current:
-        note("menu", language=match.group(1), node=match.group(2))
+    if answer.menu_heard and answer.menu_heard[1] != current:
+        note("menu", language=answer.menu_heard[0], node=answer.menu_heard[1])
 
 
 def note(kind: str, **fields: object) -> None:
@@ -71,53 +69,50 @@ def incoming() -> Response:
 @bp.post("/language")
 @twilio_signed
 def language() -> Response:
-    response = engine().choose_language(as_count(arg("p")) or 1, request.form.get("Digits"),
-                                        arg("s"), as_count(arg("r")), as_count(arg("w")),
-                                        caller())
-    note_menu_heard(response)
-    return twiml(response)
+    answer = engine().choose_language(state(), request.form.get("Digits"), caller())
+    note_menu_heard(answer)
+    return twiml(answer)
 
 
 @bp.post("/menu")
 @twilio_signed
 def menu() -> Response:
-    node = arg("n")
-    response = engine().press(arg("l"), node, request.form.get("Digits"), as_count(arg("r")),
-                              as_count(arg("w")), caller())
-    note_menu_heard(response, node)
-    return twiml(response)
+    here = state()
+    answer = engine().press(here, request.form.get("Digits"), caller())
+    note_menu_heard(answer, here.node)
+    return twiml(answer)
 
 
 @bp.post("/dialed")
 @twilio_signed
 def dialed() -> Response:
+    here = state()
     status = request.form.get("DialCallStatus")
-    note("dialed", language=(arg("l") or "")[:8], node=(arg("d") or "")[:64],
+    note("dialed", language=here.lang or "", node=here.destination or "",
          outcome=(status or "")[:32])
-    response = engine().dialed(arg("l"), arg("d"), as_count(arg("t")), status,
-                               request.form.get("DialBridged"), caller())
-    note_menu_heard(response)  # nobody answered: the caller hears what they can do instead
-    return twiml(response)
+    answer = engine().dialed(here, status, request.form.get("DialBridged"), caller())
+    note_menu_heard(answer)  # nobody answered: the caller hears what they can do instead
+    return twiml(answer)
 
 
 @bp.post("/whisper")
 @twilio_signed
 def whisper() -> Response:
-    return twiml(engine().whisper(arg("l")))
+    return twiml(engine().whisper(state()))
 
 
 @bp.post("/whisper/answer")
 @twilio_signed
 def whisper_answer() -> Response:
-    accepted = (request.form.get("Digits") or "").strip() == "1"
-    note("whisper", language=(arg("l") or "")[:8], outcome="accepted" if accepted else "declined")
-    return twiml(engine().whisper_answer(request.form.get("Digits")))
+    answer = engine().whisper_answer(request.form.get("Digits"))
+    note("whisper", language=state().lang or "", outcome=answer.event)
+    return twiml(answer)
 
 
 @bp.post("/recorded")
 @twilio_signed
 def recorded() -> Response:
-    return twiml(engine().recorded(arg("l"), request.form.get("RecordingDuration")))
+    return twiml(engine().recorded(state(), request.form.get("RecordingDuration")))
 
 
 @bp.post("/recording")
@@ -128,7 +123,7 @@ def recording() -> Response:
     sid, url = form.get("RecordingSid", ""), form.get("RecordingUrl", "")
     if form.get("RecordingStatus", "completed") == "completed" and sid and url:
         events().put(VoiceMessage(recording_sid=sid[:64], recording_url=url[:512],
-                                  language=(arg("l") or "")[:8] or None,
+                                  language=state().lang,
                                   duration=as_count(form.get("RecordingDuration"), 10_000),
                                   at=datetime.now(UTC), state="new"))
     return Response(status=204)
@@ -148,7 +143,12 @@ def status() -> Response:
 @twilio_signed
 def fallback() -> Response:
     """Twilio's Fallback URL: answered from memory, with nothing that could fail again."""
-    return twiml(hotline().fallback_twiml)
+    return twiml(fallback_answer())
+
+
+def fallback_answer() -> str:
+    """The fallback document, showing the helpline the hotline's number (this call's To)."""
+    return hotline().fallback.twiml(caller_id=request.form.get("To") or None)
 
 
 @bp.errorhandler(Exception)
@@ -157,7 +157,7 @@ def answer_anyway(error: Exception) -> Response | HTTPException:
     if isinstance(error, HTTPException):
         return error
     log.exception("voice step failed; answering with the fallback")
-    return twiml(hotline().fallback_twiml)
+    return twiml(fallback_answer())
 
 
 def init_app(app: Flask) -> None:

@@ -33,7 +33,7 @@ from ivr.content.i18n import Catalogs
 from ivr.content.profile_loader import load_profile
 from ivr.content.speech import Prompter
 from ivr.voice.engine import Engine
-from ivr.voice.hotline import Hotline
+from ivr.voice.hotline import Hotline, prepare_fallback
 from tests.conftest import PROFILES
 from tests.console.conftest import OPERATOR, console_post, sign_in
 
@@ -72,7 +72,8 @@ def build(locales: Path, prompts: Path) -> Hotline:
     catalogs = Catalogs(list(PROFILE.languages), locales)
     audio = AudioLibrary(prompts)
     prompter = Prompter(PROFILE, catalogs, audio)
-    return Hotline(PROFILE, catalogs, audio, prompter, Engine(PROFILE, prompter), "")
+    return Hotline(PROFILE, catalogs, audio, prompter, Engine(PROFILE, prompter, "/voice"),
+                   prepare_fallback(PROFILE, prompter))
 
 
 @pytest.fixture

@@ -50,8 +50,8 @@ def test_clock_control_tries_out_of_hours_routing(console_app: Flask,
     act(console, command="press", key="2")
     page = act(console, command="press", key="4")  # the police's trafficking unit
     assert "Now: menu police_closed" in page and "It is closed now" in page
-    page = act(console, command="press", key="1")  # INFOTRAITE, out of hours: the mobiles
-    assert re.search(r"Ringing \+352621351884, \+352621316919", page)
+    page = act(console, command="press", key="0")  # a person, out of hours: a mobile first
+    assert re.search(r"Ringing \+352621351884\b", page) and "+352621316919" not in page
 
 
 def test_trying_stores_nothing_and_sends_no_text(console_app: Flask,
