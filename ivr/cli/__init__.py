@@ -9,13 +9,14 @@ from __future__ import annotations
 import click
 from flask import Flask
 
-from ivr.cli.db import db_group, purge, sms_group
+from ivr.cli.db import db_group, purge, recordings_group, sms_group
 from ivr.cli.i18n import i18n
 from ivr.cli.operators import apply_reviews_command, operators
 from ivr.cli.prompts import prompts_group
 
 i18n.add_command(apply_reviews_command)
-FAMILIES: tuple[click.Command, ...] = (db_group, purge, sms_group, prompts_group, i18n, operators)
+FAMILIES: tuple[click.Command, ...] = (db_group, purge, recordings_group, sms_group,
+                                        prompts_group, i18n, operators)
 
 
 def register(app: Flask) -> None:

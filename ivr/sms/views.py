@@ -99,9 +99,11 @@ def inbound() -> Response:
         channel.finish(plan)
         _record(events, plan, outcome)
         return twiml_response(MessagingResponse())
-    channel.finish(plan)
     _record(events, plan, outcome)
-    return twiml_response(as_twiml(plan))
+    response = twiml_response(as_twiml(plan))
+    # Handled once Twilio has the TwiML: a worker killed before that leaves it to the retry.
+    response.call_on_close(lambda: channel.finish(plan))
+    return response
 
 
 def _record(events: EventLog, plan: Plan, outcome: str | None) -> None:
