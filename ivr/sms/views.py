@@ -4,6 +4,7 @@ TwiML <Message>s or sends it through the REST API."""
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Callable
 
 from flask import Blueprint, Response, current_app, request
@@ -77,7 +78,10 @@ def inbound() -> Response:
     try:
         plan = channel.handle(message)
     except Exception as exc:  # noqa: BLE001 — a sender must get an answer, never a 500
-        log.error("SMS %s handling failed: %s", message.sid, type(exc).__name__)
+        # The place, not the traceback: an exception's text might quote the message.
+        last = traceback.extract_tb(exc.__traceback__)[-1]
+        log.error("SMS %s handling failed: %s at %s:%s", message.sid, type(exc).__name__,
+                  last.filename, last.lineno)
         lang = channel.profile.default_language
         plan = Plan(answer=channel.reply_text(lang, "sms.relay_failed"),
                     event={"kind": "error"})

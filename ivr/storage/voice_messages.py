@@ -31,9 +31,14 @@ def store_voice_messages(engine: Engine, recordings: Iterable[Recording]) -> int
 
     Returns how many rows were new or changed. Raises SQLAlchemyError when not stored.
     """
-    rows = [{"recording_sid": r.sid[:64], "language": (r.language or None) and r.language[:8],
-             "duration": r.duration, "at": r.at.astimezone(UTC), "state": "new"}
-            for r in recordings]
+    merged: dict[str, dict[str, Any]] = {}  # one row per recording: an upsert takes each once
+    for r in recordings:
+        row = merged.setdefault(r.sid[:64], {"recording_sid": r.sid[:64], "language": None,
+                                             "duration": None, "at": r.at.astimezone(UTC),
+                                             "state": "new"})
+        row["language"] = row["language"] or ((r.language or None) and r.language[:8])
+        row["duration"] = row["duration"] if row["duration"] is not None else r.duration
+    rows = list(merged.values())
     if not rows:
         return 0
     dialect = postgresql if engine.dialect.name == "postgresql" else sqlite

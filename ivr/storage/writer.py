@@ -52,6 +52,7 @@ class EventLog:
     written: int = field(init=False, default=0)
     dropped: int = field(init=False, default=0)  # every event never written, since start
     _outage_since: float | None = field(init=False, default=None)
+    _failed_at: float = field(init=False, default=float("-inf"))
     _outage_dropped: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
@@ -138,27 +139,36 @@ class EventLog:
                 connection.execute(insert(Event), rows)
         except SQLAlchemyError as exc:
             # The database is down, stalled or not migrated: the calls go on; events wait.
+            self._failed_at = time.monotonic()
             if self._outage_since is None:
                 self._outage_since = time.monotonic()
-                self._outage_dropped = 0
                 log.warning("could not store events (%s): keeping up to %d in memory until "
                             "the database answers", type(exc).__name__, self.keep)
             return False
         self.written += len(rows)
         if self._outage_since is not None:
+            with self._lock:
+                dropped, self._outage_dropped = self._outage_dropped, 0
             log.warning("events stored again after %.0f s: %d event(s) dropped in this outage "
-                        "(%d since start)", time.monotonic() - self._outage_since,
-                        self._outage_dropped, self.dropped)
+                        "(%d since start)", time.monotonic() - self._outage_since, dropped,
+                        self.dropped)
             self._outage_since = None
+        elif self._outage_dropped:
+            with self._lock:
+                dropped, self._outage_dropped = self._outage_dropped, 0
+            log.warning("%d event(s) dropped: more arrived than the writer could take (%d "
+                        "since start)", dropped, self.dropped)
         return True
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every queued and held event is written; False at the timeout."""
-        end = time.monotonic() + timeout
+        started = time.monotonic()
+        end = started + timeout
         while time.monotonic() < end:
             if self._queue.unfinished_tasks == 0 and not self._held:
                 return True
-            if self._outage_since is not None and self._queue.unfinished_tasks == 0:
-                return False  # the database is away: waiting would not write them
+            if (self._outage_since is not None and self._queue.unfinished_tasks == 0
+                    and self._failed_at > started):
+                return False  # the database is still away: waiting would not write them
             time.sleep(0.02)
         return False
