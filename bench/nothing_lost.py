@@ -184,8 +184,9 @@ def deliver(hotline: Server, delivery: Delivery, give_up: float = 60.0) -> Deliv
 
 
 def burst(hotline: Server, count: int, fault: Callable[[int], None] | None = None,
-          concurrency: int = 8, prefix: str = "SM") -> list[Delivery]:
-    """`count` free texts, `concurrency` at a time; fault(i) runs before the i-th is sent."""
+          concurrency: int = 8, prefix: str = "SM", spacing: float = 0.01) -> list[Delivery]:
+    """`count` free texts, `concurrency` at a time, one every `spacing` s; fault(i) runs
+    before the i-th is sent."""
     deliveries = [Delivery(f"{prefix}{uuid.uuid4().hex}", f"Help me please, message {i}")
                   for i in range(count)]
     with ThreadPoolExecutor(concurrency) as pool:
@@ -194,7 +195,7 @@ def burst(hotline: Server, count: int, fault: Callable[[int], None] | None = Non
             if fault:
                 fault(i)
             futures.append(pool.submit(deliver, hotline, delivery))
-            time.sleep(0.01)
+            time.sleep(spacing)
         for future in futures:
             future.result()
     return deliveries
@@ -225,7 +226,8 @@ def outage_mid_burst(hotline: Server, proxy: FaultProxy, count: int, seconds: fl
             proxy.refuse()
             threading.Timer(seconds, proxy.heal).start()
 
-    deliveries = burst(hotline, count, fault)
+    # Arrivals spread over three times the outage: before, during and after it.
+    deliveries = burst(hotline, count, fault, spacing=seconds * 3 / count)
     lost, masked, twice = summary(deliveries)
     first = Row(f"PostgreSQL refused for {seconds:.0f} s while {count} free-text SMS arrive",
                 f"{count - lost} reached the helpline ({masked} masked, sender told to call)",
