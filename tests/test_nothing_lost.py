@@ -296,3 +296,29 @@ def test_the_local_sqlite_default_is_upgraded_by_the_app(tmp_path: Path) -> None
                       "CONSOLE_ENABLED": False})
     assert app.config["DATABASE_URL"].endswith("/instance/hotline.sqlite3")
     assert app.test_client().get("/healthz").status_code == 200
+
+
+def test_stop_with_the_database_down_reaches_staff_and_sends_nothing_back(
+        make_app: Callable[..., Flask]) -> None:
+    app = make_app(DATABASE_URL="postgresql://postgres@127.0.0.1:9/nothing",
+                   NUMBER_ENCRYPTION_KEY=NUMBER_KEY)
+    replies = messages(send_sms(app.test_client(), "STOP"))
+    # STOP is French and English: the profile's order (fr first) names it.
+    assert replies == [(STAFF, "#---- [fr] STOP"), (STAFF_2, "#---- [fr] STOP")]
+
+
+def test_a_bug_in_handling_still_relays_the_text(make_app: Callable[..., Flask],
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    app = sms_app(make_app)
+
+    def bug(*args: Any, **kwargs: Any) -> Any:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(app.extensions["sms"], "handle", bug)
+    with caplog.at_level(logging.WARNING):
+        replies = messages(send_sms(app.test_client(), "Where can I sleep tonight",
+                                    sid="SMbug"))
+    assert [to for to, _ in replies] == [STAFF, STAFF_2, None]
+    assert replies[0][1] == "#---- [en] Where can I sleep tonight"
+    assert "SMS SMbug not relayed normally, handling failed: KeyError at" in caplog.text

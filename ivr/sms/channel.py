@@ -156,7 +156,7 @@ class SmsChannel:
                             "handled; answered empty", message.sid)
                 return Plan(event={"kind": "duplicate", "outcome": "in_flight"})
         try:
-            plan = within(WORK_DEADLINE_S, handler, message, sender)
+            plan = within(WORK_DEADLINE_S, handler, message, sender, lane="sms")
         except (SQLAlchemyError, RuntimeError, TimeoutError) as exc:
             if message.sid:
                 self.release(message.sid)
@@ -171,7 +171,7 @@ class SmsChannel:
         if not plan.finish_sid:
             return
         try:
-            within(STEP_DEADLINE_S, self.store.finish_delivery, plan.finish_sid)
+            within(STEP_DEADLINE_S, self.store.finish_delivery, plan.finish_sid, lane="sms")
         except (SQLAlchemyError, TimeoutError) as exc:
             # Still claimed: a retry after the lease relays it again (twice, never lost).
             log.warning("SMS %s relayed but not marked handled: %s", plan.finish_sid,
@@ -182,16 +182,23 @@ class SmsChannel:
         (or for its lease to end: a dead worker's message is then handled here)."""
         give_up = time.monotonic() + BUSY_WAIT_S
         while True:
-            state = within(STEP_DEADLINE_S, self.store.claim_delivery, sid, self.now())
+            state = within(STEP_DEADLINE_S, self.store.claim_delivery, sid, self.now(), lane="sms")
             if state != BUSY or time.monotonic() >= give_up:
                 return state
             time.sleep(0.2)
 
     def release(self, sid: str) -> None:
         try:
-            within(STEP_DEADLINE_S, self.store.release_delivery, sid)
+            within(STEP_DEADLINE_S, self.store.release_delivery, sid, lane="sms")
         except (SQLAlchemyError, TimeoutError):
             pass  # the claim ends with its lease: a retry after it is handled
+
+    def unstored(self, message: Inbound, reason: str) -> Plan:
+        """What to do when handling failed for any reason: the masked relay."""
+        sender = e164(message.from_number)
+        if sender is None:
+            return Plan(event={"kind": "unusable_sender"})
+        return self._unstored(message, sender, reason)
 
     def _unstored(self, message: Inbound, sender: str, reason: str) -> Plan:
         """Storage failed: keywords are answered, free text reaches the helpline masked (no
@@ -214,6 +221,10 @@ class SmsChannel:
         head = f"#{MASKED_CODE} [{lang}] "
         relays = [Outbound(number, head + truncate(text, MAX_BODY - len(head)))
                   for number in self.profile.sms.helpline_numbers]
+        if match is not None and match.kind in ("stop", "start"):
+            # Not recorded: staff read it; someone who asked for silence gets none.
+            return Plan(relays=relays, event={"kind": "keyword", "node": match.kind,
+                                              "language": lang, "outcome": "storage_failed"})
         answer = self.reply_text(lang, "sms.relayed_unanswerable")
         return Plan(relays=relays, answer=answer,
                     answer_if_relay_failed=self.reply_text(lang, "sms.relay_failed"),

@@ -80,11 +80,14 @@ def inbound() -> Response:
     except Exception as exc:  # noqa: BLE001 — a sender must get an answer, never a 500
         # The place, not the traceback: an exception's text might quote the message.
         last = traceback.extract_tb(exc.__traceback__)[-1]
-        log.error("SMS %s handling failed: %s at %s:%s", message.sid, type(exc).__name__,
-                  last.filename, last.lineno)
-        lang = channel.profile.default_language
-        plan = Plan(answer=channel.reply_text(lang, "sms.relay_failed"),
-                    event={"kind": "error"})
+        reason = f"handling failed: {type(exc).__name__} at {last.filename}:{last.lineno}"
+        try:
+            plan = channel.unstored(message, reason)
+        except Exception:  # noqa: BLE001 — even the masked relay failed: the numbers
+            log.error("SMS %s %s; not relayed", message.sid, reason)
+            lang = channel.profile.default_language
+            plan = Plan(answer=channel.reply_text(lang, "sms.relay_failed"),
+                        event={"kind": "error"})
     outcome: str | None = None
     if current_app.config["SMS_USE_REST_API"]:
         send: Sender = current_app.extensions["sms_sender"]

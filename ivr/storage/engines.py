@@ -3,6 +3,7 @@ a bounded wait for a pooled connection, and a deadline for whatever still hangs.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,13 +21,24 @@ SQLITE_BUSY_TIMEOUT_S = 2.0  # another connection holds SQLite's write lock
 T = TypeVar("T")
 
 # A stalled server (connections open, no bytes moving) answers no timeout of its own: the
-# work runs on these threads and the request stops waiting at its deadline.
-_deadline_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="db-deadline")
+# work runs on these threads and the request stops waiting at its deadline. One set of
+# threads per lane, so that SMS work stuck on a stalled server never delays the voice lane.
+_lanes: dict[str, ThreadPoolExecutor] = {}
+_lanes_lock = threading.Lock()
 
 
-def within(seconds: float, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+def _lane(name: str) -> ThreadPoolExecutor:
+    with _lanes_lock:
+        if name not in _lanes:
+            _lanes[name] = ThreadPoolExecutor(max_workers=8,
+                                              thread_name_prefix=f"db-deadline-{name}")
+        return _lanes[name]
+
+
+def within(seconds: float, work: Callable[..., T], *args: Any, lane: str = "default",
+           **kwargs: Any) -> T:
     """`work(*args, **kwargs)`, or TimeoutError after `seconds` (the work is left to finish)."""
-    return _deadline_pool.submit(work, *args, **kwargs).result(timeout=seconds)
+    return _lane(lane).submit(work, *args, **kwargs).result(timeout=seconds)
 
 
 def default_database_url(instance_path: str) -> str:

@@ -136,7 +136,7 @@ def recording() -> Response:
                             duration=as_count(form.get("RecordingDuration"), 10_000))
         try:
             within(RECORDING_DEADLINE_S, store_voice_messages,
-                   current_app.extensions["voice_messages_engine"], [message])
+                   current_app.extensions["voice_messages_engine"], [message], lane="voice")
         except (SQLAlchemyError, TimeoutError) as exc:
             log.warning("voice message %s not stored (%s): answered 503; `ivr recordings "
                         "sync` recovers it", message.sid, type(exc).__name__)
