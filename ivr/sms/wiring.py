@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 
 from flask import Flask
 
@@ -42,6 +41,6 @@ def init_app(app: Flask) -> None:
     app.extensions["sms"] = SmsChannel(hotline.profile, hotline.prompter, store, vault,
                                        clock=app.config.get("CLOCK"))
     app.register_blueprint(bp)
-    # Load the language model now, off the request path (about half a second).
-    threading.Thread(target=warm_language_model, args=(tuple(hotline.profile.languages),),
-                     name="langid-warmup", daemon=True).start()
+    # Load the language model now, before the worker takes requests (about half a second;
+    # seconds on a busy machine): the first messages must not spend their deadline on it.
+    warm_language_model(tuple(hotline.profile.languages))

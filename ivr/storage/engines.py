@@ -30,15 +30,21 @@ _lanes_lock = threading.Lock()
 def _lane(name: str) -> ThreadPoolExecutor:
     with _lanes_lock:
         if name not in _lanes:
-            _lanes[name] = ThreadPoolExecutor(max_workers=8,
+            _lanes[name] = ThreadPoolExecutor(max_workers=16,
                                               thread_name_prefix=f"db-deadline-{name}")
         return _lanes[name]
 
 
 def within(seconds: float, work: Callable[..., T], *args: Any, lane: str = "default",
            **kwargs: Any) -> T:
-    """`work(*args, **kwargs)`, or TimeoutError after `seconds` (the work is left to finish)."""
-    return _lane(lane).submit(work, *args, **kwargs).result(timeout=seconds)
+    """`work(*args, **kwargs)`, or TimeoutError after `seconds`: work that started is left to
+    finish; work still waiting for a thread is cancelled, so a backlog never builds up."""
+    future = _lane(lane).submit(work, *args, **kwargs)
+    try:
+        return future.result(timeout=seconds)
+    except TimeoutError:
+        future.cancel()
+        raise
 
 
 def default_database_url(instance_path: str) -> str:
