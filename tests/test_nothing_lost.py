@@ -322,3 +322,22 @@ def test_a_bug_in_handling_still_relays_the_text(make_app: Callable[..., Flask],
     assert [to for to, _ in replies] == [STAFF, STAFF_2, None]
     assert replies[0][1] == "#---- [en] Where can I sleep tonight"
     assert "SMS SMbug not relayed normally, handling failed: KeyError at" in caplog.text
+
+
+def test_work_past_its_deadline_never_piles_up() -> None:
+    from ivr.storage.engines import within
+
+    release = threading.Event()
+    ran: list[int] = []
+    blockers = [threading.Thread(target=lambda: within(5.0, release.wait, lane="pile-test"))
+                for _ in range(16)]  # every thread of the lane stuck, as on a stalled server
+    for blocker in blockers:
+        blocker.start()
+    time.sleep(0.2)
+    with pytest.raises(TimeoutError):
+        within(0.1, ran.append, 1, lane="pile-test")
+    release.set()
+    for blocker in blockers:
+        blocker.join()
+    time.sleep(0.1)
+    assert ran == []  # cancelled while it waited: it never ran after its caller gave up
