@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import functools
 import logging
 from pathlib import Path
 from typing import Any
@@ -39,20 +40,24 @@ def upgrade(url: str, revision: str = "heads") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
+@functools.cache
+def _scripts() -> Any:
+    """The migration scripts, read once per process (they do not change while it runs)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config(""))
+
+
 def stamp_heads(engine: Engine) -> None:
     """Mark a database made by create_all (tests) as migrated."""
     from alembic.migration import MigrationContext
-    from alembic.script import ScriptDirectory
 
-    script = ScriptDirectory.from_config(alembic_config(str(engine.url)))
     with engine.begin() as connection:
-        MigrationContext.configure(connection).stamp(script, "heads")
+        MigrationContext.configure(connection).stamp(_scripts(), "heads")
 
 
 def expected_heads() -> set[str]:
-    from alembic.script import ScriptDirectory
-
-    return set(ScriptDirectory.from_config(alembic_config("")).get_heads())
+    return set(_scripts().get_heads())
 
 
 def _current_heads(url: str) -> set[str]:
