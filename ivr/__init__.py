@@ -50,8 +50,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from ivr import cli, security
-    from ivr.sms import channel as sms
     from ivr.sms import outbound as sms_out
+    from ivr.sms import wiring as sms
     from ivr.storage import db
     from ivr.voice import media
     from ivr.voice import views as voice

@@ -124,25 +124,36 @@ def test_a_database_that_is_down_still_gives_the_numbers(
         make_app: Callable[..., Flask], caplog: pytest.LogCaptureFixture, body: str) -> None:
     app = make_app(DATABASE_URL=DOWN, NUMBER_ENCRYPTION_KEY=NUMBER_KEY)
     with caplog.at_level(logging.INFO):
-        replies = messages(send_sms(app.test_client(), body))
-    assert len(replies) == 1 and replies[0][0] is None  # no relay without a case code
-    assert "+352 27 36 56 46" in replies[0][1] and "113" in replies[0][1]
+        replies = messages(send_sms(app.test_client(), body, sid="SMdown1"))
+    answer = replies[-1]
+    assert answer[0] is None
+    assert "+352 27 36 56 46" in answer[1] and "113" in answer[1]
+    if body == "Please help, I am locked in":
+        # A free text reaches the helpline anyway, masked: no number, no case code.
+        assert replies[:-1] == [(STAFF, "#---- [en] Please help, I am locked in"),
+                                (STAFF_2, "#---- [en] Please help, I am locked in")]
+        assert answer[1].startswith("Your message reached the helpline, but no reply")
+    else:
+        assert len(replies) == 1  # a keyword is answered; nothing to relay
     assert "storage failed: OperationalError" in caplog.text
+    assert "SMdown1" in caplog.text  # staff can find it in Twilio's logs
     assert PERSON not in caplog.text and PERSON[1:] not in caplog.text
     if body:
         assert body not in caplog.text
 
 
-def test_an_unmigrated_database_still_gives_the_numbers(make_app: Callable[..., Flask],
-                                                        tmp_path: Path) -> None:
+def test_an_unmigrated_database_still_relays_the_text(make_app: Callable[..., Flask],
+                                                      tmp_path: Path) -> None:
     app = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'none' / 'x.sqlite3'}",
                    NUMBER_ENCRYPTION_KEY=NUMBER_KEY)
     from sqlalchemy import text
 
     with make_engine(app.config["DATABASE_URL"]).begin() as connection:
         connection.execute(text("DROP TABLE IF EXISTS sms_deliveries"))
-    [(to, text_)] = messages(send_sms(app.test_client(), "I need a place to stay"))
-    assert to is None and "+352 27 36 56 46" in text_
+    replies = messages(send_sms(app.test_client(), "I need a place to stay"))
+    assert [to for to, _ in replies] == [STAFF, STAFF_2, None]
+    assert replies[0][1] == "#---- [en] I need a place to stay"
+    assert "+352 27 36 56 46" in replies[2][1]
 
 
 # --- property tests ----------------------------------------------------------------
@@ -233,7 +244,10 @@ def test_a_retry_of_a_message_that_failed_is_handled_not_dropped(
     monkeypatch.setattr(store, "case_for", failing)
     client = app.test_client()
     first = messages(send_sms(client, "The door is locked from outside", sid="SMretry"))
-    assert [to for to, _ in first] == [None]  # the numbers, no relay
+    # Relayed masked (no code to answer), and the sender gets the numbers.
+    assert [to for to, _ in first] == [STAFF, STAFF_2, None]
+    assert first[0][1].startswith("#---- [en] ")
     monkeypatch.setattr(store, "case_for", real_case_for)
     retry = messages(send_sms(client, "The door is locked from outside", sid="SMretry"))
     assert [to for to, _ in retry] == [STAFF, STAFF_2, None]
+    case_code(retry[0][1])  # this time with a case code the helpline can answer

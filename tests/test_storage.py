@@ -153,7 +153,7 @@ def test_purge_leaves_nothing_older_than_the_retention_period(
             session.add(SmsCase(code=f"C{i:03d}", number_encrypted="x", number_hash=f"h{i}",
                                 language="fr", opened_at=at, last_activity_at=at,
                                 state="open"))
-            session.add(VoiceMessage(recording_sid=f"RE{i}", recording_url="https://x/",
+            session.add(VoiceMessage(recording_sid=f"RE{i}",
                                      at=at, state="new"))
             session.add(SmsSender(number_hash=f"h{i}", language="fr", seen_at=at))
             session.add(SmsDelivery(message_sid=f"SM{i}", at=at))

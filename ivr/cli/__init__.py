@@ -10,14 +10,14 @@ import click
 from flask import Flask
 
 from ivr.cli.content import content
-from ivr.cli.db import db_group, purge, sms_group
+from ivr.cli.db import db_group, purge, recordings_group, sms_group
 from ivr.cli.i18n import i18n
 from ivr.cli.operators import apply_reviews_command, operators
 from ivr.cli.prompts import prompts_group
 
 i18n.add_command(apply_reviews_command)
-FAMILIES: tuple[click.Command, ...] = (db_group, purge, sms_group, prompts_group, i18n, operators,
-                                       content)
+FAMILIES: tuple[click.Command, ...] = (db_group, purge, recordings_group, sms_group,
+                                       prompts_group, i18n, operators, content)
 
 
 def register(app: Flask) -> None:

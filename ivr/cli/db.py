@@ -1,5 +1,5 @@
-"""Commands for the stored data: `ivr db upgrade`, `ivr db new-key`, `ivr db rotate-numbers`,
-`ivr purge`."""
+"""Commands for the stored data: `ivr db upgrade|check|new-key|rotate-numbers`, `ivr purge`,
+`ivr recordings sync`, `ivr sms reply|try`."""
 
 from __future__ import annotations
 
@@ -19,12 +19,22 @@ def db_group() -> None:
 
 
 @db_group.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="heads", show_default=True)
 @with_appcontext
 def upgrade(revision: str) -> None:
     """Create or update every table (runs the Alembic migrations)."""
     db.upgrade(current_app.config["DATABASE_URL"], revision)
     click.echo(f"database at revision {revision}")
+
+
+@db_group.command("check")
+@with_appcontext
+def check() -> None:
+    """Exit 1 unless the database is reachable and at the code's migrations."""
+    problem = db.schema_problem(current_app.config["DATABASE_URL"])
+    if problem:
+        raise click.ClickException(problem)
+    click.echo("database ready: at the latest migration")
 
 
 @db_group.command("new-key")
@@ -57,6 +67,39 @@ def purge() -> None:
     click.echo(f"older than {profile.retention_days} days: deleted {done.cases} SMS case(s), "
                f"{done.voice_messages} voice message reference(s), {done.senders} language "
                f"memory(ies), {done.deliveries} delivery id(s)")
+
+
+@click.group("recordings")
+def recordings_group() -> None:
+    """Voice messages kept at Twilio."""
+
+
+@recordings_group.command("sync")
+@click.option("--days", type=click.IntRange(1, 400), default=7, show_default=True,
+              help="How far back to look (at most the profile's retention_days).")
+@with_appcontext
+def sync_recordings(days: int) -> None:
+    """Store the reference of every recording of the account the app missed (a callback that
+    failed during an outage), read through Twilio's REST API."""
+    from ivr.sms.outbound import rest_client
+    from ivr.storage.voice_messages import sync_recordings as sync
+
+    sid, token = current_app.config["TWILIO_ACCOUNT_SID"], current_app.config["TWILIO_AUTH_TOKEN"]
+    client = current_app.config.get("TWILIO_REST_CLIENT")
+    if client is None:
+        if not (sid and token):
+            raise click.ClickException("set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
+        client = rest_client(sid, token)
+    profile = current_app.extensions["hotline"].profile
+    days = min(days, profile.retention_days)  # never bring back what `ivr purge` deleted
+    clock = current_app.config.get("CLOCK")
+    engine = db.make_engine(current_app.config["DATABASE_URL"])
+    try:
+        seen, added = sync(engine, client, days, clock() if clock else datetime.now(UTC))
+    finally:
+        engine.dispose()
+    click.echo(f"last {days} day(s): {seen} recording(s) at Twilio, {added} reference(s) "
+               "added")
 
 
 @click.group("sms")

@@ -101,8 +101,12 @@ def csrf_refused(error: CSRFError) -> tuple[str, int]:
 def database_down(error: SQLAlchemyError) -> tuple[str, int]:
     log.warning("console: the database failed: %s", type(error).__name__)
     return render_template("console/error.html", title="Database unavailable",
-                           message="The console cannot reach its database just now. Calls and "
-                                   "messages are not affected. Try again in a minute."), 503
+                           message="The console cannot reach its database just now. Calls go "
+                                   "on as usual. Text messages still reach the helpline, "
+                                   "marked #---- and without a case code: they cannot be "
+                                   "answered by SMS until the database is back. Voice "
+                                   "messages stay at Twilio (`ivr recordings sync` brings "
+                                   "back any missed). Try again in a minute."), 503
 
 
 @bp.errorhandler(TooManyRequests)

@@ -100,6 +100,9 @@ BUILTIN_PROMPTS: dict[str, str] = dict([
     prompt("sms.relay_failed",
            "Sorry, your message could not be passed on. Please call %(number_helpline)s, "
            "free. Emergency: %(emergency)s."),
+    prompt("sms.relayed_unanswerable",
+           "Your message reached the helpline, but no reply can come here now. Please call "
+           "%(number_helpline)s, free. Emergency: %(emergency)s."),
     prompt("sms.stopped", "You will get no more messages from us. To undo this, write START."),
     prompt("sms.started", "You can get messages from us again."),
     # To the helpline's phones, in the staff language; %(case)s is a code like K7M2.

@@ -3,28 +3,26 @@ helpline under a case code, the helpline's replies passed back, opt-outs honoure
 
 `SmsChannel.handle` is plain Python (no Flask): it turns one inbound message into a Plan
 (messages to the helpline or the person, the answer to the sender). The `/sms` view only
-reads Twilio's form and renders the plan as TwiML <Message>s or REST API sends.
+reads Twilio's form and renders the plan as TwiML <Message>s or REST API sends
+(ivr/sms/views.py); ivr/sms/wiring.py builds the channel for the app.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import phonenumbers
-from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
-from twilio.twiml.messaging_response import MessagingResponse
 
 from ivr.content.i18n import SOURCE_LANGUAGE, suggest_language
 from ivr.content.profile import Profile
 from ivr.content.speech import Prompter
-from ivr.security import twilio_signed
 from ivr.sms.language import bilingual, language_of_text
 from ivr.sms.text import (
     MAX_BODY,
@@ -34,20 +32,26 @@ from ivr.sms.text import (
     gsm_friendly,
     normalize_keyword,
     truncate,
-    warm_language_model,
 )
-from ivr.storage.crypto import NumberVault, local_key
-from ivr.storage.db import EventLog, make_engine
-from ivr.storage.sms_store import CODE_ALPHABET, CODE_LENGTH, CaseView, SmsStore
+from ivr.storage.crypto import NumberVault
+from ivr.storage.engines import within
+from ivr.storage.sms_store import BUSY, CODE_ALPHABET, CODE_LENGTH, DONE, CaseView, SmsStore
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-Sender = Callable[[str, str, str], bool]  # (to, from, body) -> sent
 MAX_REPLY_SEGMENTS = 2
 TWILIO_OPT_OUT_TYPES = {"STOP": "stop", "START": "start", "HELP": "help"}
 KEYWORD_REPLIES = {"help": "sms.help", "signs": "sms.signs", "police": "sms.police",
                    "languages": "sms.languages"}
+# The code of a text relayed while storage failed: no case, so staff cannot answer it by SMS.
+MASKED_CODE = "----"
+# Deadlines (s) for the database work of one message; past them the text is relayed masked.
+STEP_DEADLINE_S = 2.5
+WORK_DEADLINE_S = 6.0
+# A duplicate waits this long for the first delivery's outcome: longer than the claim lease,
+# so that a dead worker's message is taken over by its retry.
+BUSY_WAIT_S = 10.5
 _STAFF_CODE = re.compile(r"^\W*#?\s*([" + CODE_ALPHABET + r"]{" + str(CODE_LENGTH) + r"})\b"
                          r"[\s:,.;-]*(.*)$", re.IGNORECASE | re.DOTALL)
 
@@ -79,6 +83,7 @@ class Plan:
     answer: str | None = None  # to the sender
     answer_if_relay_failed: str | None = None  # instead of `answer`, when no relay went out
     event: dict[str, Any] = field(default_factory=dict)
+    finish_sid: str | None = None  # the MessageSid to mark handled once the relays went out
 
 
 def e164(number: str) -> str | None:
@@ -130,40 +135,100 @@ class SmsChannel:
     # --- inbound ----------------------------------------------------------------------
 
     def handle(self, message: Inbound) -> Plan:
-        """Decide what one inbound message causes; never raises for the sender's input."""
+        """Decide what one inbound message causes; never raises for the sender's input.
+
+        The MessageSid is claimed first and counts as handled only when `finish` says the
+        relay went out: a crash or timeout in between leaves it to Twilio's retry.
+        """
         sender = e164(message.from_number)
         if sender is None:
             return Plan(event={"kind": "unusable_sender"})
-        if sender in self.helpline:
-            return self._guarded(message, self._from_helpline, sender)
-        return self._guarded(message, self._from_person, sender)
-
-    def _guarded(self, message: Inbound, handler: Callable[[Inbound, str], Plan],
-                 sender: str) -> Plan:
-        recorded = False
+        handler = self._from_helpline if sender in self.helpline else self._from_person
+        if message.sid:
+            try:
+                state = self._claim(message.sid)
+            except (SQLAlchemyError, TimeoutError) as exc:
+                return self._unstored(message, sender, f"storage failed: {type(exc).__name__}")
+            if state == DONE:
+                return Plan(event={"kind": "duplicate"})
+            if state == BUSY:
+                log.warning("SMS %s: a duplicate while the first delivery is still being "
+                            "handled; answered empty", message.sid)
+                return Plan(event={"kind": "duplicate", "outcome": "in_flight"})
         try:
+            plan = within(WORK_DEADLINE_S, handler, message, sender, lane="sms")
+        except (SQLAlchemyError, RuntimeError, TimeoutError) as exc:
             if message.sid:
-                if not self.store.first_delivery(message.sid, self.now()):
-                    return Plan(event={"kind": "duplicate"})
-                recorded = True
-            return handler(message, sender)
-        except (SQLAlchemyError, RuntimeError) as exc:
-            # The database is down: the sender still gets the numbers; nothing is relayed.
-            log.warning("SMS not relayed, storage failed: %s", type(exc).__name__)
-            if recorded:
-                self._forget(message.sid)
-            if sender in self.helpline:
-                return Plan(answer=self.staff_text("sms.staff.failed", case="?"),
-                            event={"kind": "staff_reply", "outcome": "storage_failed"})
-            lang = self._language_without_storage(message)
+                self.release(message.sid)
+            reason = ("storage timed out" if isinstance(exc, TimeoutError)
+                      else f"storage failed: {type(exc).__name__}")
+            return self._unstored(message, sender, reason)
+        plan.finish_sid = message.sid or None
+        return plan
+
+    def finish(self, plan: Plan) -> None:
+        """Mark the plan's MessageSid handled, once its relays went out (or were answered)."""
+        if not plan.finish_sid:
+            return
+        try:
+            within(STEP_DEADLINE_S, self.store.finish_delivery, plan.finish_sid, lane="sms")
+        except (SQLAlchemyError, TimeoutError) as exc:
+            # Still claimed: a retry after the lease relays it again (twice, never lost).
+            log.warning("SMS %s relayed but not marked handled: %s", plan.finish_sid,
+                        type(exc).__name__)
+
+    def _claim(self, sid: str) -> str:
+        """Claim the MessageSid; while another worker handles it, wait for its outcome
+        (or for its lease to end: a dead worker's message is then handled here)."""
+        give_up = time.monotonic() + BUSY_WAIT_S
+        while True:
+            state = within(STEP_DEADLINE_S, self.store.claim_delivery, sid, self.now(), lane="sms")
+            if state != BUSY or time.monotonic() >= give_up:
+                return state
+            time.sleep(0.2)
+
+    def release(self, sid: str) -> None:
+        try:
+            within(STEP_DEADLINE_S, self.store.release_delivery, sid, lane="sms")
+        except (SQLAlchemyError, TimeoutError):
+            pass  # the claim ends with its lease: a retry after it is handled
+
+    def unstored(self, message: Inbound, reason: str) -> Plan:
+        """What to do when handling failed for any reason: the masked relay."""
+        sender = e164(message.from_number)
+        if sender is None:
+            return Plan(event={"kind": "unusable_sender"})
+        return self._unstored(message, sender, reason)
+
+    def _unstored(self, message: Inbound, sender: str, reason: str) -> Plan:
+        """Storage failed: keywords are answered, free text reaches the helpline masked (no
+        number, no code: staff cannot answer it by SMS) and the sender is told to call."""
+        log.warning("SMS %s not relayed normally, %s", message.sid or "(no MessageSid)", reason)
+        if sender in self.helpline:
+            return Plan(answer=self.staff_text("sms.staff.failed", case="?"),
+                        event={"kind": "staff_reply", "outcome": "storage_failed"})
+        lang = self._language_without_storage(message)
+        match = self.keywords.match(message.body)
+        text = clean_body(message.body)
+        if match is not None and match.kind in KEYWORD_REPLIES and not message.opt_out_type:
+            return Plan(answer=self.reply_text(lang, KEYWORD_REPLIES[match.kind],
+                                               keywords=self.keyword_list()),
+                        event={"kind": "keyword", "node": match.kind, "language": lang,
+                               "outcome": "storage_failed"})
+        if not text or not self.helpline:
             return Plan(answer=self.reply_text(lang, "sms.relay_failed"),
                         event={"kind": "relay", "language": lang, "outcome": "storage_failed"})
-
-    def _forget(self, sid: str) -> None:
-        try:
-            self.store.forget_delivery(sid)
-        except SQLAlchemyError:
-            pass  # the database is still down: a retry will be taken for a duplicate
+        head = f"#{MASKED_CODE} [{lang}] "
+        relays = [Outbound(number, head + truncate(text, MAX_BODY - len(head)))
+                  for number in self.profile.sms.helpline_numbers]
+        if match is not None and match.kind in ("stop", "start"):
+            # Not recorded: staff read it; someone who asked for silence gets none.
+            return Plan(relays=relays, event={"kind": "keyword", "node": match.kind,
+                                              "language": lang, "outcome": "storage_failed"})
+        answer = self.reply_text(lang, "sms.relayed_unanswerable")
+        return Plan(relays=relays, answer=answer,
+                    answer_if_relay_failed=self.reply_text(lang, "sms.relay_failed"),
+                    event={"kind": "relay", "language": lang, "outcome": "relayed_masked"})
 
     def _language_without_storage(self, message: Inbound) -> str:
         match = self.keywords.match(message.body)
@@ -284,112 +349,4 @@ class SmsChannel:
         return case.state != "open" or case.last_activity_at < self.now() - expiry
 
 
-# --- rendering --------------------------------------------------------------------
-
-
-def as_twiml(plan: Plan) -> MessagingResponse:
-    """The plan as TwiML: <Message to=…> for relays, a bare <Message> for the answer."""
-    response = MessagingResponse()
-    for relay in plan.relays:
-        response.message(relay.body, to=relay.to)
-    if plan.answer:
-        response.message(plan.answer)
-    return response
-
-
-def send_by_rest(plan: Plan, send: Sender, message: Inbound) -> bool:
-    """Send the plan through the REST API from the number the message came to.
-
-    True if every relay went out; when none did, the fallback answer replaces the answer.
-    """
-    sent = [send(relay.to, message.to_number, relay.body) for relay in plan.relays]
-    all_sent = all(sent)
-    answer = plan.answer
-    if plan.relays and not any(sent) and plan.answer_if_relay_failed:
-        answer = plan.answer_if_relay_failed
-    if answer:
-        send(message.from_number, message.to_number, answer)
-    return all_sent
-
-
-def twiml_response(twiml: MessagingResponse) -> Response:
-    return Response(str(twiml), mimetype="application/xml")
-
-
-bp = Blueprint("sms", __name__)
-
-
-@bp.post("/sms")
-@twilio_signed
-def inbound() -> Response:
-    """Twilio's messaging webhook."""
-    form = request.form
-    message = Inbound(sid=(form.get("MessageSid") or form.get("SmsSid") or "")[:64],
-                      from_number=form.get("From", "")[:32],
-                      to_number=form.get("To", "")[:32],
-                      body=form.get("Body", "")[:MAX_BODY * 2],
-                      opt_out_type=form.get("OptOutType", "")[:16])
-    channel: SmsChannel = current_app.extensions["sms"]
-    events: EventLog = current_app.extensions["events"]
-    try:
-        plan = channel.handle(message)
-    except Exception as exc:  # noqa: BLE001 — a sender must get an answer, never a 500
-        log.error("SMS handling failed: %s", type(exc).__name__)
-        lang = channel.profile.default_language
-        plan = Plan(answer=channel.reply_text(lang, "sms.relay_failed"),
-                    event={"kind": "error"})
-    outcome = _deliver(plan, message)
-    event = dict(plan.event)
-    case = event.pop("case", None)
-    if outcome is not None:
-        event["outcome"] = outcome
-    events.event("sms", event.pop("kind", "received"), f"sms-case:{case}" if case else None,
-                 **{k: v for k, v in event.items() if k in ("language", "node", "outcome")})
-    if current_app.config["SMS_USE_REST_API"]:
-        return twiml_response(MessagingResponse())
-    return twiml_response(as_twiml(plan))
-
-
-def _deliver(plan: Plan, message: Inbound) -> str | None:
-    """REST mode: send now; a changed outcome if a relay failed."""
-    if not current_app.config["SMS_USE_REST_API"]:
-        return None
-    send: Sender = current_app.extensions["sms_sender"]
-    if not send_by_rest(plan, send, message) and plan.relays:
-        log.warning("an SMS relay was not accepted by Twilio")
-        return "send_failed"
-    return None
-
-
-def number_key(app: Flask) -> str:
-    """NUMBER_ENCRYPTION_KEY from the configuration; in local mode one kept in instance/."""
-    key = app.config.get("NUMBER_ENCRYPTION_KEY") or ""
-    if not key:
-        if app.config.get("TWILIO_AUTH_TOKEN"):
-            log.warning("NUMBER_ENCRYPTION_KEY is not set: using a key kept in instance/; "
-                        "every process of this hotline must share one key (see README)")
-        key = local_key(app.instance_path)
-    return str(key)
-
-
-def init_app(app: Flask) -> None:
-    import os
-
-    hotline = app.extensions["hotline"]
-    app.config.setdefault("NUMBER_ENCRYPTION_KEY", os.environ.get("NUMBER_ENCRYPTION_KEY", ""))
-    env_rest = os.environ.get("SMS_USE_REST_API", "").strip().lower()
-    default_rest = hotline.profile.sms.use_rest_api or env_rest in ("1", "true", "yes")
-    app.config.setdefault("SMS_USE_REST_API", default_rest)
-    vault = NumberVault.from_settings(number_key(app), app.config["SECRET_KEY"])
-    store = SmsStore(make_engine(app.config["DATABASE_URL"]))
-    app.extensions["sms_store"] = store
-    app.extensions["sms"] = SmsChannel(hotline.profile, hotline.prompter, store, vault,
-                                       clock=app.config.get("CLOCK"))
-    app.register_blueprint(bp)
-    # Load the language model now, off the request path (about half a second).
-    threading.Thread(target=warm_language_model, args=(tuple(hotline.profile.languages),),
-                     name="langid-warmup", daemon=True).start()
-
-
-__all__ = ["Inbound", "Outbound", "Plan", "SmsChannel", "as_twiml", "init_app",
-           "normalize_keyword", "send_by_rest"]
+__all__ = ["Inbound", "Outbound", "Plan", "SmsChannel", "e164", "normalize_keyword"]

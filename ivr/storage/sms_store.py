@@ -1,7 +1,8 @@
 """What the SMS channel keeps in the database: cases, opt-outs, language memory, MessageSids.
 
 Every method raises SQLAlchemyError when the database fails; the channel answers the
-sender anyway (ivr/sms/channel.py). Nothing here stores a number in clear or a message body.
+sender anyway, and the text reaches the helpline (ivr/sms/channel.py). Nothing here stores
+a number in clear or a message body.
 """
 
 from __future__ import annotations
@@ -11,16 +12,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ivr.storage.db import SmsCase, SmsDelivery, SmsOptOut, SmsSender, as_utc
+from ivr.storage.models import SmsCase, SmsDelivery, SmsOptOut, SmsSender, as_utc
 
 # No 0/O, 1/I/L, 5/S, 8/B: a code read off a small screen and typed back must survive.
 CODE_ALPHABET = "234679ACDEFGHJKMNPQRTUVWXYZ"
 CODE_LENGTH = 4
+CLAIMED, DONE, BUSY = "claimed", "done", "busy"
+# Longer than a live worker can hold a message (the /sms deadline, ivr/sms/views.py):
+# a claim this old is a dead worker's.
+CLAIM_LEASE = timedelta(seconds=10)
 
 
 def new_code() -> str:
@@ -48,21 +53,46 @@ class SmsStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def first_delivery(self, message_sid: str, now: datetime) -> bool:
-        """Record a MessageSid; False if it was already handled (Twilio delivered it twice)."""
+    def claim_delivery(self, message_sid: str, now: datetime,
+                       lease: timedelta = CLAIM_LEASE) -> str:
+        """Claim a MessageSid for handling: "claimed" (handle it), "done" (handled before:
+        a duplicate) or "busy" (another worker is handling it right now).
+
+        A claim older than `lease` belongs to a worker that died or gave up: it is taken over.
+        """
+        sid = message_sid[:64]
         try:
             with Session(self.engine) as session, session.begin():
-                session.add(SmsDelivery(message_sid=message_sid[:64], at=now))
+                session.add(SmsDelivery(message_sid=sid, at=now, state=CLAIMED))
+            return CLAIMED
         except IntegrityError:
-            return False
-        return True
+            pass
+        with Session(self.engine) as session, session.begin():
+            taken = session.execute(
+                update(SmsDelivery).where(SmsDelivery.message_sid == sid,
+                                          SmsDelivery.state == CLAIMED,
+                                          SmsDelivery.at < now - lease)
+                .values(at=now))
+            if taken.rowcount:  # type: ignore[attr-defined]
+                return CLAIMED
+            state = session.scalar(select(SmsDelivery.state)
+                                   .where(SmsDelivery.message_sid == sid))
+        if state is None:  # released in between: claim it again
+            return self.claim_delivery(message_sid, now, lease)
+        return DONE if state == DONE else BUSY
 
-    def forget_delivery(self, message_sid: str) -> None:
+    def finish_delivery(self, message_sid: str) -> None:
+        """The message was relayed or answered: from now on its MessageSid is a duplicate."""
+        with Session(self.engine) as session, session.begin():
+            session.execute(update(SmsDelivery).where(SmsDelivery.message_sid
+                                                      == message_sid[:64]).values(state=DONE))
+
+    def release_delivery(self, message_sid: str) -> None:
         """Let Twilio's retry of a message we failed to handle be handled after all."""
         with Session(self.engine) as session, session.begin():
-            found = session.get(SmsDelivery, message_sid[:64])
-            if found is not None:
-                session.delete(found)
+            session.execute(delete(SmsDelivery).where(SmsDelivery.message_sid
+                                                      == message_sid[:64],
+                                                      SmsDelivery.state == CLAIMED))
 
     def opted_out(self, number_hash: str) -> bool:
         with Session(self.engine) as session:

@@ -39,8 +39,14 @@ def prompt_audio(lang: str, prompt_id: str) -> Response:
 
 @bp.get("/healthz")
 def healthz() -> Response:
-    """Alive and configured; says nothing of the database, which calls do not need."""
+    """Alive and configured, and the database at the code's migrations: else 503 with the
+    reason (calls still work; SMS and voice messages cannot be answered or kept)."""
     hotline: Hotline = current_app.extensions["hotline"]
+    problem = current_app.extensions["schema"].problem()
+    if problem:
+        response = jsonify(status="unavailable", reason=problem, hotline=hotline.profile.name)
+        response.status_code = 503
+        return response
     return jsonify(status="ok", hotline=hotline.profile.name,
                    languages=len(hotline.profile.languages),
                    local_mode=current_app.extensions["twilio_validator"] is None)

@@ -6,10 +6,12 @@ import logging
 from datetime import UTC, datetime
 
 from flask import Blueprint, Flask, Response, current_app, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from ivr.security import twilio_signed
-from ivr.storage.db import EventLog, VoiceMessage
+from ivr.storage.db import EventLog, within
+from ivr.storage.voice_messages import Recording, store_voice_messages
 from ivr.voice.engine import Answer, Caller, Engine
 from ivr.voice.hotline import Hotline
 from ivr.voice.state import CallState, as_count
@@ -18,6 +20,7 @@ log = logging.getLogger(__name__)
 
 BASE = "/voice"
 bp = Blueprint("voice", __name__, url_prefix=BASE)
+RECORDING_DEADLINE_S = 3.0  # storing a voice message reference, then a 503
 
 
 def hotline() -> Hotline:
@@ -118,14 +121,21 @@ def recorded() -> Response:
 @bp.post("/recording")
 @twilio_signed
 def recording() -> Response:
-    """Twilio's recording status callback: keep the reference for the helpline."""
+    """Twilio's recording status callback: the reference is stored before the answer; a 503
+    when it could not be (`ivr recordings sync` recovers it from Twilio's API)."""
     form = request.form
-    sid, url = form.get("RecordingSid", ""), form.get("RecordingUrl", "")
-    if form.get("RecordingStatus", "completed") == "completed" and sid and url:
-        events().put(VoiceMessage(recording_sid=sid[:64], recording_url=url[:512],
-                                  language=state().lang,
-                                  duration=as_count(form.get("RecordingDuration"), 10_000),
-                                  at=datetime.now(UTC), state="new"))
+    sid = form.get("RecordingSid", "")
+    if form.get("RecordingStatus", "completed") == "completed" and sid:
+        message = Recording(sid=sid[:64], at=datetime.now(UTC),
+                            language=state().lang,
+                            duration=as_count(form.get("RecordingDuration"), 10_000))
+        try:
+            within(RECORDING_DEADLINE_S, store_voice_messages,
+                   current_app.extensions["voice_messages_engine"], [message], lane="voice")
+        except (SQLAlchemyError, TimeoutError) as exc:
+            log.warning("voice message %s not stored (%s): answered 503; `ivr recordings "
+                        "sync` recovers it", message.sid, type(exc).__name__)
+            return Response(status=503)
     return Response(status=204)
 
 

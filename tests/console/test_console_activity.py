@@ -68,7 +68,7 @@ def test_activity_page_draws_charts_from_the_database(console_app: Flask,
         for row in sample_events():
             row.at = now - timedelta(hours=1) + (row.at - DAY) / 100  # same order, recent
             db.add(row)
-        db.add(VoiceMessage(recording_sid="RE0123456789abcdef", recording_url="https://x",
+        db.add(VoiceMessage(recording_sid="RE0123456789abcdef",
                             language="uk", duration=12, at=now, state="new"))
     page = console.get("/console/activity?days=7").get_data(as_text=True)
     assert page.count('<svg class="chart"') == 5
@@ -90,7 +90,7 @@ def test_voice_message_audio_comes_through_the_server(console_app: Flask,
 
     console_app.config["CONSOLE_RECORDING_FETCH"] = fake_twilio
     with Session(console_app.extensions["events"].engine) as db, db.begin():
-        db.add(VoiceMessage(recording_sid="RE0123456789abcdef", recording_url="https://x",
+        db.add(VoiceMessage(recording_sid="RE0123456789abcdef",
                             language="fr", duration=5, at=datetime.now(UTC), state="new"))
     response = console.get("/console/messages/1/audio")
     assert response.status_code == 200 and response.data == b"ID3 audio"
@@ -109,6 +109,6 @@ def test_without_twilio_credentials_no_audio_is_fetched(console_app: Flask,
                                                         console: FlaskClient) -> None:
     console_app.config["TWILIO_ACCOUNT_SID"] = ""
     with Session(console_app.extensions["events"].engine) as db, db.begin():
-        db.add(VoiceMessage(recording_sid="RE0123456789abcdef", recording_url="https://x",
+        db.add(VoiceMessage(recording_sid="RE0123456789abcdef",
                             language="fr", duration=5, at=datetime.now(UTC), state="new"))
     assert console.get("/console/messages/1/audio").status_code == 404
