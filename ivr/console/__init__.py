@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from typing import Any
 
 from flask import Flask, Response, request
 from flask_limiter import Limiter
@@ -85,7 +86,8 @@ def init_app(app: Flask) -> None:
         REMEMBER_COOKIE_SECURE=True, REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax", PERMANENT_SESSION_LIFETIME=timedelta(hours=8))
     csrf.init_app(app)
-    hooks = (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs)
+    hooks: list[dict[Any, list[Any]]] = [app.before_request_funcs, app.after_request_funcs,
+                                          app.teardown_request_funcs]
     app_wide = [list(found.get(None, [])) for found in hooks]
     limiter.init_app(app)
     # Flask-Limiter hooks into every request of the app: even exempt, each of Twilio's
