@@ -51,6 +51,8 @@ def compare(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
         was, now = old.get("memory", {}).get(app, {}), new.get("memory", {}).get(app, {})
         rows.append(line(f"{app} RSS MB/worker", was.get("rss_mb"), now.get("rss_mb"), ".0f"))
         rows.append(line(f"{app} PSS MB/worker", was.get("pss_mb"), now.get("pss_mb"), ".0f"))
+        rows.append(line(f"{app} PSS MB, whole server", was.get("total_pss_mb"),
+                         now.get("total_pss_mb"), ".0f"))
     was, now = old.get("startup") or {}, new.get("startup") or {}
     rows.append(line("create_app() s", was.get("seconds"), now.get("seconds"), ".2f"))
     rows.append(line("create_app() CPU s", was.get("cpu_seconds"), now.get("cpu_seconds"),

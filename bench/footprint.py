@@ -36,6 +36,7 @@ class Memory:
     rss_mb: float  # the largest worker's RSS
     pss_mb: float | None  # the largest worker's PSS (None where smaps_rollup is missing)
     master_rss_mb: float | None
+    total_pss_mb: float | None = None  # the master's and every worker's PSS: the server's share
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,11 @@ def server_memory(master: int) -> Memory:
     rss = [kb for pid in workers if (kb := proc_kb(pid, "status", "VmRSS")) is not None]
     pss = [kb for pid in workers if (kb := proc_kb(pid, "smaps_rollup", "Pss")) is not None]
     master_rss = proc_kb(master, "status", "VmRSS")
+    master_pss = proc_kb(master, "smaps_rollup", "Pss")
     return Memory(len(workers), max(rss, default=0) / 1024,
                   max(pss) / 1024 if pss else None,
-                  master_rss / 1024 if master_rss is not None else None)
+                  master_rss / 1024 if master_rss is not None else None,
+                  (sum(pss) + master_pss) / 1024 if pss and master_pss is not None else None)
 
 
 def parse_startup(outputs: Sequence[str]) -> Startup:

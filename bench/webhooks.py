@@ -692,6 +692,10 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{startup.runs}; import {startup.import_seconds:.2f} s, "
           f"CPU {startup.cpu_seconds:.2f} s). other CPU: CPUs' worth of work by other "
           "processes on this machine meanwhile.")
+    for app, used in memory.items():
+        print(f"{app} server: {used.workers} workers; master RSS "
+              f"{shown(used.master_rss_mb, '.0f')} MB; master and workers' PSS together "
+              f"{shown(used.total_pss_mb, '.0f')} MB")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in load_after)}")
     times: list[CallerTime] = [] if args.no_caller_time else caller_times(
         [Path(args.profile)] if args.profile else [])

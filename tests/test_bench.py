@@ -338,6 +338,7 @@ def test_server_memory_reads_a_masters_children() -> None:
         found = footprint.server_memory(os.getpid())
         assert found.workers >= 1 and 1 < found.rss_mb < 10_000
         assert found.pss_mb is not None and found.master_rss_mb is not None
+        assert found.total_pss_mb is not None and found.total_pss_mb > found.pss_mb
         assert footprint.children(child.pid) == []
     finally:
         child.kill()
@@ -414,3 +415,25 @@ def test_the_whole_bench_runs_and_writes_its_json(tmp_path: Path) -> None:
     assert {(t["profile"], t["lang"]) for t in data["caller_time"]} >= {("luxembourg", "fr"),
                                                                        ("kosovo", "sq")}
     assert "signed-bare POST /bare/signed" in done.stdout and "targets:" in done.stdout
+
+
+def test_the_app_can_be_forked_after_create_app(make_app: Callable[..., Flask]) -> None:
+    """gunicorn.conf.py preloads the app in the master: create_app() must leave no database
+    connection to share across a fork, and no thread of its own that a fork would lose."""
+    import threading
+
+    before = set(threading.enumerate())
+    app = make_app()
+    for thread in set(threading.enumerate()) - before:
+        thread.join(30)  # the SMS language model's warm-up ends; nothing else may run on
+        assert not thread.is_alive(), thread.name
+    pools = [app.extensions["sms_store"].engine.pool]
+    events = app.extensions["events"]
+    assert events._engine is None and events._thread is None  # made on the first event
+    assert all(pool.checkedout() == 0 and pool.checkedin() == 0 for pool in pools)
+
+
+def test_gunicorn_config_preloads_and_the_procfile_loads_it() -> None:
+    config = load("gunicorn_conf", REPO / "gunicorn.conf.py")
+    assert config.preload_app is True
+    assert "--config gunicorn.conf.py" in bench.procfile_web_line((REPO / "Procfile").read_text())
