@@ -1,21 +1,26 @@
-"""Benchmark of the voice webhooks under gunicorn, beside a bare Flask app on the same settings.
+"""Benchmark of the voice webhooks under gunicorn, beside two baselines on the same settings.
 
     python3 bench/webhooks.py                # 3 s warm-up + 10 s per endpoint, 32 connections
-    python3 bench/webhooks.py --no-fail      # report only; exit 0 even when a target is missed
+    python3 bench/webhooks.py --no-fail --rounds 3 --json bench/results/   # one file per run
 
 Starts gunicorn twice from the Procfile's `web:` line (same worker class and count), bound to
 a free loopback port: once with the hotline ('ivr:create_app()', a real TWILIO_AUTH_TOKEN and
-PUBLIC_BASE_URL, events written to a throwaway SQLite file) and once with bench/bare_app.py.
-Loads `POST /voice` and one menu step with requests signed as Twilio signs them, using wrk
-(Debian's `wrk`, a Lua script for the POST body and headers). Checks every endpoint answers
-200 TwiML before measuring. Targets: each hotline endpoint at >= 0.8 of the bare endpoint's
-requests/s and p99 under 25 ms. Exits 1 when a target is missed, 2 when it cannot measure.
+PUBLIC_BASE_URL, events written to a throwaway SQLite file) and once with bench/bare_app.py
+(`/bare`: a fixed TwiML body; `/bare/signed`: the same after parsing the form and checking the
+signature with twilio's RequestValidator, the least a correct webhook does). Loads each
+endpoint with requests signed as Twilio signs them, using wrk (Debian's `wrk`, a Lua script
+for the POST body and headers). Checks every endpoint answers 200 TwiML (and a forged
+signature 403) before measuring. Also reports each worker's memory after the load, the time
+create_app() takes in a fresh interpreter, and the caller's time (bench/caller_time.py).
+Targets: each hotline endpoint at >= 0.8 of the signed baseline's requests/s and p99 under
+25 ms. Exits 1 when a target is missed, 2 when it cannot measure.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import datetime
 import http.client
 import json
 import os
@@ -40,10 +45,18 @@ from urllib.parse import urlencode
 from twilio.request_validator import RequestValidator
 
 REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # run as `python3 bench/webhooks.py`: its siblings as bench.*
+    sys.path.insert(0, str(REPO))
+
+from bench.caller_time import CallerTime, caller_table, caller_times  # noqa: E402
+from bench.caller_time import as_json as caller_json  # noqa: E402
+from bench.footprint import Memory, Startup, measure_startup, server_memory  # noqa: E402
+
 PROCFILE = REPO / "Procfile"
 HOTLINE_APP = "ivr:create_app()"
 BARE_APP = "bench.bare_app:create_app()"
-BARE_PATH = "/bare"  # bench/bare_app.py's endpoint (not imported: Flask stays out of here)
+BARE_PATH = "/bare"  # bench/bare_app.py's endpoints (not imported: Flask stays out of here)
+SIGNED_PATH = "/bare/signed"
 # The URL Twilio would use; never contacted (the .invalid TLD cannot resolve).
 PUBLIC_BASE_URL = "https://hotline.bench.invalid"
 LOOPBACK = "127.0.0.1"
@@ -57,12 +70,17 @@ OTHER_LOAD_WARNING = 0.25  # CPUs used by other processes beyond which the figur
 
 @dataclass(frozen=True, eq=False)  # compared by identity: a key of the results
 class Endpoint:
-    """One URL to load: which app serves it, and the form Twilio would post."""
+    """One URL to load: what it is, and the form Twilio would post."""
 
     label: str
-    app: str  # "hotline" | "bare"
+    role: str  # "bare" (fixed body) | "signed" (form + signature, fixed body) | "hotline"
     path: str  # path and query string, exactly as signed
     form: Mapping[str, str]
+
+    @property
+    def app(self) -> str:
+        """Which server answers it: "hotline", or "bare" (bench/bare_app.py)."""
+        return "hotline" if self.role == "hotline" else "bare"
 
 
 @dataclass(frozen=True)
@@ -103,6 +121,7 @@ def call_form(**extra: str) -> dict[str, str]:
 
 ENDPOINTS = (
     Endpoint("bare POST /bare", "bare", BARE_PATH, call_form()),
+    Endpoint("signed-bare POST /bare/signed", "signed", SIGNED_PATH, call_form()),
     Endpoint("hotline POST /voice", "hotline", "/voice", call_form()),
     Endpoint("hotline POST /voice/menu (main, key 2)", "hotline",
              "/voice/menu?l=fr&n=main&r=0&w=0",
@@ -284,6 +303,10 @@ def check_twiml(port: int, endpoint: Endpoint, token: str) -> str | None:
         return f"{endpoint.label}: not a TwiML <Response>: {body[:200]!r}"
     if endpoint.app == "hotline" and "<Gather" not in body:
         return f"{endpoint.label}: no <Gather> (did the fallback answer?): {body[:200]!r}"
+    if endpoint.role != "bare":  # it must really check the signature, or it measures less
+        forged, _, _ = request(port, endpoint, "not-" + token)
+        if forged != 403:
+            return f"{endpoint.label}: HTTP {forged} to a forged signature (expected 403)"
     return None
 
 
@@ -377,17 +400,28 @@ def run_wrk(wrk: str, url: str, script: Path, seconds: float, connections: int,
 
 # --- targets -----------------------------------------------------------------------------
 
+def baseline(results: Mapping[Endpoint, Result], role: str) -> Result | None:
+    return next((r for e, r in results.items() if e.role == role), None)
+
+
+def ratio(result: Result, base: Result | None) -> float | None:
+    return result.rate / base.rate if base is not None and base.rate else None
+
+
 def verdicts(results: Mapping[Endpoint, Result], min_ratio: float,
              max_p99_ms: float) -> list[tuple[str, bool]]:
-    """Each target of each hotline endpoint, as (description, held)."""
-    bare = next(r for e, r in results.items() if e.app == "bare")
+    """Each target of each hotline endpoint, as (description, held).
+
+    The throughput target is against the signed baseline (what any correct webhook must do).
+    """
+    signed = baseline(results, "signed")
     found: list[tuple[str, bool]] = []
     for endpoint, result in results.items():
         if endpoint.app != "hotline":
             continue
-        ratio = result.rate / bare.rate if bare.rate else 0.0
-        found.append((f"{endpoint.label}: throughput ratio {ratio:.2f} >= {min_ratio:g}",
-                      ratio >= min_ratio))
+        to_signed = ratio(result, signed) or 0.0
+        found.append((f"{endpoint.label}: throughput ratio to signed-bare {to_signed:.2f} "
+                      f">= {min_ratio:g}", to_signed >= min_ratio))
         found.append((f"{endpoint.label}: p99 {result.p99_ms:.1f} ms < {max_p99_ms:g} ms",
                       result.p99_ms < max_p99_ms))
         found.append((f"{endpoint.label}: {result.errors} errors (non-2xx, socket) == 0",
@@ -401,20 +435,68 @@ def median_round(rounds: Sequence[Result]) -> Result:
     return ordered[(len(ordered) - 1) // 2]
 
 
-def table(results: Mapping[Endpoint, Result]) -> str:
-    bare = next(r for e, r in results.items() if e.app == "bare")
-    rows = [f"{'endpoint':<42} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
-            f"{'ratio':>6} {'errors':>6} {'CPU ms/req':>10} {'CPU ratio':>9} {'other CPU':>9}"]
+def shown(value: float | None, form: str) -> str:
+    return "?" if value is None else format(value, form)
+
+
+def table(results: Mapping[Endpoint, Result], memory: Mapping[str, Memory] | None = None,
+          startup: Startup | None = None) -> str:
+    """The report: one row per endpoint; memory per worker of the server that answers it."""
+    bare, signed = baseline(results, "bare"), baseline(results, "signed")
+    memory = memory or {}
+    rows = [f"{'endpoint':<42} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'/bare':>6} "
+            f"{'/signed':>7} {'CPU ms/req':>10} {'RSS MB':>7} {'PSS MB':>7} {'start s':>7} "
+            f"{'errors':>6} {'other CPU':>9}"]
     for endpoint, r in results.items():
-        ratio = r.rate / bare.rate if bare.rate else 0.0
-        cpu = "?" if r.server_cpu_ms is None else f"{r.server_cpu_ms:.3f}"
-        cpu_ratio = ("?" if r.server_cpu_ms is None or bare.server_cpu_ms is None
-                     else f"{bare.server_cpu_ms / r.server_cpu_ms:.2f}")
-        other = "?" if r.other_cpus is None else f"{r.other_cpus:.2f}"
-        rows.append(f"{endpoint.label:<42} {r.rate:>8.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f} "
-                    f"{r.max_ms:>7.1f} {ratio:>6.2f} {r.errors:>6} {cpu:>10} {cpu_ratio:>9} "
-                    f"{other:>9}")
+        used = memory.get(endpoint.app)
+        start = startup.seconds if startup is not None and endpoint.app == "hotline" else None
+        rows.append(f"{endpoint.label:<42} {r.rate:>7.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f} "
+                    f"{shown(ratio(r, bare), '.2f'):>6} {shown(ratio(r, signed), '.2f'):>7} "
+                    f"{shown(r.server_cpu_ms, '.3f'):>10} "
+                    f"{shown(used.rss_mb if used else None, '.0f'):>7} "
+                    f"{shown(used.pss_mb if used else None, '.0f'):>7} "
+                    f"{shown(start, '.2f'):>7} {r.errors:>6} {shown(r.other_cpus, '.2f'):>9}")
     return "\n".join(rows)
+
+
+def markdown_table(results: Mapping[Endpoint, Result], memory: Mapping[str, Memory],
+                   startup: Startup | None) -> str:
+    """The same figures as a Markdown table, for the README's Performance section."""
+    bare, signed = baseline(results, "bare"), baseline(results, "signed")
+    rows = ["| endpoint | req/s | p50 ms | p99 ms | ratio to bare | ratio to signed-bare "
+            "| CPU ms/request | RSS MB/worker | start-up s |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for endpoint, r in results.items():
+        used = memory.get(endpoint.app)
+        start = startup.seconds if startup is not None and endpoint.app == "hotline" else None
+        rows.append(f"| {endpoint.label} | {r.rate:.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} "
+                    f"| {shown(ratio(r, bare), '.2f')} | {shown(ratio(r, signed), '.2f')} "
+                    f"| {shown(r.server_cpu_ms, '.2f')} "
+                    f"| {shown(used.rss_mb if used else None, '.0f')} "
+                    f"| {shown(start, '.2f') if start is not None else '-'} |")
+    return "\n".join(rows)
+
+
+def git_commit() -> str:
+    """This checkout's commit, with "+dirty" when files differ from it ("?" without git)."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
+                                capture_output=True, text=True, timeout=10,
+                                check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=REPO, capture_output=True, text=True, timeout=10,
+                               check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+    return commit + ("+dirty" if dirty else "")
+
+
+def json_path(target: str, commit: str, now: datetime.datetime) -> Path:
+    """A directory (existing, or written with a trailing /) gets one new file per run."""
+    if Path(target).is_dir() or target.endswith(("/", os.sep)):
+        stamp = now.strftime("%Y%m%dT%H%M%SZ")
+        return Path(target) / f"{stamp}-{commit.replace('+', '-')}.json"
+    return Path(target)
 
 
 # --- the run -----------------------------------------------------------------------------
@@ -430,7 +512,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=32, help="default 32")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--min-ratio", type=float, default=0.8,
-                        help="target: hotline req/s over bare req/s (default 0.8)")
+                        help="target: hotline req/s over signed-bare req/s (default 0.8)")
     parser.add_argument("--max-p99-ms", type=float, default=25.0,
                         help="target: p99 latency of a hotline endpoint (default 25)")
     parser.add_argument("--procfile", type=Path, default=PROCFILE)
@@ -440,15 +522,23 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=1,
                         help="measure each endpoint this many times, in turn, and keep the "
                              "median round (evens out other load on the machine; default 1)")
-    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument("--json",
+                        help="also write the figures to this JSON file; to a directory "
+                             "(existing, or ending in /): one new file per run, named by "
+                             "time and commit")
+    parser.add_argument("--startup-runs", type=int, default=3,
+                        help="fresh interpreters timing create_app() (median; default 3)")
+    parser.add_argument("--no-caller-time", action="store_true",
+                        help="skip the caller's time (seconds of prompts per language)")
     parser.add_argument("--log-dir", type=Path,
                         help="keep the servers' logs here (default: deleted with the run)")
     parser.add_argument("--no-fail", action="store_true",
                         help="only report: exit 0 even when a target is missed")
     args = parser.parse_args(argv)
     if (args.duration <= 0 or args.warmup < 0 or args.connections < 1 or args.threads < 1
-            or args.rounds < 1):
-        parser.error("--duration, --connections, --threads and --rounds must be positive")
+            or args.rounds < 1 or args.startup_runs < 1):
+        parser.error("--duration, --connections, --threads, --rounds and --startup-runs "
+                     "must be positive")
     if args.threads > args.connections:
         parser.error("--threads cannot exceed --connections (wrk needs one connection each)")
     return args
@@ -477,6 +567,24 @@ def prepare_database(procfile_text: str, env: Mapping[str, str]) -> str | None:
         lines = (done.stderr or done.stdout).strip().splitlines()[-3:]
         return f"release command {release!r} failed ({done.returncode}): " + " / ".join(lines)
     return None
+
+
+def report(results: Mapping[Endpoint, Result], memory: Mapping[str, Memory],
+           startup: Startup | None, times: Sequence[CallerTime],
+           found: Sequence[tuple[str, bool]], settings: Mapping[str, object]) -> dict[str, object]:
+    """One run's figures as JSON-ready data (what bench/compare.py reads)."""
+    bare, signed = baseline(results, "bare"), baseline(results, "signed")
+    return {
+        "settings": dict(settings),
+        "results": {e.label: {**asdict(r), "rate": r.rate, "app": e.app, "role": e.role,
+                              "ratio_to_bare": ratio(r, bare),
+                              "ratio_to_signed": ratio(r, signed)}
+                    for e, r in results.items()},
+        "memory": {app: asdict(m) for app, m in memory.items()},
+        "startup": asdict(startup) if startup is not None else None,
+        "caller_time": caller_json(times),
+        "targets": [{"target": d, "held": h} for d, h in found],
+    }
 
 
 def on_terminate(signum: int, frame: FrameType | None) -> None:
@@ -520,7 +628,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         groups: list[int] = []  # each server leads its own process group
         gunicorn = shutil.which("gunicorn", path=env["PATH"]) or "gunicorn"
         extra = quiet_options(gunicorn)
-        for app, spec, app_env in (("bare", BARE_APP, env), ("hotline", None, hotline_env)):
+        # The signed baseline checks signatures with the same token and public URL.
+        bare_env = {**env, "TWILIO_AUTH_TOKEN": token, "PUBLIC_BASE_URL": PUBLIC_BASE_URL}
+        load_before = os.getloadavg()
+        started = datetime.datetime.now(datetime.UTC)
+        startup = measure_startup(hotline_env, REPO, args.startup_runs)
+        for app, spec, app_env in (("bare", BARE_APP, bare_env),
+                                   ("hotline", None, hotline_env)):
             ports[app] = free_port()
             argvs[app] = server_argv(web_line, ports[app], spec, app_env, extra)
             probe = next(e for e in ENDPOINTS if e.app == app)
@@ -537,7 +651,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"wrk: {args.connections} connections, {args.threads} threads, "
               f"{args.warmup:g} s warm-up + {args.rounds} x {args.duration:g} s per endpoint; "
               f"{os.cpu_count()} CPUs; load average before: "
-              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+              f"{' '.join(f'{x:.2f}' for x in load_before)}")
         if note:
             print(f"note: {note}")
 
@@ -561,15 +675,35 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rounds[endpoint].append(run_wrk(wrk, url, scripts[endpoint], args.duration,
                                                 args.connections, args.threads, groups))
         results = {endpoint: median_round(found) for endpoint, found in rounds.items()}
+        # After warm-up and every round: what a worker holds once it has served for a while.
+        memory = {app: server_memory(pid) for app, pid in zip(("bare", "hotline"), groups,
+                                                               strict=True)}
 
         # Still answering correctly after the load (no worker fell over into the fallback).
         problems = [p for e in ENDPOINTS if (p := check_twiml(ports[e.app], e, token))]
 
+    load_after = os.getloadavg()
     print()
-    print(table(results))
-    print("CPU ms/req: the server's CPU time per request; CPU ratio: bare's over this one's "
-          "(what the throughput ratio would be if CPU were all that limits it).\n"
-          "other CPU: CPUs' worth of work by other processes on this machine meanwhile.")
+    print(table(results, memory, startup))
+    print("/bare, /signed: req/s over the bare and the signed-bare endpoint's. CPU ms/req: the "
+          "server's CPU time per request.\nRSS, PSS: the largest worker's after the load "
+          "(PSS shares pages shared with other processes). start s: create_app() in a fresh "
+          "interpreter,\nimport included (median of "
+          f"{startup.runs}; import {startup.import_seconds:.2f} s, "
+          f"CPU {startup.cpu_seconds:.2f} s). other CPU: CPUs' worth of work by other "
+          "processes on this machine meanwhile.")
+    for app, used in memory.items():
+        print(f"{app} server: {used.workers} workers; master RSS "
+              f"{shown(used.master_rss_mb, '.0f')} MB; master and workers' PSS together "
+              f"{shown(used.total_pss_mb, '.0f')} MB")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in load_after)}")
+    times: list[CallerTime] = [] if args.no_caller_time else caller_times(
+        [Path(args.profile)] if args.profile else [])
+    if times:
+        print("\nThe caller's time: seconds of prompts from the first ring to a ringing phone "
+              "(silent; 0 pressed at once;\nlistening to each menu in full, then the keys "
+              "shown to talk to the helpline):")
+        print(caller_table(times))
     busiest = max((r.other_cpus or 0.0 for r in results.values()), default=0.0)
     if busiest > OTHER_LOAD_WARNING:
         print(f"warning: other processes used up to {busiest:.2f} CPUs during the measurement; "
@@ -583,14 +717,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     missed = [d for d, held in found if not held] + problems
     print(f"targets: {'all held' if not missed else f'{len(missed)} missed'}")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({
-            "settings": {"argv": argvs["hotline"], "connections": args.connections,
-                         "duration": args.duration, "warmup": args.warmup,
-                         "rounds": args.rounds},
-            "results": {e.label: {**asdict(r), "rate": r.rate} for e, r in results.items()},
-            "targets": [{"target": d, "held": h} for d, h in found],
-        }, indent=2) + "\n")
+        commit = git_commit()
+        path = json_path(args.json, commit, started)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report(
+            results, memory, startup, times, found,
+            {"commit": commit, "started": started.isoformat(timespec="seconds"),
+             "argv": argvs["hotline"], "connections": args.connections,
+             "duration": args.duration, "warmup": args.warmup, "rounds": args.rounds,
+             "cpus": os.cpu_count(), "load_before": load_before, "load_after": load_after}),
+            indent=2) + "\n")
+        print(f"figures written to {path}")
     return 1 if missed and not args.no_fail else 0
 
 

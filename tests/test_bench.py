@@ -5,7 +5,12 @@ The benchmark itself is not run here (it is not a timed test): `python3 bench/we
 
 from __future__ import annotations
 
+import datetime
 import importlib.util
+import json
+import os
+import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -34,6 +39,7 @@ def load(name: str, path: Path) -> ModuleType:
 
 bench = load("bench_webhooks", REPO / "bench" / "webhooks.py")
 bare = load("bench_bare_app", REPO / "bench" / "bare_app.py")
+HOTLINE_ENDPOINTS = [e for e in bench.ENDPOINTS if e.app == "hotline"]
 
 WEB = ("gunicorn --bind 0.0.0.0:${PORT:-8000} --workers ${WEB_CONCURRENCY:-3} "
        "--access-logfile - --access-logformat '%(h)s \"%(m)s %(U)s\" %(s)s' 'ivr:create_app()'")
@@ -109,7 +115,7 @@ def test_signed_requests_reach_the_real_views(make_app: Callable[..., Flask]) ->
     """The bench's form and signature get 200 TwiML from the app, not 403."""
     app = make_app(PUBLIC_BASE_URL=bench.PUBLIC_BASE_URL, TWILIO_AUTH_TOKEN="bench-token")
     client = app.test_client()
-    for endpoint in bench.ENDPOINTS[1:]:
+    for endpoint in HOTLINE_ENDPOINTS:
         headers = {"X-Twilio-Signature": bench.signature("bench-token", endpoint.path,
                                                          endpoint.form),
                    "Content-Type": "application/x-www-form-urlencoded"}
@@ -148,11 +154,16 @@ def test_parse_wrk_reads_the_summary_line() -> None:
         bench.parse_wrk("wrk: connection refused\n")
 
 
-def make_results(bare_rate: float, hotline_rate: float, p99: float,
+def make_results(signed_rate: float, hotline_rate: float, p99: float,
                  errors: int = 0) -> dict[Any, Any]:
+    """bare at 2000 req/s, the signed baseline and one hotline endpoint as given."""
     result = bench.Result
-    return {bench.ENDPOINTS[0]: result(int(bare_rate * 10), 10.0, 1.0, 5.0, 9.0, 0),
-            bench.ENDPOINTS[1]: result(int(hotline_rate * 10), 10.0, 2.0, p99, 30.0, errors)}
+    bare_end, signed_end, hotline_end = bench.ENDPOINTS[:3]
+    assert (bare_end.role, signed_end.role, hotline_end.role) == ("bare", "signed", "hotline")
+    return {bare_end: result(20000, 10.0, 1.0, 5.0, 9.0, 0, server_cpu_ms=0.25),
+            signed_end: result(int(signed_rate * 10), 10.0, 1.5, 6.0, 9.0, 0),
+            hotline_end: result(int(hotline_rate * 10), 10.0, 2.0, p99, 30.0, errors,
+                                other_cpus=0.1, server_cpu_ms=0.5)}
 
 
 @pytest.mark.parametrize(("hotline_rate", "p99", "errors", "held"), [
@@ -162,10 +173,54 @@ def make_results(bare_rate: float, hotline_rate: float, p99: float,
     (900.0, 25.0, 0, [True, False, True]),
     (900.0, 20.0, 2, [True, True, False]),
 ])
-def test_verdicts_apply_the_targets(hotline_rate: float, p99: float, errors: int,
-                                    held: list[bool]) -> None:
+def test_verdicts_apply_the_targets_against_the_signed_baseline(
+        hotline_rate: float, p99: float, errors: int, held: list[bool]) -> None:
     found = bench.verdicts(make_results(1000.0, hotline_rate, p99, errors), 0.8, 25.0)
-    assert [ok for _, ok in found] == held
+    assert [ok for _, ok in found] == held  # 900/2000 to bare would miss 0.8: not the target
+    assert "ratio to signed-bare" in found[0][0]
+
+
+def test_table_shows_both_ratios_memory_and_startup() -> None:
+    results = make_results(1000.0, 800.0, 20.0)
+    memory = {"bare": bench.Memory(3, 30.4, 18.2, 29.0),
+              "hotline": bench.Memory(3, 95.6, 60.0, 90.0)}
+    startup = bench.Startup(0.84, 0.2, 0.8, 3)
+    lines = bench.table(results, memory, startup).splitlines()
+    assert len(lines) == 4
+    assert lines[0].split()[:4] == ["endpoint", "req/s", "p50", "ms"]
+    hotline_row = lines[3].split()
+    # req/s, p50, p99, /bare, /signed, CPU, RSS, PSS, start, errors, other CPU
+    assert hotline_row[-11:] == ["800", "2.00", "20.00", "0.40", "0.80", "0.500", "96", "60",
+                                 "0.84", "0", "0.10"]
+    assert lines[1].split()[-11:] == ["2000", "1.00", "5.00", "1.00", "2.00", "0.250", "30",
+                                      "18", "?", "0", "?"]
+    markdown = bench.markdown_table(results, memory, startup).splitlines()
+    assert markdown[0].startswith("| endpoint | req/s | p50 ms | p99 ms | ratio to bare |")
+    assert markdown[4] == ("| hotline POST /voice | 800 | 2.0 | 20.0 | 0.40 | 0.80 | 0.50 "
+                           "| 96 | 0.84 |")
+
+
+def test_report_is_json_with_both_ratios(tmp_path: Path) -> None:
+    results = make_results(1000.0, 800.0, 20.0)
+    memory = {"hotline": bench.Memory(3, 95.6, None, None)}
+    data = json.loads(json.dumps(bench.report(results, memory, None, [], [("t", True)],
+                                              {"commit": "abc1234"})))
+    voice = data["results"]["hotline POST /voice"]
+    assert (voice["rate"], voice["ratio_to_bare"], voice["ratio_to_signed"]) == (800.0, 0.4,
+                                                                                 0.8)
+    assert data["results"]["signed-bare POST /bare/signed"]["role"] == "signed"
+    assert data["memory"]["hotline"]["rss_mb"] == 95.6 and data["startup"] is None
+    assert data["settings"] == {"commit": "abc1234"}
+    assert data["targets"] == [{"target": "t", "held": True}]
+
+
+def test_json_goes_to_a_new_file_per_run_in_a_directory(tmp_path: Path) -> None:
+    now = datetime.datetime(2026, 11, 29, 23, 5, 7, tzinfo=datetime.UTC)
+    assert bench.json_path(str(tmp_path), "0f11255", now) == (
+        tmp_path / "20261129T230507Z-0f11255.json")
+    assert bench.json_path("results/", "0f11255+dirty", now) == Path(
+        "results/20261129T230507Z-0f11255-dirty.json")
+    assert bench.json_path(str(tmp_path / "one.json"), "x", now) == tmp_path / "one.json"
 
 
 def test_median_round_resists_one_disturbed_round() -> None:
@@ -179,11 +234,12 @@ def test_arguments() -> None:
     args = bench.parse_args([])
     assert (args.connections, args.duration, args.warmup, args.no_fail) == (32, 10.0, 3.0, False)
     assert (args.min_ratio, args.max_p99_ms, args.rounds) == (0.8, 25.0, 1)
+    assert (args.startup_runs, args.no_caller_time, args.json) == (3, False, None)
     args = bench.parse_args(["--no-fail", "--duration", "2", "--connections", "8",
                              "--profile", str(PROFILES_DIR / "kosovo.toml")])
     assert args.no_fail and args.duration == 2.0 and args.connections == 8
-    for wrong in (["--duration", "0"], ["--connections", "0"], ["--threads", "4",
-                                                                 "--connections", "2"]):
+    for wrong in (["--duration", "0"], ["--connections", "0"], ["--startup-runs", "0"],
+                  ["--threads", "4", "--connections", "2"]):
         with pytest.raises(SystemExit):
             bench.parse_args(wrong)
 
@@ -223,3 +279,161 @@ def test_cpu_arguments() -> None:
     assert (args.requests, args.rounds, args.rate) == (1000, 5, 400.0)
     with pytest.raises(SystemExit):
         cpu.parse_args(["--rate", "-1"])
+
+
+def test_signed_bare_endpoint_checks_the_signature_as_the_hotline_does() -> None:
+    token = "bench-token-0123456789"
+    app = bare.create_app(token, bench.PUBLIC_BASE_URL)
+    client = app.test_client()
+    form = bench.call_form()
+    for path in (bare.SIGNED_PATH, bare.SIGNED_PATH + "?l=fr&n=main"):
+        headers = {"X-Twilio-Signature": bench.signature(token, path, form)}
+        answer = client.post(path, data=form, headers=headers)
+        assert answer.status_code == 200 and answer.get_data(as_text=True) == bare.BARE_BODY
+        forged = {"X-Twilio-Signature": bench.signature("another", path, form)}
+        assert client.post(path, data=form, headers=forged).status_code == 403
+        assert client.post(path, data={**form, "Digits": "1"},
+                           headers=headers).status_code == 403  # the form is signed too
+        assert client.post(path, data=form).status_code == 403  # no signature at all
+    assert bench.SIGNED_PATH == bare.SIGNED_PATH
+
+
+def test_signed_bare_reads_its_token_from_the_environment(monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "from-env")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://env.example.invalid/")
+    form = {"CallSid": "CA1"}
+    headers = {"X-Twilio-Signature": bench.signature(
+        "from-env", bare.SIGNED_PATH, form, "https://env.example.invalid")}
+    answer = bare.create_app().test_client().post(bare.SIGNED_PATH, data=form, headers=headers)
+    assert answer.status_code == 200
+
+
+footprint = load("bench_footprint", REPO / "bench" / "footprint.py")
+
+
+def test_startup_is_the_median_of_fresh_runs() -> None:
+    outputs = ['noise\n{"seconds": 0.9, "import_seconds": 0.2, "cpu_seconds": 0.8}\n',
+               '{"seconds": 3.0, "import_seconds": 0.5, "cpu_seconds": 0.9}',
+               '{"seconds": 1.1, "import_seconds": 0.3, "cpu_seconds": 1.0}']
+    found = footprint.parse_startup(outputs)
+    assert (found.seconds, found.import_seconds, found.cpu_seconds, found.runs) == (
+        1.1, 0.3, 0.9, 3)
+
+
+def test_startup_snippet_times_create_app(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TWILIO_AUTH_TOKEN": "t",
+           "SECRET_KEY": "k" * 32, "DATABASE_URL": f"sqlite:///{tmp_path / 'e.sqlite3'}",
+           "PUBLIC_BASE_URL": bench.PUBLIC_BASE_URL, **bench.secret_settings()}
+    found = footprint.measure_startup(env, REPO, runs=1)
+    assert found.runs == 1 and 0 < found.import_seconds < found.seconds
+
+
+def test_server_memory_reads_a_masters_children() -> None:
+    if not Path("/proc/self/smaps_rollup").exists():
+        pytest.skip("no /proc/<pid>/smaps_rollup on this system: the bench shows '?'")
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        time.sleep(0.2)
+        found = footprint.server_memory(os.getpid())
+        assert found.workers >= 1 and 1 < found.rss_mb < 10_000
+        assert found.pss_mb is not None and found.master_rss_mb is not None
+        assert found.total_pss_mb is not None and found.total_pss_mb > found.pss_mb
+        assert footprint.children(child.pid) == []
+    finally:
+        child.kill()
+        child.wait()
+    assert footprint.proc_kb(os.getpid(), "status", "NoSuchField") is None
+
+
+caller = load("bench_caller_time", REPO / "bench" / "caller_time.py")
+
+
+def test_caller_time_covers_every_language_of_a_profile() -> None:
+    times = caller.caller_times([PROFILES_DIR / "kosovo.toml"])
+    assert [(t.profile, t.lang, t.listening_keys) for t in times] == [
+        ("kosovo", "sq", "1 1"), ("kosovo", "sr", "2 1"), ("kosovo", "en", "3 1")]
+    for t in times:
+        # The hold message is part of every path; a silent caller also sits through two
+        # menus and two 8 s timeouts before it.
+        assert 0 < t.press_0 < t.listening and t.silent > t.press_0 + 16
+    assert len({t.press_0 for t in times}) == 1  # nobody has chosen a language yet
+    table = caller.caller_table(times).splitlines()
+    assert table[0].split() == ["profile", "lang", "silent", "s", "press", "0", "s",
+                                "listening", "s", "keys"]
+    assert table[1].split()[:2] == ["kosovo", "sq"] and table[1].endswith("1 1")
+    assert caller.as_json(times)[2]["lang"] == "en"
+
+
+compare = load("bench_compare", REPO / "bench" / "compare.py")
+
+
+def test_compare_shows_both_runs_and_the_change() -> None:
+    old = {"settings": {"commit": "aaa", "load_before": [0.5, 0, 0]},
+           "results": {"hotline POST /voice": {"rate": 1000.0, "p99_ms": 30.0}},
+           "memory": {"hotline": {"rss_mb": 200.0, "pss_mb": None}},
+           "startup": {"seconds": 2.0, "cpu_seconds": 1.5},
+           "caller_time": [{"profile": "p", "lang": "fr", "silent": 60.0, "press_0": 4.7,
+                            "listening": 21.5}]}
+    new = {"settings": {"commit": "bbb", "load_before": [0.4, 0, 0]},
+           "results": {"hotline POST /voice": {"rate": 1500.0, "p99_ms": 15.0}},
+           "memory": {"hotline": {"rss_mb": 100.0, "pss_mb": 80.0}},
+           "startup": {"seconds": 0.5, "cpu_seconds": 0.5},
+           "caller_time": [{"profile": "p", "lang": "fr", "silent": 63.0, "press_0": 4.7,
+                            "listening": 21.5}]}
+    lines = [" ".join(line.split()) for line in compare.compare(old, new).splitlines()]
+    assert "commit aaa bbb" in lines
+    assert "req/s 1000 1500 +50%" in lines and "p99 ms 30.00 15.00 -50%" in lines
+    assert "hotline RSS MB/worker 200 100 -50%" in lines
+    assert "hotline PSS MB/worker - 80" in lines
+    assert "create_app() s 2.00 0.50 -75%" in lines
+    assert "p fr silent s 60.0 63.0 +5%" in lines
+    assert not any("press_0" in line for line in lines)  # unchanged: not listed
+
+
+def test_the_whole_bench_runs_and_writes_its_json(tmp_path: Path) -> None:
+    """A short real run (1 worker, 1 s per endpoint): it runs and its JSON parses.
+
+    Not a timed test: the figures themselves are not checked against any target.
+    """
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (apt-get install -y wrk): the bench cannot load")
+    env = {**os.environ, "WEB_CONCURRENCY": "1", "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "webhooks.py"), "--no-fail", "--duration", "1",
+         "--warmup", "0", "--connections", "2", "--startup-runs", "1", "--json",
+         f"{tmp_path}/"], env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr + done.stdout
+    written = list(tmp_path.glob("*.json"))
+    assert len(written) == 1
+    data = json.loads(written[0].read_text())
+    assert list(data["results"]) == [e.label for e in bench.ENDPOINTS]
+    for figures in data["results"].values():
+        assert figures["requests"] > 0 and figures["ratio_to_signed"] > 0
+    assert data["memory"]["hotline"]["workers"] == 1 and data["memory"]["hotline"]["rss_mb"] > 0
+    assert data["startup"]["seconds"] > 0
+    assert {(t["profile"], t["lang"]) for t in data["caller_time"]} >= {("luxembourg", "fr"),
+                                                                       ("kosovo", "sq")}
+    assert "signed-bare POST /bare/signed" in done.stdout and "targets:" in done.stdout
+
+
+def test_the_app_can_be_forked_after_create_app(make_app: Callable[..., Flask]) -> None:
+    """gunicorn.conf.py preloads the app in the master: create_app() must leave no database
+    connection to share across a fork, and no thread of its own that a fork would lose."""
+    import threading
+
+    before = set(threading.enumerate())
+    app = make_app()
+    for thread in set(threading.enumerate()) - before:
+        thread.join(30)  # the SMS language model's warm-up ends; nothing else may run on
+        assert not thread.is_alive(), thread.name
+    pools = [app.extensions["sms_store"].engine.pool]
+    events = app.extensions["events"]
+    assert events._engine is None and events._thread is None  # made on the first event
+    assert all(pool.checkedout() == 0 and pool.checkedin() == 0 for pool in pools)
+
+
+def test_gunicorn_config_preloads_and_the_procfile_loads_it() -> None:
+    config = load("gunicorn_conf", REPO / "gunicorn.conf.py")
+    assert config.preload_app is True
+    assert "--config gunicorn.conf.py" in bench.procfile_web_line((REPO / "Procfile").read_text())

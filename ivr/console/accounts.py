@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -16,8 +17,14 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
 MIN_PASSWORD_LENGTH = 12
 
 _hasher = PasswordHasher()
-# Checked against when a name is unknown, so the answer takes as long as for a real account.
-_DUMMY_HASH = _hasher.hash("not-a-password-of-anyone")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked against when a name is unknown, so the answer takes as long as for a real
+    account. Made at the first sign-in, not at import: hashing takes 0.2 s and 64 MB, which
+    every worker (and every command) paid at start-up even if nobody ever signed in."""
+    return _hasher.hash("not-a-password-of-anyone")
 
 
 class AccountError(ValueError):
@@ -61,8 +68,9 @@ def set_password(session: Session, operator: Operator, password: str) -> None:
 
 def authenticate(session: Session, name: str, password: str) -> Operator | None:
     """The operator with this name and password, or None (same work either way)."""
+    dummy = _dummy_hash()  # made for any name, so a first attempt tells nothing either
     operator = session.scalar(select(Operator).where(Operator.name == name))
-    stored = operator.password_hash if operator and operator.active else _DUMMY_HASH
+    stored = operator.password_hash if operator and operator.active else dummy
     try:
         _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):

@@ -265,9 +265,13 @@ def _identifier(languages: tuple[str, ...]) -> Any:
         if found is None:
             from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-            found = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-            known = [code for code in languages if code in found.nb_classes]
-            found.set_languages(known)
+            full = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+            full.set_languages([code for code in languages if code in full.nb_classes])
+            # A new identifier of the restricted tables only: the full one keeps every
+            # language's table (28 MB, 142 languages) to allow a reset we never do.
+            found = LanguageIdentifier(full.nb_ptc, full.nb_pc, full.nb_classes,
+                                       full.tk_nextmove, full.tk_output, norm_probs=True,
+                                       tk_row=full.tk_row)
             _identifiers[languages] = found
         return found
 

@@ -1,0 +1,1 @@
+"""Benchmarks of the hotline (not part of the app): see bench/README.md."""
