@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -18,11 +19,13 @@ from ivr.voice.simulate import SimulatedCall, Step, query_of
 
 
 def _create_app() -> Flask:
-    from ivr import create_app
+    """The app for a command; without a token, local mode (`ivr run` serves on loopback)."""
+    from ivr import ConfigError, create_app
 
+    local = {} if os.environ.get("TWILIO_AUTH_TOKEN") else {"LOCAL_MODE": True}
     try:
-        return create_app()
-    except ProfileError as exc:
+        return create_app(local)
+    except (ProfileError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -98,7 +101,7 @@ def call(lang: str | None, at: str | None, profile_path: str | None, from_number
 
     from ivr import create_app
 
-    config: dict[str, object] = {"TWILIO_AUTH_TOKEN": "", "TESTING": True}
+    config: dict[str, object] = {"LOCAL_MODE": True, "TWILIO_AUTH_TOKEN": "", "TESTING": True}
     if profile_path:
         config["HOTLINE_PROFILE"] = profile_path
     try:

@@ -25,6 +25,9 @@ from ivr.content.i18n import suggest_language
 from ivr.content.profile import Profile
 from ivr.content.speech import Prompter
 from ivr.security import twilio_signed
+from ivr.settings import SETTINGS, ServiceKey
+from ivr.sms.outbound import SMS_SENDER
+from ivr.sms.staff import StaffGate
 from ivr.sms.text import (
     MAX_BODY,
     KeywordMatch,
@@ -37,7 +40,7 @@ from ivr.sms.text import (
     warm_language_model,
 )
 from ivr.storage.crypto import NumberVault, local_key
-from ivr.storage.db import EventLog, make_engine
+from ivr.storage.db import EVENTS, make_engine
 from ivr.storage.sms_store import CODE_ALPHABET, CODE_LENGTH, CaseView, SmsStore
 
 log = logging.getLogger(__name__)
@@ -48,7 +51,8 @@ MAX_REPLY_SEGMENTS = 2
 TWILIO_OPT_OUT_TYPES = {"STOP": "stop", "START": "start", "HELP": "help"}
 KEYWORD_REPLIES = {"help": "sms.help", "signs": "sms.signs", "police": "sms.police",
                    "languages": "sms.languages"}
-_STAFF_CODE = re.compile(r"^\W*#?\s*([" + CODE_ALPHABET + r"]{" + str(CODE_LENGTH) + r"})\b"
+# Codes of CODE_LENGTH; the 4-character codes of cases opened before stay answerable.
+_STAFF_CODE = re.compile(r"^\W*#?\s*([" + CODE_ALPHABET + r"]{4," + str(CODE_LENGTH) + r"})\b"
                          r"[\s:,.;-]*(.*)$", re.IGNORECASE | re.DOTALL)
 
 
@@ -94,8 +98,10 @@ class SmsChannel:
     """One hotline's SMS channel."""
 
     def __init__(self, profile: Profile, prompter: Prompter, store: SmsStore,
-                 vault: NumberVault, clock: Clock | None = None) -> None:
+                 vault: NumberVault, clock: Clock | None = None,
+                 staff: StaffGate | None = None) -> None:
         self.profile = profile
+        self.staff = staff or StaffGate()
         self.prompter = prompter
         self.store = store
         self.vault = vault
@@ -253,10 +259,20 @@ class SmsChannel:
         if not match or not clean_body(match.group(2)):
             return Plan(answer=self.staff_text("sms.staff.no_code"),
                         event={**event, "outcome": "no_code"})
-        code, text = match.group(1).upper(), clean_body(match.group(2))
-        case = self.store.find_case(code)
+        code = match.group(1).upper()
+        sender_key = self.vault.identity(sender)
+        if not self.staff.may_try(sender_key):  # guessing: no answer, nothing looked up
+            return Plan(event={**event, "outcome": "limited"})
+        unlocked = self.staff.unlock(sender, match.group(2))
+        text = clean_body(unlocked or "")
+        if unlocked is not None and not text:
+            return Plan(answer=self.staff_text("sms.staff.no_code"),
+                        event={**event, "outcome": "no_code"})
+        # A wrong PIN is answered as an unknown code: neither half of a guess is confirmed.
+        case = self.store.find_case(code) if unlocked is not None else None
         event["case"] = code
         if case is None:
+            self.staff.failed(sender_key)
             return Plan(answer=self.staff_text("sms.staff.unknown", case=code),
                         event={**event, "outcome": "unknown"})
         if self._closed(case):
@@ -324,8 +340,8 @@ def inbound() -> Response:
                       to_number=form.get("To", "")[:32],
                       body=form.get("Body", "")[:MAX_BODY * 2],
                       opt_out_type=form.get("OptOutType", "")[:16])
-    channel: SmsChannel = current_app.extensions["sms"]
-    events: EventLog = current_app.extensions["events"]
+    channel = SMS_CHANNEL.get()
+    events = EVENTS.get()
     try:
         plan = channel.handle(message)
     except Exception as exc:  # noqa: BLE001 — a sender must get an answer, never a 500
@@ -349,37 +365,30 @@ def _deliver(plan: Plan, message: Inbound) -> str | None:
     """REST mode: send now; a changed outcome if a relay failed."""
     if not current_app.config["SMS_USE_REST_API"]:
         return None
-    send: Sender = current_app.extensions["sms_sender"]
-    if not send_by_rest(plan, send, message) and plan.relays:
+    send = SMS_SENDER.get()
+    if (send is None or not send_by_rest(plan, send, message)) and plan.relays:
         log.warning("an SMS relay was not accepted by Twilio")
         return "send_failed"
     return None
 
 
-def number_key(app: Flask) -> str:
-    """NUMBER_ENCRYPTION_KEY from the configuration; in local mode one kept in instance/."""
-    key = app.config.get("NUMBER_ENCRYPTION_KEY") or ""
-    if not key:
-        if app.config.get("TWILIO_AUTH_TOKEN"):
-            log.warning("NUMBER_ENCRYPTION_KEY is not set: using a key kept in instance/; "
-                        "every process of this hotline must share one key (see README)")
-        key = local_key(app.instance_path)
-    return str(key)
+SMS_CHANNEL: ServiceKey[SmsChannel] = ServiceKey("sms")
+SMS_STORE: ServiceKey[SmsStore] = ServiceKey("sms_store")
 
 
 def init_app(app: Flask) -> None:
-    import os
-
     hotline = app.extensions["hotline"]
-    app.config.setdefault("NUMBER_ENCRYPTION_KEY", os.environ.get("NUMBER_ENCRYPTION_KEY", ""))
-    env_rest = os.environ.get("SMS_USE_REST_API", "").strip().lower()
-    default_rest = hotline.profile.sms.use_rest_api or env_rest in ("1", "true", "yes")
-    app.config.setdefault("SMS_USE_REST_API", default_rest)
-    vault = NumberVault.from_settings(number_key(app), app.config["SECRET_KEY"])
+    settings = SETTINGS.get(app)
+    app.config["SMS_USE_REST_API"] = bool(app.config.get("SMS_USE_REST_API")
+                                          or hotline.profile.sms.use_rest_api)
+    # A key kept in instance/ in local mode only: production refuses to start without one.
+    key = str(app.config.get("NUMBER_ENCRYPTION_KEY") or local_key(app.instance_path))
+    vault = NumberVault.from_settings(key, app.config["SECRET_KEY"])
     store = SmsStore(make_engine(app.config["DATABASE_URL"]))
-    app.extensions["sms_store"] = store
-    app.extensions["sms"] = SmsChannel(hotline.profile, hotline.prompter, store, vault,
-                                       clock=app.config.get("CLOCK"))
+    SMS_STORE.set(app, store)
+    staff = StaffGate(settings.staff_pin, settings.ratelimit_storage_uri or "memory://")
+    SMS_CHANNEL.set(app, SmsChannel(hotline.profile, hotline.prompter, store, vault,
+                                    clock=app.config.get("CLOCK"), staff=staff))
     app.register_blueprint(bp)
     # Load the language model now, off the request path (about half a second).
     threading.Thread(target=warm_language_model, args=(tuple(hotline.profile.languages),),

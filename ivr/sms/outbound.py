@@ -1,15 +1,20 @@
-"""Outbound SMS through twilio's REST Client; in local mode, an outbox kept in memory."""
+"""Outbound SMS through twilio's REST Client; in local mode only, an outbox kept in memory."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import Flask
 from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 
+from ivr.settings import SETTINGS, ServiceKey
+
 log = logging.getLogger(__name__)
+
+Sender = Callable[[str, str, str], bool]  # (to, from, body) -> sent
 
 
 @dataclass
@@ -39,11 +44,24 @@ class LocalOutbox:
         return True
 
 
+# None: nothing can be sent (production without an account SID, for a profile that needs
+# none); callers are then never told that something was sent.
+SMS_SENDER: ServiceKey[Sender | None] = ServiceKey("sms_sender")
+
+
+def choose_sender(sid: str, token: str, local_mode: bool) -> Sender | None:
+    """Twilio's Client when it can send; the outbox in local mode only; else nothing."""
+    if sid and token:
+        return TwilioSender(Client(sid, token))
+    return LocalOutbox() if local_mode else None
+
+
 def init_app(app: Flask) -> None:
     # twilio's HTTP client logs each API request at INFO; keep only its warnings.
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     sender = app.config.get("SMS_SENDER")
     if sender is None:
-        sid, token = app.config["TWILIO_ACCOUNT_SID"], app.config["TWILIO_AUTH_TOKEN"]
-        sender = TwilioSender(Client(sid, token)) if sid and token else LocalOutbox()
-    app.extensions["sms_sender"] = sender
+        settings = SETTINGS.get(app)
+        sender = choose_sender(settings.twilio_account_sid, settings.twilio_auth_token,
+                               settings.local_mode)
+    SMS_SENDER.set(app, sender)

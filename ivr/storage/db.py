@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from ivr.settings import ServiceKey
 from ivr.storage.crypto import keyed_hash
 
 log = logging.getLogger(__name__)
@@ -283,12 +284,15 @@ class EventLog:
         done.wait(timeout)
 
 
+EVENTS: ServiceKey[EventLog] = ServiceKey("events")
+
+
 def init_app(app: Flask) -> None:
     url = app.config.get("DATABASE_URL") or default_database_url(app.instance_path)
     app.config["DATABASE_URL"] = url
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    app.extensions["events"] = EventLog(url, app.config["SECRET_KEY"])
+    EVENTS.set(app, EventLog(url, app.config["SECRET_KEY"]))
 
 
 def create_tables(url: str) -> None:

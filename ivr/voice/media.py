@@ -2,27 +2,43 @@
 
 from __future__ import annotations
 
-import re
+from pathlib import Path
 
-from flask import Blueprint, Flask, Response, abort, current_app, jsonify, send_file
+from flask import Blueprint, Flask, Response, abort, jsonify, send_file
 
-from ivr.voice.hotline import Hotline
+from ivr.security import VALIDATOR
+from ivr.voice.hotline import HOTLINE, Hotline
 
 bp = Blueprint("media", __name__)
 
-SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
 # Files are re-made under the same name with a new ?v= hash, so a day of caching is safe.
 AUDIO_MAX_AGE = 86_400
+
+
+def prompt_file(hotline: Hotline, lang: str, stem: str) -> Path | None:
+    """The manifest's file for a language of the profile and one of its prompts, else None.
+
+    Only files the manifest lists are served, so no name a client makes up (`..`, `%2e%2e`,
+    another language's folder) can reach any other file.
+    """
+    profile = hotline.profile
+    if lang not in profile.languages:
+        return None
+    prompt_ids = set(profile.all_prompt_ids())
+    root = hotline.audio.root.resolve()
+    for audio in hotline.audio.files.values():
+        if audio.lang == lang and audio.stem == stem and audio.prompt_id in prompt_ids:
+            path = audio.path.resolve()
+            if path.is_relative_to(root) and path.is_file():
+                return path
+    return None
 
 
 @bp.get("/prompts/<lang>/<prompt_id>.wav")
 def prompt_audio(lang: str, prompt_id: str) -> Response:
     """A prompt's WAV (Twilio's media fetches are not signed; the files are public)."""
-    hotline: Hotline = current_app.extensions["hotline"]
-    if not SAFE_NAME.match(lang) or not SAFE_NAME.match(prompt_id) or ".." in prompt_id:
-        abort(404)
-    path = hotline.audio.root / lang / f"{prompt_id}.wav"
-    if not path.is_file():
+    path = prompt_file(HOTLINE.get(), lang, prompt_id)
+    if path is None:
         abort(404)
     response = send_file(path, mimetype="audio/wav", conditional=True, etag=True,
                          max_age=AUDIO_MAX_AGE)
@@ -33,10 +49,10 @@ def prompt_audio(lang: str, prompt_id: str) -> Response:
 @bp.get("/healthz")
 def healthz() -> Response:
     """Alive and configured; says nothing of the database, which calls do not need."""
-    hotline: Hotline = current_app.extensions["hotline"]
+    hotline = HOTLINE.get()
     return jsonify(status="ok", hotline=hotline.profile.name,
                    languages=len(hotline.profile.languages),
-                   local_mode=current_app.extensions["twilio_validator"] is None)
+                   local_mode=VALIDATOR.get() is None)
 
 
 def init_app(app: Flask) -> None:

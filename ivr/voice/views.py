@@ -6,13 +6,13 @@ import logging
 import re
 from datetime import UTC, datetime
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from ivr.security import twilio_signed
-from ivr.storage.db import EventLog, VoiceMessage
+from ivr.storage.db import EVENTS, EventLog, VoiceMessage
 from ivr.voice.engine import Caller, Engine, as_count
-from ivr.voice.hotline import Hotline
+from ivr.voice.hotline import HOTLINE, Hotline
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ bp = Blueprint("voice", __name__, url_prefix="/voice")
 
 
 def hotline() -> Hotline:
-    return current_app.extensions["hotline"]
+    return HOTLINE.get()
 
 
 def engine() -> Engine:
@@ -28,7 +28,7 @@ def engine() -> Engine:
 
 
 def events() -> EventLog:
-    return current_app.extensions["events"]
+    return EVENTS.get()
 
 
 def caller() -> Caller:
