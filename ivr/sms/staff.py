@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 # Failed staff replies (unknown code, closed code is not one, or wrong PIN) per sender.
 UNKNOWN_CODE_LIMIT = "10 per hour"
-_PIN = re.compile(r"^\s*(\S+)[\s:,.;-]*(.*)$", re.DOTALL)
+_PIN = re.compile(r"^\s*([^\s:,.;-]+)[\s:,.;-]*(.*)$", re.DOTALL)
 
 
 def no_pin(helpline_number: str) -> str:
