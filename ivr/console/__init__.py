@@ -90,4 +90,5 @@ def init_app(app: Flask) -> None:
     # Twilio's requests have no sign-in limits: the filter is the limiter's cheapest exit.
     limiter.request_filter(lambda: not request.path.startswith("/console"))
     login_manager.init_app(app)
+    app.url_map.converters["id"] = views.DatabaseId  # before the rules that use it
     app.register_blueprint(views.bp)

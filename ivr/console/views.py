@@ -25,6 +25,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import TooManyRequests
+from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response as BaseResponse
 
 from ivr.console import (
@@ -69,6 +70,14 @@ OPEN_ENDPOINTS = frozenset({"console.login", "console.static"})
 SAFE_NEXT = re.compile(r"^/console(?:[/?#][\x21-\x7e]*)?$")
 # Database ids are 32-bit: a longer number in a URL is a 404, not an overflow (a 500).
 MAX_ID = 2**31 - 1
+
+
+class DatabaseId(IntegerConverter):
+    """`<id:name>` in a console URL: a whole number from 1 to MAX_ID, else 404."""
+
+    def __init__(self, url_map: Map) -> None:
+        super().__init__(url_map, min=1, max=MAX_ID)
+
 KEYPAD = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"]
 
 
@@ -340,7 +349,7 @@ def activity() -> str:
     return render_template("console/activity.html", title="Activity", report=report, days=days)
 
 
-@bp.get(f"/messages/<int(max={MAX_ID}):message_id>/audio")
+@bp.get("/messages/<id:message_id>/audio")
 def message_audio(message_id: int) -> Response:
     """A caller's voice message, fetched from Twilio by the server with its credentials."""
     found = fetch_recording(current_app, message_id)
@@ -352,7 +361,7 @@ def message_audio(message_id: int) -> Response:
     return response
 
 
-@bp.post(f"/messages/<int(max={MAX_ID}):message_id>/heard")
+@bp.post("/messages/<id:message_id>/heard")
 def message_heard(message_id: int) -> BaseResponse:
     if not mark_heard(current_app, message_id):
         abort(404)
