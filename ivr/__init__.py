@@ -75,6 +75,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         from ivr import console
 
         console.init_app(app)
-        app.extensions["console_app_factory"] = create_app
+        from ivr.console.tryit import APP_FACTORY
+
+        APP_FACTORY.set(app, create_app)
     cli.register(app)
     return app

@@ -8,13 +8,13 @@ from datetime import datetime
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 
 from ivr.cli import FAMILIES
 from ivr.content.profile import MORE_LANGUAGES_KEY, ProfileError
 from ivr.content.profile_loader import load_profile
-from ivr.voice.hotline import fallback_response
+from ivr.voice.hotline import HOTLINE, fallback_response
 from ivr.voice.simulate import SimulatedCall, Step, query_of
 
 
@@ -59,7 +59,7 @@ def check_profile(path: str | None) -> None:
 @with_appcontext
 def export_fallback(output: str | None, caller_id: str | None) -> None:
     """Write the fallback TwiML, to host where Twilio's Fallback URL can reach it."""
-    hotline = current_app.extensions["hotline"]
+    hotline = HOTLINE.get()
     twiml = str(fallback_response(hotline.profile, hotline.prompter, caller_id))
     if output:
         Path(output).write_text(twiml + "\n", encoding="utf-8")

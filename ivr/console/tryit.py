@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import Flask
 
+from ivr.settings import ServiceKey
 from ivr.voice.simulate import SimulatedCall, Step, query_of
 
 log = logging.getLogger(__name__)
@@ -58,16 +59,20 @@ class NoEvents:
         return None
 
 
+# The app factory hands itself over (ivr.console sits below ivr/__init__, which sets it).
+APP_FACTORY: ServiceKey[Callable[[Mapping[str, Any]], Flask]] = ServiceKey("console_app_factory")
+SANDBOX: ServiceKey[Flask] = ServiceKey("console_sandbox")
+
+
 def sandbox(app: Flask) -> Flask:
     """The app's sandbox twin, built on first use: local mode, own clock, outbox, no events."""
-    found = app.extensions.get("console_sandbox")
+    found = SANDBOX.find(app)
     if found is not None:
         return found
     with _lock:
-        found = app.extensions.get("console_sandbox")
+        found = SANDBOX.find(app)
         if found is None:
-            # The app factory hands itself over (ivr.console sits below it: see ivr/__init__).
-            create_app = app.extensions["console_app_factory"]
+            create_app = APP_FACTORY.get(app)
             found = create_app({
                 "TESTING": False, "LOCAL_MODE": True, "TWILIO_AUTH_TOKEN": "",
                 "TWILIO_ACCOUNT_SID": "",
@@ -76,8 +81,8 @@ def sandbox(app: Flask) -> Flask:
                 "PUBLIC_BASE_URL": "", "CLOCK": sandbox_clock, "SMS_SENDER": CapturedTexts(),
                 "CONSOLE_ENABLED": False,
             })
-            found.extensions["events"] = NoEvents()
-            app.extensions["console_sandbox"] = found
+            found.extensions["events"] = NoEvents()  # storage.db.EVENTS, typed as EventLog
+            SANDBOX.set(app, found)
     return found
 
 

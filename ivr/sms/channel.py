@@ -377,7 +377,7 @@ SMS_STORE: ServiceKey[SmsStore] = ServiceKey("sms_store")
 
 
 def init_app(app: Flask) -> None:
-    hotline = app.extensions["hotline"]
+    hotline = app.extensions["hotline"]  # voice.hotline.HOTLINE (sms may not import voice)
     settings = SETTINGS.get(app)
     app.config["SMS_USE_REST_API"] = bool(app.config.get("SMS_USE_REST_API")
                                           or hotline.profile.sms.use_rest_api)
