@@ -191,3 +191,14 @@ def test_a_prompt_of_the_profile_is_served(client: FlaskClient) -> None:
     with client.get("/prompts/lb/main.talk.wav") as response:
         assert response.status_code == 200
         assert response.mimetype == "audio/wav"
+
+
+def test_ivr_run_in_local_mode_refuses_a_public_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from ivr.cli.main import main
+
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
+    result = CliRunner().invoke(main, ["run", "--host", "0.0.0.0", "--port", "1"])
+    assert result.exit_code != 0
+    assert "local mode (no TWILIO_AUTH_TOKEN) serves loopback only, not 0.0.0.0" in result.output

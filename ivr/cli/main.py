@@ -23,6 +23,11 @@ def _create_app() -> Flask:
     from ivr import ConfigError, create_app
 
     local = {} if os.environ.get("TWILIO_AUTH_TOKEN") else {"LOCAL_MODE": True}
+    command = click.get_current_context(silent=True)
+    host = str(command.params.get("host") or "") if command and command.info_name == "run" else ""
+    if local and host not in ("", "127.0.0.1", "localhost", "::1"):
+        raise click.ClickException(f"local mode (no TWILIO_AUTH_TOKEN) serves loopback only, "
+                                   f"not {host}")
     try:
         return create_app(local)
     except (ProfileError, ConfigError) as exc:
