@@ -39,6 +39,20 @@ class _ReadBoundedSocket(socket.socket):
         else:
             super().setblocking(False)
 
+    # A read that times out looks like a client that hung up: gunicorn then drops the
+    # connection quietly (a logged traceback per slow client would flood the log).
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        try:
+            return super().recv(bufsize, flags)
+        except TimeoutError:
+            return b""
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        try:
+            return super().recv_into(buffer, nbytes, flags)
+        except TimeoutError:
+            return 0
+
 
 class ReadBoundedThreadWorker(ThreadWorker):
     """gthread, where a client that stops sending frees its thread within seconds."""
@@ -66,6 +80,8 @@ limit_request_field_size = 8190
 # ivr/security.py), so a request that did not come through them cannot claim https.
 forwarded_allow_ips = ""
 secure_scheme_headers: dict[str, str] = {}
+# No control socket: nothing on this machine should be able to steer the workers.
+control_socket_disable = True
 accesslog = "-"
 # Address, method, path (never the query: it can hold call state), status, seconds.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(L)ss'

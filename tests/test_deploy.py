@@ -165,3 +165,14 @@ def test_wrong_passwords_are_limited_across_workers(server: str) -> None:
                      "Cookie": f"session={page.cookies.get('session')}"})
         statuses.append(answer.status_code)
     assert statuses == [401] * 10 + [429, 429]
+
+
+def test_a_client_that_stops_sending_is_cut_off(server: str) -> None:
+    """gunicorn.conf.py: each read waits READ_TIMEOUT_SECONDS (5), then the thread is free."""
+    port = int(server.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as stalled:
+        stalled.sendall(b"POST /voice HTTP/1.1\r\nHost: x\r\n")
+        stalled.settimeout(30)
+        start = time.monotonic()
+        assert stalled.recv(100) == b""  # closed without an answer
+        assert time.monotonic() - start < 15
