@@ -37,17 +37,19 @@ class HashingBusy(RuntimeError):
     """Too many password checks are waiting in this process: try again in a moment."""
 
 
-# Password hashing (argon2: ~0.1-0.4 s of CPU, on several cores) runs on one thread per
-# process, at the lowest CPU priority, never on the threads that answer Twilio's webhooks;
+# Sign-in's password checks (argon2: ~0.1-0.4 s of CPU, on several cores) run on one thread
+# per process, at a low CPU priority, never on the threads that answer Twilio's webhooks;
 # past HASH_QUEUE_LIMIT waiting checks a sign-in is refused at once instead of queued.
+# Nice 10 (about a tenth of a normal thread's share when the CPUs are busy), not 19, which
+# a busy machine can starve for longer than HASH_WAIT_SECONDS.
 HASH_QUEUE_LIMIT = 4
-HASH_WAIT_SECONDS = 20.0
-LOWEST_PRIORITY = 19
+HASH_WAIT_SECONDS = 30.0
+LOW_PRIORITY = 10
 
 
 def _lower_priority() -> None:
     try:  # Linux: the thread's own nice value (argon2's lane threads inherit it)
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOWEST_PRIORITY)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOW_PRIORITY)
     except (AttributeError, OSError):
         log.info("password hashing runs at normal priority (cannot lower it here)")
 
@@ -84,7 +86,8 @@ hashing = HashingLane()
 
 
 def hash_password(password: str) -> str:
-    return hashing.run(lambda: _hasher.hash(password))
+    """A new hash, on the caller's thread: accounts are made by the CLI, not by strangers."""
+    return _hasher.hash(password)
 
 
 def check_name(name: str) -> str:
@@ -127,7 +130,7 @@ def authenticate(session: Session, name: str, password: str) -> Operator | None:
     if operator is None or not operator.active:
         return None
     if _hasher.check_needs_rehash(operator.password_hash):
-        operator.password_hash = hash_password(password)
+        operator.password_hash = hashing.run(lambda: hash_password(password))
     return operator
 
 
