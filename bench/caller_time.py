@@ -32,6 +32,7 @@ def caller_times(profile_paths: Sequence[Path] = ()) -> list[CallerTime]:
     from ivr.content.script import SpeakingRates
     from ivr.voice.engine import Caller, Engine
     from ivr.voice.simulate import parse_twiml
+    from ivr.voice.state import CallState
     from ivr.voice.timing import Clocker, timing_rows
 
     prompts = PromptSet.load(list(profile_paths) or default_profiles())
@@ -40,11 +41,11 @@ def caller_times(profile_paths: Sequence[Path] = ()) -> list[CallerTime]:
     for profile_set in prompts.profiles:
         profile = profile_set.profile
         clock = Clocker(prompts, profile_set, rates)
-        engine = Engine(profile, profile_set.prompter)
+        engine = Engine(profile, profile_set.prompter, "/voice")
         # 0 pressed during the first prompt: the engine's answer is all they hear before
         # the ring (the same for every language: nobody has chosen one yet).
-        answer = engine.choose_language(1, "0", None, 0, 0, Caller())
-        press_0 = clock.all(parse_twiml(answer).heard)
+        answer = engine.choose_language(CallState(page=1), "0", Caller())
+        press_0 = clock.all(parse_twiml(answer.twiml).heard)
         for row in timing_rows(prompts, profile_set, rates):
             found.append(CallerTime(profile.path.stem, row.lang, round(row.silent_to_ring, 1),
                                     round(press_0, 1), round(row.listening_to_ring, 1),

@@ -120,7 +120,9 @@ def server(database_url: str, tmp: Path, workers: int = 3, threads: int | None =
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "HOTLINE_"))}
     env.update(DATABASE_URL=database_url, TWILIO_AUTH_TOKEN=TOKEN, PUBLIC_BASE_URL=BASE,
-               SECRET_KEY="fault-secret", NUMBER_ENCRYPTION_KEY=NUMBER_KEY,
+               SECRET_KEY="fault-secret-of-the-bench", NUMBER_ENCRYPTION_KEY=NUMBER_KEY,
+               TWILIO_ACCOUNT_SID="AC" + "0" * 32, RATELIMIT_STORAGE_URI="memory://",
+               STAFF_REPLY_PINS="48291357",
                WEB_CONCURRENCY=str(workers), PYTHONPATH=str(REPO), **extra)
     if threads is not None:
         env["WEB_THREADS"] = str(threads)

@@ -545,10 +545,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def secret_settings() -> dict[str, str]:
-    """Throwaway keys, so a run neither reads nor writes the keys kept in instance/."""
+    """Throwaway keys and what else production refuses to start without, so a run neither
+    reads nor writes the keys kept in instance/ and starts as a deployment does."""
     return {"SECRET_KEY": secrets.token_hex(32),
             # A Fernet key: 32 random bytes, URL-safe base64.
-            "NUMBER_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode()}
+            "NUMBER_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+            "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,  # never used: no caller asks for an SMS
+            "RATELIMIT_STORAGE_URI": "memory://", "STAFF_REPLY_PINS": secrets.token_hex(4)}
 
 
 def prepare_database(procfile_text: str, env: Mapping[str, str]) -> str | None:
@@ -629,7 +632,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         gunicorn = shutil.which("gunicorn", path=env["PATH"]) or "gunicorn"
         extra = quiet_options(gunicorn)
         # The signed baseline checks signatures with the same token and public URL.
-        bare_env = {**env, "TWILIO_AUTH_TOKEN": token, "PUBLIC_BASE_URL": PUBLIC_BASE_URL}
+        bare_env = {**env, "TWILIO_AUTH_TOKEN": token, "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+                    **secret_settings()}  # gunicorn.conf.py checks them for any app
         load_before = os.getloadavg()
         started = datetime.datetime.now(datetime.UTC)
         startup = measure_startup(hotline_env, REPO, args.startup_runs)

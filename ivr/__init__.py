@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -11,12 +10,16 @@ from typing import Any
 
 from flask import Flask
 
-from ivr.content.profile import DEFAULT_PROFILE
-from ivr.voice.hotline import build_hotline
+from ivr.content.profile import DEFAULT_PROFILE, Profile
+from ivr.settings import SETTINGS, ConfigError, Settings
+from ivr.voice.hotline import HOTLINE, build_hotline
+
+__all__ = ["ConfigError", "create_app", "sends_sms"]
+log = logging.getLogger(__name__)
 
 
 def _secret_key(instance_path: str) -> str:
-    """SECRET_KEY from the environment; in local mode one kept in instance/."""
+    """Local mode only: a SECRET_KEY kept in instance/."""
     path = Path(instance_path) / "secret_key"
     if path.exists():
         return path.read_text().strip()
@@ -27,25 +30,22 @@ def _secret_key(instance_path: str) -> str:
     return key
 
 
+def sends_sms(profile: Profile, settings: Settings) -> bool:
+    """Whether this hotline sends SMS of its own (which needs the account SID)."""
+    menu_sends = any(option.action == "send_sms" for node in profile.nodes.values()
+                     for option in node.options)
+    return menu_sends or profile.sms.use_rest_api or settings.sms_use_rest_api
+
+
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """The hotline app; a profile that cannot run stops it here, with the reason."""
+    """The hotline app; a profile or settings that cannot run stop it here, with the reason."""
     app = Flask(__name__, instance_relative_config=True)
-    env = os.environ
-    app.config.from_mapping(
-        TWILIO_AUTH_TOKEN=env.get("TWILIO_AUTH_TOKEN", ""),
-        TWILIO_ACCOUNT_SID=env.get("TWILIO_ACCOUNT_SID", ""),
-        HOTLINE_PROFILE=env.get("HOTLINE_PROFILE") or str(DEFAULT_PROFILE),
-        DATABASE_URL=env.get("DATABASE_URL", ""),
-        PUBLIC_BASE_URL=env.get("PUBLIC_BASE_URL", ""),
-        TRUST_PROXY_HOPS=env.get("TRUST_PROXY_HOPS", "0"),
-        SECRET_KEY=env.get("SECRET_KEY", ""),
-        CLOCK=None,
-        SMS_SENDER=None,
-    )
+    settings = Settings.load(overrides=test_config)
+    app.config.from_mapping(settings.as_config())
+    app.config["HOTLINE_PROFILE"] = settings.hotline_profile or str(DEFAULT_PROFILE)
+    app.config.update(CLOCK=None, SMS_SENDER=None)
     if test_config:
         app.config.from_mapping(test_config)
-    if not app.config["SECRET_KEY"]:
-        app.config["SECRET_KEY"] = _secret_key(app.instance_path)
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -56,13 +56,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from ivr.voice import media
     from ivr.voice import views as voice
 
+    hotline_kwargs: dict[str, Any] = {"clock": app.config["CLOCK"]} if app.config["CLOCK"] else {}
+    hotline = build_hotline(app.config["HOTLINE_PROFILE"], base=voice.bp.url_prefix or "",
+                            **hotline_kwargs)
+    settings.check(sends_sms=sends_sms(hotline.profile, settings),
+                   helpline_numbers=hotline.profile.sms.helpline_numbers)
+    if not app.config["SECRET_KEY"]:  # local mode (production has refused above)
+        app.config["SECRET_KEY"] = _secret_key(app.instance_path)
+    SETTINGS.set(app, settings)
     security.init_app(app)
     sms_out.init_app(app)
-    kwargs: dict[str, Any] = {"send_sms": app.extensions["sms_sender"]}
-    if app.config["CLOCK"]:
-        kwargs["clock"] = app.config["CLOCK"]
-    app.extensions["hotline"] = build_hotline(app.config["HOTLINE_PROFILE"],
-                                              base=voice.bp.url_prefix or "", **kwargs)
+    hotline.engine.send_sms = sms_out.SMS_SENDER.get(app)
+    HOTLINE.set(app, hotline)
     db.init_app(app)
     sms.init_app(app)
     voice.init_app(app)
@@ -71,6 +76,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         from ivr import console
 
         console.init_app(app)
-        app.extensions["console_app_factory"] = create_app
+        from ivr.console.tryit import APP_FACTORY
+
+        APP_FACTORY.set(app, create_app)
     cli.register(app)
     return app

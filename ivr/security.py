@@ -13,11 +13,18 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from ivr.settings import SETTINGS, ServiceKey
+
 log = logging.getLogger(__name__)
 
 View = TypeVar("View", bound=Callable[..., Any])
 
 WEBHOOK_PREFIXES = ("/voice", "/sms")
+# Headers a proxy adds: a request that carries one came through a proxy, so it is not from
+# this machine even when the proxy (on this machine) connected from loopback.
+PROXY_HEADERS = ("X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded",
+                 "X-Real-IP", "Via")
+VALIDATOR: ServiceKey[RequestValidator | None] = ServiceKey("twilio_validator")
 
 
 class WebhookSessionInterface(SecureCookieSessionInterface):
@@ -30,11 +37,16 @@ class WebhookSessionInterface(SecureCookieSessionInterface):
 
 
 def init_app(app: Flask) -> None:
-    """Wire the validator and, behind a TLS proxy, trust its forwarded scheme and host."""
-    token = app.config.get("TWILIO_AUTH_TOKEN") or ""
+    """Wire the validator and, behind TRUST_PROXY_HOPS proxies, trust what they forward.
+
+    The client address (for sign-in limits) and scheme come from exactly that many proxies,
+    and from no other (gunicorn's own forwarded_allow_ips is off: see gunicorn.conf.py).
+    """
+    settings = SETTINGS.get(app)
+    token = settings.twilio_auth_token
     app.session_interface = WebhookSessionInterface()
-    app.extensions["twilio_validator"] = RequestValidator(token) if token else None
-    hops = int(app.config.get("TRUST_PROXY_HOPS") or 0)
+    VALIDATOR.set(app, RequestValidator(token) if token else None)
+    hops = settings.trust_proxy_hops
     if hops:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
@@ -60,6 +72,13 @@ def is_loopback(address: str | None) -> bool:
         return False
 
 
+def is_local_request() -> bool:
+    """From this machine, and not through a proxy: nothing forwarded, no proxy hops set."""
+    if SETTINGS.get().trust_proxy_hops or any(h in request.headers for h in PROXY_HEADERS):
+        return False
+    return is_loopback(request.remote_addr)
+
+
 def forbidden() -> Response:
     return Response("Forbidden: this request is not signed by Twilio.\n", status=403,
                     mimetype="text/plain")
@@ -68,14 +87,16 @@ def forbidden() -> Response:
 def twilio_signed(view: View) -> View:
     """Refuse (403) a webhook whose Twilio signature is missing or wrong.
 
-    In local mode (no auth token) unsigned requests are accepted from loopback only.
+    Only in local mode without a token are unsigned requests accepted, and only from this
+    machine directly (see is_local_request).
     """
 
     @wraps(view)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        validator: RequestValidator | None = current_app.extensions["twilio_validator"]
+        validator = VALIDATOR.get()
         if validator is None:
-            return view(*args, **kwargs) if is_loopback(request.remote_addr) else forbidden()
+            local = SETTINGS.get().local_mode and is_local_request()
+            return view(*args, **kwargs) if local else forbidden()
         signature = request.headers.get("X-Twilio-Signature", "")
         algorithm = get_signature_algorithm(
             request.headers.get("X-Twilio-Webhooks-Signature-Settings"))

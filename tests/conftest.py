@@ -49,11 +49,16 @@ def clock() -> Clock:
 
 @pytest.fixture
 def make_app(tmp_path: Path, clock: Clock) -> Callable[..., Flask]:
-    """Build an app for a profile, with a signing token and a database in tmp_path."""
+    """Build an app for a profile, with a signing token and a database in tmp_path.
+
+    Local mode on purpose (keys made in instance/, the SMS outbox); signatures are still
+    checked because the token is set. LOCAL_MODE=False tests production's refusals.
+    """
 
     def build(profile: str = "luxembourg", **config: Any) -> Flask:
         settings: dict[str, Any] = {
             "TESTING": True,
+            "LOCAL_MODE": True,
             "TWILIO_AUTH_TOKEN": TOKEN,
             "TWILIO_ACCOUNT_SID": "",
             "HOTLINE_PROFILE": str(PROFILES.get(profile, profile)),

@@ -352,7 +352,9 @@ caller = load("bench_caller_time", REPO / "bench" / "caller_time.py")
 def test_caller_time_covers_every_language_of_a_profile() -> None:
     times = caller.caller_times([PROFILES_DIR / "kosovo.toml"])
     assert [(t.profile, t.lang, t.listening_keys) for t in times] == [
-        ("kosovo", "sq", "1 1"), ("kosovo", "sr", "2 1"), ("kosovo", "en", "3 1")]
+        ("kosovo", "sq", "1 1"), ("kosovo", "sr", "2 1"), ("kosovo", "en", "3 1"),
+        ("kosovo", "ro", "4 1"), ("kosovo", "bg", "5 1"), ("kosovo", "uk", "6 1"),
+        ("kosovo", "ru", "7 1")]
     for t in times:
         # The hold message is part of every path; a silent caller also sits through two
         # menus and two 8 s timeouts before it.

@@ -36,7 +36,8 @@ def local_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     """Local mode (no token): unsigned loopback requests reach the handlers themselves."""
     tmp = tmp_path_factory.mktemp("fuzz")
     moment = datetime(2026, 11, 23, 10, tzinfo=ZoneInfo("Europe/Luxembourg"))
-    return create_app({"TESTING": True, "TWILIO_AUTH_TOKEN": "", "SECRET_KEY": "fuzz",
+    return create_app({"TESTING": True, "LOCAL_MODE": True, "TWILIO_AUTH_TOKEN": "",
+                       "SECRET_KEY": "fuzz",
                        "HOTLINE_PROFILE": str(PROFILES_DIR / f"{request.param}.toml"),
                        "DATABASE_URL": f"sqlite:///{Path(tmp) / 'fuzz.sqlite3'}",
                        "CLOCK": lambda: moment})
@@ -91,6 +92,7 @@ def test_a_random_signature_is_refused_not_crashed(signed_app: Flask, route: str
 @pytest.fixture(scope="module")
 def signed_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
     tmp = tmp_path_factory.mktemp("signed")
-    return create_app({"TESTING": True, "TWILIO_AUTH_TOKEN": TOKEN, "SECRET_KEY": "fuzz",
+    return create_app({"TESTING": True, "LOCAL_MODE": True, "TWILIO_AUTH_TOKEN": TOKEN,
+                       "SECRET_KEY": "fuzz",
                        "PUBLIC_BASE_URL": "https://hotline.example.org",
                        "DATABASE_URL": f"sqlite:///{Path(tmp) / 'signed.sqlite3'}"})

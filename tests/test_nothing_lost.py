@@ -274,7 +274,8 @@ def test_a_database_behind_the_migrations_is_said_at_start_and_by_healthz(
     upgrade(url)
     command.downgrade(alembic_config(url), "0001_initial")  # code newer than the database
     with caplog.at_level(logging.ERROR):
-        app = create_app({"TESTING": True, "TWILIO_AUTH_TOKEN": TOKEN, "DATABASE_URL": url,
+        app = create_app({"TESTING": True, "LOCAL_MODE": True, "TWILIO_AUTH_TOKEN": TOKEN,
+                          "DATABASE_URL": url,
                           "SECRET_KEY": "s", "NUMBER_ENCRYPTION_KEY": NUMBER_KEY})
     assert "DATABASE NOT READY" in caplog.text and "run `ivr db upgrade`" in caplog.text
     health = app.test_client().get("/healthz")
@@ -291,7 +292,8 @@ def test_a_database_behind_the_migrations_is_said_at_start_and_by_healthz(
 def test_the_local_sqlite_default_is_upgraded_by_the_app(tmp_path: Path) -> None:
     from ivr import create_app
 
-    app = create_app({"TESTING": True, "TWILIO_AUTH_TOKEN": "", "DATABASE_URL": "",
+    app = create_app({"TESTING": True, "LOCAL_MODE": True, "TWILIO_AUTH_TOKEN": "",
+                      "DATABASE_URL": "",
                       "SECRET_KEY": "s", "NUMBER_ENCRYPTION_KEY": NUMBER_KEY,
                       "CONSOLE_ENABLED": False})
     assert app.config["DATABASE_URL"].endswith("/instance/hotline.sqlite3")

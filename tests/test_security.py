@@ -8,6 +8,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from ivr.settings import ConfigError, Settings, parse_staff_pins
+from ivr.sms.outbound import LocalOutbox, TwilioSender, choose_sender
 from tests.conftest import TOKEN, sign, twilio_post
 
 WEBHOOKS = ["/voice", "/voice/language?p=1", "/voice/menu?l=en&n=main",
@@ -97,3 +99,106 @@ def test_webhooks_take_only_post(client: FlaskClient) -> None:
 def test_the_token_never_appears_in_an_answer(client: FlaskClient) -> None:
     for path in WEBHOOKS:
         assert TOKEN.encode() not in twilio_post(client, path, FORM).data
+
+
+# --- production refuses to start; local mode only on purpose (issue #11) -------------------
+
+PRODUCTION = {"LOCAL_MODE": False, "TWILIO_AUTH_TOKEN": TOKEN,
+              "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+              "SECRET_KEY": "a-production-secret-of-32-chars!",
+              "NUMBER_ENCRYPTION_KEY": "Jr4H1Tz-9rJ9Ff2fZr1l2o3RkWzgGk3s1p3B7rQb1Xo=",
+              "RATELIMIT_STORAGE_URI": "memory://", "STAFF_REPLY_PINS": "48291357"}
+
+
+def test_a_complete_production_configuration_starts(make_app: Callable[..., Flask]) -> None:
+    app = make_app(**PRODUCTION)
+    assert app.test_client().get("/healthz").json["local_mode"] is False
+
+
+@pytest.mark.parametrize("variable", ["TWILIO_AUTH_TOKEN", "SECRET_KEY", "NUMBER_ENCRYPTION_KEY",
+                                      "RATELIMIT_STORAGE_URI", "TWILIO_ACCOUNT_SID",
+                                      "STAFF_REPLY_PINS"])
+def test_production_refuses_to_start_naming_what_is_missing(
+        make_app: Callable[..., Flask], variable: str) -> None:
+    with pytest.raises(ConfigError, match=rf"- {variable} "):
+        make_app(**{**PRODUCTION, variable: ""})
+
+
+def test_a_short_staff_pin_or_secret_key_is_refused(make_app: Callable[..., Flask]) -> None:
+    with pytest.raises(ConfigError, match="STAFF_REPLY_PINS"):
+        make_app(**{**PRODUCTION, "STAFF_REPLY_PINS": "1234"})
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        make_app(**{**PRODUCTION, "SECRET_KEY": "short"})
+
+
+def test_without_local_mode_nothing_unsigned_is_accepted(make_app: Callable[..., Flask]) -> None:
+    """Even if production's checks were bypassed, no token and no LOCAL_MODE is signed-only."""
+    assert Settings.load({}, {"TWILIO_AUTH_TOKEN": ""}).signed is True
+    assert Settings.load({}, {"TWILIO_AUTH_TOKEN": "", "LOCAL_MODE": "1"}).signed is False
+    assert Settings.load({"LOCAL_MODE": "yes"}).local_mode is True
+    assert Settings.load({"LOCAL_MODE": "0"}).local_mode is False
+
+
+@pytest.mark.parametrize("header", ["X-Forwarded-For", "Forwarded", "X-Real-IP",
+                                    "X-Forwarded-Proto"])
+def test_local_mode_never_counts_a_proxied_request_as_local(
+        make_app: Callable[..., Flask], header: str) -> None:
+    """A proxy on this machine connects from loopback: what it forwards is from outside."""
+    client = make_app(TWILIO_AUTH_TOKEN="").test_client()
+    response = client.post("/voice", data=FORM, headers={header: "203.0.113.9"},
+                           environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert response.status_code == 403
+
+
+def test_local_mode_with_proxy_hops_accepts_nothing_unsigned(
+        make_app: Callable[..., Flask]) -> None:
+    client = make_app(TWILIO_AUTH_TOKEN="", TRUST_PROXY_HOPS="1").test_client()
+    assert client.post("/voice", data=FORM,
+                       environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code == 403
+
+
+def test_the_outbox_exists_in_local_mode_only() -> None:
+    assert choose_sender("", TOKEN, local_mode=False) is None
+    assert isinstance(choose_sender("", TOKEN, local_mode=True), LocalOutbox)
+    assert isinstance(choose_sender("AC" + "0" * 32, TOKEN, local_mode=False), TwilioSender)
+
+
+def test_staff_pins_parse_per_phone_and_for_all() -> None:
+    assert parse_staff_pins("+352621351884=48291357, +352621316919=11820499") == {
+        "+352621351884": "48291357", "+352621316919": "11820499"}
+    assert parse_staff_pins("48291357") == {"*": "48291357"}
+    pins = Settings.load({"STAFF_REPLY_PINS": "+352621351884=48291357,99999999"})
+    assert pins.staff_pin("+352621351884") == "48291357"
+    assert pins.staff_pin("+352621316919") == "99999999"
+
+
+def test_bad_proxy_hops_are_refused_by_name() -> None:
+    with pytest.raises(ConfigError, match="TRUST_PROXY_HOPS"):
+        Settings.load({"TRUST_PROXY_HOPS": "one"})
+
+
+# --- prompt audio: only the manifest's files, for the profile's languages -------------------
+
+@pytest.mark.parametrize("path", ["/prompts/%2e%2e/x.wav", "/prompts/..%2Fprompts/main.talk.wav",
+                                  "/prompts/lb/..%2F..%2Fmanifest.wav",
+                                  "/prompts/xx/main.talk.wav", "/prompts/lb/main.talk.0.wav",
+                                  "/prompts/LB/main.talk.wav"])
+def test_prompt_audio_outside_the_profile_is_not_served(client: FlaskClient, path: str) -> None:
+    assert client.get(path).status_code == 404
+
+
+def test_a_prompt_of_the_profile_is_served(client: FlaskClient) -> None:
+    with client.get("/prompts/lb/main.talk.wav") as response:
+        assert response.status_code == 200
+        assert response.mimetype == "audio/wav"
+
+
+def test_ivr_run_in_local_mode_refuses_a_public_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from ivr.cli.main import main
+
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
+    result = CliRunner().invoke(main, ["run", "--host", "0.0.0.0", "--port", "1"])
+    assert result.exit_code != 0
+    assert "local mode (no TWILIO_AUTH_TOKEN) serves loopback only, not 0.0.0.0" in result.output

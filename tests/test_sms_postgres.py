@@ -46,7 +46,8 @@ def environment(database: str, tmp_path_factory: pytest.TempPathFactory) -> dict
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "HOTLINE_"))}
     env.update(DATABASE_URL=database, TWILIO_AUTH_TOKEN=TOKEN, PUBLIC_BASE_URL=PUBLIC_BASE_URL,
                SECRET_KEY="two-processes-secret", HOTLINE_PROFILE=str(PROFILES["luxembourg"]),
-               NUMBER_ENCRYPTION_KEY=Fernet.generate_key().decode(), PYTHONPATH=str(ROOT))
+               NUMBER_ENCRYPTION_KEY=Fernet.generate_key().decode(), PYTHONPATH=str(ROOT),
+               LOCAL_MODE="1")  # signed (the token is set), with the SMS outbox
     # `ivr db upgrade`, as the Procfile's release step runs it.
     done = subprocess.run([sys.executable, "-c", "from ivr.cli.main import main; main()", "db",
                            "upgrade"], env=env,

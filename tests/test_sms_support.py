@@ -54,7 +54,7 @@ def messages(response: TestResponse) -> list[tuple[str | None, str]]:
 
 
 def case_code(text: str) -> str:
-    match = re.match(r"#(\w{4}) \[(\w+)\] ", text)
+    match = re.match(r"#(\w{8}) \[(\w+)\] ", text)  # CODE_LENGTH: 8
     assert match, text
     return match.group(1)
 
@@ -126,7 +126,8 @@ def shared_app(profile: str, directory: Path) -> Flask:
     from tests.conftest import PROFILES, PUBLIC_BASE_URL, TOKEN, Clock
 
     url = f"sqlite:///{directory / f'{profile}.sqlite3'}"
-    app = create_app({"TESTING": True, "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": "",
+    app = create_app({"TESTING": True, "LOCAL_MODE": True, "TWILIO_AUTH_TOKEN": TOKEN,
+                      "TWILIO_ACCOUNT_SID": "",
                       "HOTLINE_PROFILE": str(PROFILES[profile]), "DATABASE_URL": url,
                       "PUBLIC_BASE_URL": PUBLIC_BASE_URL, "SECRET_KEY": "test-secret",
                       "CLOCK": Clock(), "NUMBER_ENCRYPTION_KEY": NUMBER_KEY})

@@ -10,7 +10,9 @@ from cryptography.fernet import Fernet
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ivr.sms.channel import SMS_CHANNEL, SMS_STORE
 from ivr.storage import db
+from ivr.voice.hotline import HOTLINE
 
 
 @click.group("db")
@@ -47,8 +49,8 @@ def new_key() -> None:
 @with_appcontext
 def rotate_numbers() -> None:
     """Re-encrypt every stored number with the first key of NUMBER_ENCRYPTION_KEY."""
-    channel = current_app.extensions["sms"]
-    count = current_app.extensions["sms_store"].rotate_numbers(channel.vault.rotate)
+    channel = SMS_CHANNEL.get()
+    count = SMS_STORE.get().rotate_numbers(channel.vault.rotate)
     click.echo(f"re-encrypted {count} stored number(s) with the newest key")
 
 
@@ -56,7 +58,7 @@ def rotate_numbers() -> None:
 @with_appcontext
 def purge() -> None:
     """Delete SMS cases and voice-message references older than the retention period."""
-    profile = current_app.extensions["hotline"].profile
+    profile = HOTLINE.get().profile
     clock = current_app.config.get("CLOCK")
     now = clock() if clock else datetime.now(UTC)
     engine = db.make_engine(current_app.config["DATABASE_URL"])
@@ -116,7 +118,7 @@ def reply(kind: str, lang: str) -> None:
     """Print a reply as a sender gets it (e.g. for Twilio's Advanced Opt-Out HELP reply)."""
     from ivr.sms.text import count_segments
 
-    channel = current_app.extensions["sms"]
+    channel = SMS_CHANNEL.get()
     if lang not in channel.profile.languages:
         raise click.BadParameter(f"{lang!r} is not one of {', '.join(channel.profile.languages)}",
                                  param_hint="LANG")
@@ -142,7 +144,7 @@ def try_message(body: str, from_number: str, staff: bool) -> None:
 
     from twilio.request_validator import RequestValidator
 
-    channel = current_app.extensions["sms"]
+    channel = SMS_CHANNEL.get()
     if staff:
         if not channel.profile.sms.helpline_numbers:
             raise click.ClickException("the profile has no [sms] helpline_numbers")

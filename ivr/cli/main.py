@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
 
 import click
 import phonenumbers
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 
 from ivr.cli import FAMILIES
@@ -18,15 +19,23 @@ from ivr.content.i18n import Catalogs
 from ivr.content.profile import MORE_LANGUAGES_KEY, ProfileError
 from ivr.content.profile_loader import load_profile
 from ivr.content.spoken_check import spoken_text_problems
+from ivr.voice.hotline import HOTLINE
 from ivr.voice.simulate import SimulatedCall, Step, state_of
 
 
 def _create_app() -> Flask:
-    from ivr import create_app
+    """The app for a command; without a token, local mode (`ivr run` serves on loopback)."""
+    from ivr import ConfigError, create_app
 
+    local = {} if os.environ.get("TWILIO_AUTH_TOKEN") else {"LOCAL_MODE": True}
+    command = click.get_current_context(silent=True)
+    host = str(command.params.get("host") or "") if command and command.info_name == "run" else ""
+    if local and host not in ("", "127.0.0.1", "localhost", "::1"):
+        raise click.ClickException(f"local mode (no TWILIO_AUTH_TOKEN) serves loopback only, "
+                                   f"not {host}")
     try:
-        return create_app()
-    except ProfileError as exc:
+        return create_app(local)
+    except (ProfileError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -65,7 +74,7 @@ def check_profile(path: str | None) -> None:
 @with_appcontext
 def export_fallback(output: str | None, caller_id: str | None, whisper_url: str | None) -> None:
     """Write the fallback TwiML, to host where Twilio's Fallback URL can reach it."""
-    hotline = current_app.extensions["hotline"]
+    hotline = HOTLINE.get()
     if caller_id is not None:
         caller_id = _valid_number(caller_id, hotline.profile.country)
     twiml = hotline.fallback.twiml(caller_id=caller_id, whisper_url=whisper_url)
@@ -128,7 +137,7 @@ def call(lang: str | None, at: str | None, profile_path: str | None, from_number
 
     # A walk through the menu is not a call: its events go nowhere (as in the console's
     # Try-it), and nothing reaches the real database.
-    config: dict[str, object] = {"TWILIO_AUTH_TOKEN": "", "TESTING": True,
+    config: dict[str, object] = {"LOCAL_MODE": True, "TWILIO_AUTH_TOKEN": "", "TESTING": True,
                                  "DATABASE_URL": "sqlite://"}
     if profile_path:
         config["HOTLINE_PROFILE"] = profile_path

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +13,7 @@ from ivr.console.accounts import AccountError, add_operator, set_password
 from ivr.console.models import Operator
 from ivr.console.reviews import apply_reviews
 from ivr.console.store import engine, session_scope
+from ivr.voice.hotline import HOTLINE
 
 operators = AppGroup("operators", help="Console operator accounts.")
 
@@ -87,7 +87,7 @@ def operators_disable(name: str) -> None:
 def apply_reviews_command(languages: tuple[str, ...], locales_dir: Path | None) -> None:
     """Carry the console's reviews into locales/*.po, clearing their fuzzy flags."""
     _need_tables()
-    profile = current_app.extensions["hotline"].profile
+    profile = HOTLINE.get().profile
     unknown = [code for code in languages if code not in profile.languages]
     if unknown:
         raise click.BadParameter(f"not a profile language: {', '.join(unknown)}",

@@ -20,13 +20,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.console.accounts import SignedIn, load_signed_in
 from ivr.console.store import session_scope
+from ivr.settings import SETTINGS
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-SIGN_IN_LIMIT = "10 per minute;30 per hour"  # per address
+# Per client address: the peer, or what exactly TRUST_PROXY_HOPS proxies forwarded (ProxyFix
+# in ivr.security), never a header a client wrote itself.
+SIGN_IN_LIMIT = "10 per minute;30 per hour"
 SIGN_IN_LIMIT_PER_NAME = "30 per hour"  # per operator name, from any number of addresses
 
 csrf = CSRFProtect()
@@ -76,10 +79,9 @@ def init_app(app: Flask) -> None:
 
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # the webhooks carry no token
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", 8 * 3600)
-    # One process counts its own attempts; several workers can share Redis instead
-    # (RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379, with the redis package installed).
-    app.config.setdefault("RATELIMIT_STORAGE_URI",
-                          os.environ.get("RATELIMIT_STORAGE_URI") or "memory://")
+    # Counted in one store for every worker and instance (Redis in production, where the
+    # setting is required); local mode alone may count in memory, in its one process.
+    app.config["RATELIMIT_STORAGE_URI"] = SETTINGS.get(app).ratelimit_storage_uri or "memory://"
     # Flask has its own (weaker) defaults for these, so they are set, not defaulted.
     # Secure cookies still work on http://localhost, which browsers treat as secure.
     app.config.update(
@@ -99,6 +101,7 @@ def init_app(app: Flask) -> None:
         found[None] = kept
     login_manager.init_app(app)
     app.config.setdefault("MAX_CONTENT_LENGTH", 25 * 1024 * 1024)  # recordings uploaded
+    app.url_map.converters["id"] = views.DatabaseId  # before the rules that use it
     app.register_blueprint(views.bp)
     # The staff recording line (a webhook, Twilio-signed, no sign-in): off without a PIN.
     app.config.setdefault("STAFF_RECORDING_PIN", os.environ.get("STAFF_RECORDING_PIN", ""))

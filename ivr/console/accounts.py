@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import re
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -12,6 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.console.models import Operator, new_session_token
+
+log = logging.getLogger(__name__)
+R = TypeVar("R")
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
 MIN_PASSWORD_LENGTH = 12
@@ -31,7 +40,60 @@ class AccountError(ValueError):
     """A name or password that cannot be used; the message says why."""
 
 
+class HashingBusy(RuntimeError):
+    """Too many password checks are waiting in this process: try again in a moment."""
+
+
+# Sign-in's password checks (argon2: ~0.1-0.4 s of CPU, on several cores) run on one thread
+# per process, at a low CPU priority, never on the threads that answer Twilio's webhooks;
+# past HASH_QUEUE_LIMIT waiting checks a sign-in is refused at once instead of queued.
+# Nice 10 (about a tenth of a normal thread's share when the CPUs are busy), not 19, which
+# a busy machine can starve for longer than HASH_WAIT_SECONDS.
+HASH_QUEUE_LIMIT = 4
+HASH_WAIT_SECONDS = 30.0
+LOW_PRIORITY = 10
+
+
+def _lower_priority() -> None:
+    try:  # Linux: the thread's own nice value (argon2's lane threads inherit it)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOW_PRIORITY)
+    except (AttributeError, OSError):
+        log.info("password hashing runs at normal priority (cannot lower it here)")
+
+
+class HashingLane:
+    """One hashing thread per process, with a bounded queue (made lazily: fork-safe)."""
+
+    def __init__(self, limit: int = HASH_QUEUE_LIMIT) -> None:
+        self.slots = threading.BoundedSemaphore(limit)
+        self._executor: ThreadPoolExecutor | None = None
+        self._pid = 0
+        self._lock = threading.Lock()
+
+    def executor(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._executor is None or self._pid != os.getpid():
+                self._executor = ThreadPoolExecutor(1, "argon2", initializer=_lower_priority)
+                self._pid = os.getpid()
+            return self._executor
+
+    def run(self, work: Callable[[], R]) -> R:
+        """The result of `work`, done on the hashing thread; HashingBusy if the queue is full."""
+        if not self.slots.acquire(blocking=False):
+            raise HashingBusy("too many sign-ins at once")
+        try:
+            return self.executor().submit(work).result(timeout=HASH_WAIT_SECONDS)
+        except TimeoutError as exc:
+            raise HashingBusy("password check took too long") from exc
+        finally:
+            self.slots.release()
+
+
+hashing = HashingLane()
+
+
 def hash_password(password: str) -> str:
+    """A new hash, on the caller's thread: accounts are made by the CLI, not by strangers."""
     return _hasher.hash(password)
 
 
@@ -68,17 +130,15 @@ def set_password(session: Session, operator: Operator, password: str) -> None:
 
 def authenticate(session: Session, name: str, password: str) -> Operator | None:
     """The operator with this name and password, or None (same work either way)."""
-    dummy = _dummy_hash()  # made for any name, so a first attempt tells nothing either
+    dummy = hashing.run(_dummy_hash)  # for any name, so a first attempt tells nothing either
     operator = session.scalar(select(Operator).where(Operator.name == name))
     stored = operator.password_hash if operator and operator.active else dummy
-    try:
-        _hasher.verify(stored, password)
-    except (VerificationError, InvalidHashError):
+    if not hashing.run(lambda: _verified(stored, password)):
         return None
     if operator is None or not operator.active:
         return None
     if _hasher.check_needs_rehash(operator.password_hash):
-        operator.password_hash = hash_password(password)
+        operator.password_hash = hashing.run(lambda: hash_password(password))
     return operator
 
 
@@ -97,6 +157,13 @@ class SignedIn:
     def get_id(self) -> str:
         # The token changes at sign-out, so a copied cookie stops working then.
         return f"{self.id}:{self.session_token}"
+
+
+def _verified(stored: str, password: str) -> bool:
+    try:
+        return bool(_hasher.verify(stored, password))
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def load_signed_in(session: Session, cookie_id: str) -> SignedIn | None:

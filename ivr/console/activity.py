@@ -19,7 +19,7 @@ from ivr.console.charts import daily_chart, hbar_chart
 from ivr.console.menu import language_choices
 from ivr.console.tryit import TRY_CALL_SID
 from ivr.content.profile import Profile
-from ivr.storage.db import Event, EventLog, VoiceMessage
+from ivr.storage.db import EVENTS, Event, VoiceMessage
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,7 @@ class ActivityReport:
 
 
 def _engine(app: Flask) -> Any:
-    events: EventLog = app.extensions["events"]
-    return events.engine
+    return EVENTS.get(app).engine
 
 
 def _as_utc(moment: datetime) -> datetime:

@@ -5,16 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import current_app
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from ivr.storage.db import EventLog
+from ivr.storage.db import EVENTS
 
 
 def engine() -> Engine:
-    events: EventLog = current_app.extensions["events"]
-    return events.engine
+    return EVENTS.get().engine
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +19,7 @@ from typing import Any
 from flask import Flask
 
 from ivr.console.published import DraftView
+from ivr.settings import ServiceKey
 from ivr.voice.simulate import SimulatedCall, Step, state_of
 
 log = logging.getLogger(__name__)
@@ -59,18 +60,23 @@ class NoEvents:
         return None
 
 
+# The app factory hands itself over (ivr.console sits below ivr/__init__, which sets it).
+APP_FACTORY: ServiceKey[Callable[[Mapping[str, Any]], Flask]] = ServiceKey("console_app_factory")
+SANDBOX: ServiceKey[Flask] = ServiceKey("console_sandbox")
+
+
 def sandbox(app: Flask) -> Flask:
     """The app's sandbox twin, built on first use: local mode, own clock, outbox, no events."""
-    found = app.extensions.get("console_sandbox")
+    found = SANDBOX.find(app)
     if found is not None:
         return found
     with _lock:
-        found = app.extensions.get("console_sandbox")
+        found = SANDBOX.find(app)
         if found is None:
-            # The app factory hands itself over (ivr.console sits below it: see ivr/__init__).
-            create_app = app.extensions["console_app_factory"]
+            create_app = APP_FACTORY.get(app)
             found = create_app({
-                "TESTING": False, "TWILIO_AUTH_TOKEN": "", "TWILIO_ACCOUNT_SID": "",
+                "TESTING": False, "LOCAL_MODE": True, "TWILIO_AUTH_TOKEN": "",
+                "TWILIO_ACCOUNT_SID": "",
                 "HOTLINE_PROFILE": app.config["HOTLINE_PROFILE"],
                 "SECRET_KEY": app.config["SECRET_KEY"], "DATABASE_URL": "sqlite://",
                 "PUBLIC_BASE_URL": "", "CLOCK": sandbox_clock, "SMS_SENDER": CapturedTexts(),
@@ -80,7 +86,7 @@ def sandbox(app: Flask) -> Flask:
             # The sandbox hears what callers hear (the app's snapshot), and drafts on request.
             found.extensions["hotline"].prompter.published = DraftView(
                 app.extensions["published"])
-            app.extensions["console_sandbox"] = found
+            SANDBOX.set(app, found)
     return found
 
 

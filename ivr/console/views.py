@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +25,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import TooManyRequests
+from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response as BaseResponse
 
 from ivr.console import (
@@ -34,7 +36,7 @@ from ivr.console import (
     security_headers,
     sign_in_name,
 )
-from ivr.console.accounts import SignedIn, authenticate, sign_out_everywhere
+from ivr.console.accounts import HashingBusy, SignedIn, authenticate, sign_out_everywhere
 from ivr.console.activity import activity_report, fetch_recording, mark_heard
 from ivr.console.editing import drafts
 from ivr.console.graph import menu_dot, render_svg
@@ -58,7 +60,7 @@ from ivr.console.reviews import (
 from ivr.console.store import session_scope
 from ivr.console.tryit import TryState, run
 from ivr.content.i18n import SOURCE_LANGUAGE
-from ivr.voice.hotline import Hotline
+from ivr.voice.hotline import HOTLINE, Hotline
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +68,23 @@ bp = Blueprint("console", __name__, url_prefix="/console", template_folder="temp
                static_folder="static", static_url_path="/static")
 
 OPEN_ENDPOINTS = frozenset({"console.login", "console.static"})
+# A console path in printable ASCII: no CR/LF (a header split), no space, no other site.
+SAFE_NEXT = re.compile(r"^/console(?:[/?#][\x21-\x7e]*)?$")
+# Database ids are 32-bit: a longer number in a URL is a 404, not an overflow (a 500).
+MAX_ID = 2**31 - 1
+
+
+class DatabaseId(IntegerConverter):
+    """`<id:name>` in a console URL: a whole number from 1 to MAX_ID, else 404."""
+
+    def __init__(self, url_map: Map) -> None:
+        super().__init__(url_map, min=1, max=MAX_ID)
+
 KEYPAD = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"]
 
 
 def hotline() -> Hotline:
-    return current_app.extensions["hotline"]
+    return HOTLINE.get()
 
 
 def operator() -> SignedIn:
@@ -117,8 +131,8 @@ def too_many(error: TooManyRequests) -> tuple[str, int]:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this console after sign-in, never another site."""
-    if target and target.startswith("/console") and not urlsplit(target).netloc \
+    """Only a path on this console after sign-in: never another site, nor a line break."""
+    if target and SAFE_NEXT.match(target) and not urlsplit(target).netloc \
             and "\\" not in target and ".." not in target:
         return target
     return url_for("console.menu")
@@ -134,9 +148,14 @@ def login() -> BaseResponse | tuple[str, int] | str:
         return render_template("console/login.html", title="Sign in", error=None)
     name = (request.form.get("name") or "").strip()[:64]
     password = (request.form.get("password") or "")[:1024]
-    with session_scope() as db:
-        found = authenticate(db, name, password) if name and password else None
-        signed = SignedIn(found.id, found.name, found.session_token) if found else None
+    try:
+        with session_scope() as db:
+            found = authenticate(db, name, password) if name and password else None
+            signed = SignedIn(found.id, found.name, found.session_token) if found else None
+    except HashingBusy:
+        return render_template("console/login.html", title="Sign in", name=name,
+                               error="Too many sign-ins at this moment. Try again in a few "
+                                     "seconds."), 503
     if signed is None:
         return render_template("console/login.html", title="Sign in", name=name,
                                error="That name and password do not match an operator."), 401
@@ -339,7 +358,7 @@ def activity() -> str:
     return render_template("console/activity.html", title="Activity", report=report, days=days)
 
 
-@bp.get("/messages/<int:message_id>/audio")
+@bp.get("/messages/<id:message_id>/audio")
 def message_audio(message_id: int) -> Response:
     """A caller's voice message, fetched from Twilio by the server with its credentials."""
     found = fetch_recording(current_app, message_id)
@@ -351,7 +370,7 @@ def message_audio(message_id: int) -> Response:
     return response
 
 
-@bp.post("/messages/<int:message_id>/heard")
+@bp.post("/messages/<id:message_id>/heard")
 def message_heard(message_id: int) -> BaseResponse:
     if not mark_heard(current_app, message_id):
         abort(404)

@@ -23,7 +23,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from ivr.content.i18n import SOURCE_LANGUAGE, suggest_language
 from ivr.content.profile import Profile
 from ivr.content.speech import Prompter
+from ivr.settings import ServiceKey
 from ivr.sms.language import bilingual, language_of_text
+from ivr.sms.staff import StaffGate
 from ivr.sms.text import (
     MAX_BODY,
     KeywordMatch,
@@ -52,7 +54,8 @@ WORK_DEADLINE_S = 6.0
 # A duplicate waits this long for the first delivery's outcome: longer than the claim lease,
 # so that a dead worker's message is taken over by its retry.
 BUSY_WAIT_S = 10.5
-_STAFF_CODE = re.compile(r"^\W*#?\s*([" + CODE_ALPHABET + r"]{" + str(CODE_LENGTH) + r"})\b"
+# Codes of CODE_LENGTH; the 4-character codes of cases opened before stay answerable.
+_STAFF_CODE = re.compile(r"^\W*#?\s*([" + CODE_ALPHABET + r"]{4," + str(CODE_LENGTH) + r"})\b"
                          r"[\s:,.;-]*(.*)$", re.IGNORECASE | re.DOTALL)
 
 
@@ -99,8 +102,10 @@ class SmsChannel:
     """One hotline's SMS channel."""
 
     def __init__(self, profile: Profile, prompter: Prompter, store: SmsStore,
-                 vault: NumberVault, clock: Clock | None = None) -> None:
+                 vault: NumberVault, clock: Clock | None = None,
+                 staff: StaffGate | None = None) -> None:
         self.profile = profile
+        self.staff = staff or StaffGate()
         self.prompter = prompter
         self.store = store
         self.vault = vault
@@ -323,10 +328,20 @@ class SmsChannel:
         if not match or not clean_body(match.group(2)):
             return Plan(answer=self.staff_text("sms.staff.no_code"),
                         event={**event, "outcome": "no_code"})
-        code, text = match.group(1).upper(), clean_body(match.group(2))
-        case = self.store.find_case(code)
+        code = match.group(1).upper()
+        sender_key = self.vault.identity(sender)
+        if not self.staff.may_try(sender_key):  # guessing: no answer, nothing looked up
+            return Plan(event={**event, "outcome": "limited"})
+        unlocked = self.staff.unlock(sender, match.group(2))
+        text = clean_body(unlocked or "")
+        if unlocked is not None and not text:
+            return Plan(answer=self.staff_text("sms.staff.no_code"),
+                        event={**event, "outcome": "no_code"})
+        # A wrong PIN is answered as an unknown code: neither half of a guess is confirmed.
+        case = self.store.find_case(code) if unlocked is not None else None
         event["case"] = code
         if case is None:
+            self.staff.failed(sender_key)
             return Plan(answer=self.staff_text("sms.staff.unknown", case=code),
                         event={**event, "outcome": "unknown"})
         if self._closed(case):
@@ -349,4 +364,9 @@ class SmsChannel:
         return case.state != "open" or case.last_activity_at < self.now() - expiry
 
 
-__all__ = ["Inbound", "Outbound", "Plan", "SmsChannel", "e164", "normalize_keyword"]
+SMS_CHANNEL: ServiceKey[SmsChannel] = ServiceKey("sms")
+SMS_STORE: ServiceKey[SmsStore] = ServiceKey("sms_store")
+
+
+__all__ = ["SMS_CHANNEL", "SMS_STORE", "Inbound", "Outbound", "Plan", "SmsChannel", "e164",
+           "normalize_keyword"]

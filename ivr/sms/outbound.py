@@ -1,4 +1,4 @@
-"""Outbound SMS through twilio's REST Client; in local mode, an outbox kept in memory.
+"""Outbound SMS through twilio's REST Client; in local mode only, an outbox kept in memory.
 
 Every REST call has a short timeout: the numbers sent by SMS during a call are sent inside
 the voice webhook, and a slow API must not hold the caller in silence.
@@ -7,12 +7,15 @@ the voice webhook, and a slow API must not hold the caller in silence.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import Flask
 from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+
+from ivr.settings import SETTINGS, ServiceKey
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +26,7 @@ def rest_client(account_sid: str, auth_token: str) -> Client:
     """twilio's Client with a timeout on every request and no retries."""
     return Client(account_sid, auth_token,
                   http_client=TwilioHttpClient(timeout=REST_TIMEOUT_S, max_retries=0))
+Sender = Callable[[str, str, str], bool]  # (to, from, body) -> sent
 
 
 @dataclass
@@ -56,11 +60,24 @@ class LocalOutbox:
         return True
 
 
+# None: nothing can be sent (production without an account SID, for a profile that needs
+# none); callers are then never told that something was sent.
+SMS_SENDER: ServiceKey[Sender | None] = ServiceKey("sms_sender")
+
+
+def choose_sender(sid: str, token: str, local_mode: bool) -> Sender | None:
+    """Twilio's Client when it can send; the outbox in local mode only; else nothing."""
+    if sid and token:
+        return TwilioSender(rest_client(sid, token))
+    return LocalOutbox() if local_mode else None
+
+
 def init_app(app: Flask) -> None:
     # twilio's HTTP client logs each API request at INFO; keep only its warnings.
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     sender = app.config.get("SMS_SENDER")
     if sender is None:
-        sid, token = app.config["TWILIO_ACCOUNT_SID"], app.config["TWILIO_AUTH_TOKEN"]
-        sender = TwilioSender(rest_client(sid, token)) if sid and token else LocalOutbox()
-    app.extensions["sms_sender"] = sender
+        settings = SETTINGS.get(app)
+        sender = choose_sender(settings.twilio_account_sid, settings.twilio_auth_token,
+                               settings.local_mode)
+    SMS_SENDER.set(app, sender)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from ivr.settings import ServiceKey
 from ivr.storage.engines import default_database_url, is_embedded_default, make_engine, within
 from ivr.storage.models import (
     NAMING_CONVENTION,
@@ -40,6 +41,8 @@ from ivr.storage.writer import EventLog
 
 log = logging.getLogger(__name__)
 
+EVENTS: ServiceKey[EventLog] = ServiceKey("events")
+
 
 def init_app(app: Flask) -> None:
     """The database URL, the event writer and the schema check, at start.
@@ -53,7 +56,7 @@ def init_app(app: Flask) -> None:
     app.config["DATABASE_URL"] = url
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    app.extensions["events"] = EventLog(url, app.config["SECRET_KEY"])
+    EVENTS.set(app, EventLog(url, app.config["SECRET_KEY"]))
     # The voice webhooks' own small pool: no SMS or console request can hold its connections.
     app.extensions["voice_messages_engine"] = make_engine(url, pool_size=2)
     if is_embedded_default(url, app.instance_path) and app.config.get("AUTO_UPGRADE", True):
@@ -83,7 +86,7 @@ def create_tables(url: str) -> None:
         engine.dispose()
 
 
-__all__ = ["MIGRATIONS_DIR", "NAMING_CONVENTION", "Base", "Event", "EventLog", "Purged",
+__all__ = ["EVENTS", "MIGRATIONS_DIR", "NAMING_CONVENTION", "Base", "Event", "EventLog", "Purged",
            "SchemaWatch", "SmsCase", "SmsDelivery", "SmsOptOut", "SmsSender", "VoiceMessage",
            "alembic_config", "as_utc", "create_tables", "default_database_url", "init_app",
            "make_engine", "purge", "schema_problem", "upgrade", "within"]

@@ -21,7 +21,7 @@ from ivr.storage.models import SmsCase, SmsDelivery, SmsOptOut, SmsSender, as_ut
 
 # No 0/O, 1/I/L, 5/S, 8/B: a code read off a small screen and typed back must survive.
 CODE_ALPHABET = "234679ACDEFGHJKMNPQRTUVWXYZ"
-CODE_LENGTH = 4
+CODE_LENGTH = 8  # 27^8: about 2.8e11 codes (4 gave 531,441, enumerable)
 CLAIMED, DONE, BUSY = "claimed", "done", "busy"
 # Longer than a live worker can hold a message (the /sms deadline, ivr/sms/views.py):
 # a claim this old is a dead worker's.

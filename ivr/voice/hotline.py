@@ -13,6 +13,7 @@ from ivr.content.i18n import SOURCE_LANGUAGE, Catalogs
 from ivr.content.profile import Profile
 from ivr.content.profile_loader import load_profile
 from ivr.content.speech import SOURCE_VOICE, Prompter
+from ivr.settings import ServiceKey
 from ivr.voice.engine import Clock, Engine, SmsSender, utc_now
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,9 @@ class Hotline:
     def fallback_twiml(self) -> str:
         """The fallback without a caller id, as `ivr export-fallback` writes it by default."""
         return self.fallback.twiml()
+
+
+HOTLINE: ServiceKey[Hotline] = ServiceKey("hotline")
 
 
 def build_hotline(profile_path: str | Path | None = None, base: str = "/voice",

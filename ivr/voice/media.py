@@ -3,33 +3,55 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from io import BytesIO
+from pathlib import Path
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, send_file
 
-from ivr.voice.hotline import Hotline
+from ivr.security import VALIDATOR
+from ivr.voice.hotline import HOTLINE, Hotline
 
 bp = Blueprint("media", __name__)
 
-SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
 # Files are re-made under the same name with a new ?v= hash, so a day of caching is safe.
 AUDIO_MAX_AGE = 86_400
+
+
+def prompt_file(hotline: Hotline, lang: str, stem: str) -> Path | None:
+    """The manifest's file for a language of the profile and one of its prompts, else None.
+
+    Only files the manifest lists are served, so no name a client makes up (`..`, `%2e%2e`,
+    another language's folder) can reach any other file.
+    """
+    profile = hotline.profile
+    if lang not in profile.languages:
+        return None
+    prompt_ids = set(profile.all_prompt_ids())
+    root = hotline.audio.root.resolve()
+    for audio in hotline.audio.files.values():
+        if audio.lang == lang and audio.stem == stem and audio.prompt_id in prompt_ids:
+            path = audio.path.resolve()
+            if path.is_relative_to(root) and path.is_file():
+                return path
+    return None
 
 
 @bp.get("/prompts/<lang>/<prompt_id>.wav")
 def prompt_audio(lang: str, prompt_id: str) -> Response:
     """A prompt's WAV (Twilio's media fetches are not signed; the files are public)."""
-    hotline: Hotline = current_app.extensions["hotline"]
-    if not SAFE_NAME.match(lang) or not SAFE_NAME.match(prompt_id) or ".." in prompt_id:
-        abort(404)
+    hotline = HOTLINE.get()
     # A recording approved in the console (held in memory) before the file of the same name.
     published = hotline.prompter.published
-    recorded = published.wav(lang, prompt_id) if published else None
-    path = hotline.audio.root / lang / f"{prompt_id}.wav"
-    if recorded is None and not path.is_file():
+    recorded = published.wav(lang, prompt_id) if published and lang in hotline.profile.languages \
+        else None
+    path = prompt_file(hotline, lang, prompt_id) if recorded is None else None
+    source: BytesIO | Path
+    if recorded is not None:
+        source = BytesIO(recorded)
+    elif path is not None:
+        source = path
+    else:
         abort(404)
-    source = BytesIO(recorded) if recorded is not None else path
     etag: str | bool = hashlib.sha256(recorded).hexdigest()[:32] if recorded else True
     response = send_file(source, mimetype="audio/wav", conditional=True, etag=etag,
                          max_age=AUDIO_MAX_AGE, download_name=f"{prompt_id}.wav")
@@ -41,7 +63,7 @@ def prompt_audio(lang: str, prompt_id: str) -> Response:
 def healthz() -> Response:
     """Alive and configured, and the database at the code's migrations: else 503 with the
     reason (calls still work; SMS and voice messages cannot be answered or kept)."""
-    hotline: Hotline = current_app.extensions["hotline"]
+    hotline = HOTLINE.get()
     problem = current_app.extensions["schema"].problem()
     if problem:
         response = jsonify(status="unavailable", reason=problem, hotline=hotline.profile.name)
@@ -49,7 +71,7 @@ def healthz() -> Response:
         return response
     return jsonify(status="ok", hotline=hotline.profile.name,
                    languages=len(hotline.profile.languages),
-                   local_mode=current_app.extensions["twilio_validator"] is None)
+                   local_mode=VALIDATOR.get() is None)
 
 
 def init_app(app: Flask) -> None:

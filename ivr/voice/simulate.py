@@ -14,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from phonenumbers import PhoneNumberType
 
+from ivr.voice.hotline import HOTLINE
 from ivr.voice.state import CallState
 
 
@@ -95,7 +96,7 @@ class SimulatedCall:
 
     def __post_init__(self) -> None:
         self.client = self.app.test_client()
-        country = self.app.extensions["hotline"].profile.country
+        country = HOTLINE.get(self.app).profile.country
         self.from_number = self.from_number or example_number(country, mobile=True)
         self.to_number = self.to_number or example_number(country, mobile=False)
 

@@ -10,10 +10,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from ivr.security import twilio_signed
-from ivr.storage.db import EventLog, within
+from ivr.storage.db import EVENTS, EventLog, within
 from ivr.storage.voice_messages import Recording, store_voice_messages
 from ivr.voice.engine import Answer, Caller, Engine
-from ivr.voice.hotline import Hotline
+from ivr.voice.hotline import HOTLINE, Hotline
 from ivr.voice.state import CallState, as_count
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ RECORDING_DEADLINE_S = 3.0  # storing a voice message reference, then a 503
 
 
 def hotline() -> Hotline:
-    return current_app.extensions["hotline"]
+    return HOTLINE.get()
 
 
 def engine() -> Engine:
@@ -32,7 +32,7 @@ def engine() -> Engine:
 
 
 def events() -> EventLog:
-    return current_app.extensions["events"]
+    return EVENTS.get()
 
 
 def caller() -> Caller:
