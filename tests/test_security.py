@@ -8,6 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from ivr.security import is_loopback
 from tests.conftest import TOKEN, sign, twilio_post
 
 WEBHOOKS = ["/voice", "/voice/language?p=1", "/voice/menu?l=en&n=main",
@@ -97,3 +98,25 @@ def test_webhooks_take_only_post(client: FlaskClient) -> None:
 def test_the_token_never_appears_in_an_answer(client: FlaskClient) -> None:
     for path in WEBHOOKS:
         assert TOKEN.encode() not in twilio_post(client, path, FORM).data
+
+
+@pytest.mark.parametrize(("address", "expected"), [
+    ("127.0.0.1", True), ("127.8.9.10", True), ("::1", True),
+    ("198.51.100.7", False), ("10.0.0.1", False), ("::ffff:198.51.100.7", False),
+    # What is not an address is never loopback: local mode must not open up on garbage.
+    ("", False), (None, False), ("localhost", False), ("not an address", False),
+    ("127.0.0.1.evil", False), ("127.0.0.1, 198.51.100.7", False),
+])
+def test_is_loopback(address: str | None, expected: bool) -> None:
+    assert is_loopback(address) is expected
+
+
+def test_local_mode_refuses_a_request_with_an_unreadable_address(
+        make_app: Callable[..., Flask]) -> None:
+    client = make_app(TWILIO_AUTH_TOKEN="").test_client()
+    for address in ("", "unknown", "127.0.0.1.example.org"):
+        response = client.post("/voice", data=FORM, environ_base={"REMOTE_ADDR": address})
+        assert response.status_code == 403, address
+        response = client.post("/sms", data={"From": FORM["From"], "Body": "HELP"},
+                               environ_base={"REMOTE_ADDR": address})
+        assert response.status_code == 403, address
