@@ -9,8 +9,9 @@ A small AST mutator (no third-party tool): in the functions that decide who is r
 flips comparisons (== !=, < <=, > >=, in / not in, is / is not), swaps and/or, drops a `not`,
 flips True/False, adds 1 to a number, swaps + and -, and deletes statements (each becomes
 `pass`). Each mutant runs, in a forked child with the heavy libraries already imported,
-`pytest -x` over that module's test files with a timeout; the mutated module is served by an
-import hook, so the tree on disk is never changed. A mutant is killed when a test fails (or
+`pytest -x` with a timeout over the tests of that module's test files that call the mutated
+function (recorded in a baseline run of the unmutated code); the mutated module is served by
+an import hook, so the tree on disk is never changed. A mutant is killed when a test fails (or
 the run times out), survived when every test passes.
 
 Survivors judged equivalent (no behaviour a caller or the helpline could see changes) are
@@ -33,7 +34,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
+from types import FrameType, ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
 EQUIVALENT_FILE = Path(__file__).resolve().parent / "mutation_equivalent.txt"
@@ -136,8 +137,8 @@ def _changes(node: ast.AST) -> list[str]:
         found.append(f"`{node.value}` → `{node.value + 1}`")
     elif (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub)
           and not _is_text(node.left) and not _is_text(node.right)):
-        other = ast.Sub if isinstance(node.op, ast.Add) else ast.Add
-        found.append(f"`{_short(node)}`: {SYMBOL[type(node.op)]} → {SYMBOL[other]}")
+        sign = ast.Sub if isinstance(node.op, ast.Add) else ast.Add
+        found.append(f"`{_short(node)}`: {SYMBOL[type(node.op)]} → {SYMBOL[sign]}")
     if isinstance(node, DELETABLE) and not _is_docstring(node):
         found.append(f"`{_short(node)}` deleted")
     return found
@@ -256,7 +257,7 @@ def mutated_source(target: Target, mutant: Mutant | None) -> str:
             if index == mutant.index:
                 replacement = _apply(node, mutant.variant)
                 if replacement is not node:
-                    tree = _Replace(node, replacement).visit(tree)
+                    _Replace(node, replacement).visit(tree)  # the module node itself stays
                 break
         else:
             raise LookupError(f"mutant {mutant.key} not found")
@@ -290,8 +291,36 @@ def test_files(target: Target) -> list[str]:
     return list(dict.fromkeys(files))
 
 
-def _child(target: Target, source: str, files: list[str], quiet: bool) -> None:
-    """In the forked child: import hook, then pytest; exit with pytest's code."""
+class _CoverageByTest:
+    """A pytest plugin: which tests call each function of the module under mutation."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+        self.current = ""
+        self.calls: dict[str, list[str]] = {}
+
+    def trace(self, frame: FrameType, event: str, arg: object) -> None:
+        """A global trace function: sees each Python call, traces no line (cheap)."""
+        if frame.f_code.co_filename == self.path and self.current:
+            tests = self.calls.setdefault(frame.f_code.co_name, [])
+            if not tests or tests[-1] != self.current:
+                tests.append(self.current)
+
+    def pytest_runtest_setup(self, item: object) -> None:
+        self.current = getattr(item, "nodeid", "")
+
+    def pytest_runtest_teardown(self, item: object) -> None:
+        self.current = ""
+
+
+def _child(target: Target, source: str, files: list[str], quiet: bool,
+           coverage_out: Path | None) -> None:
+    """In the forked child: import hook, then pytest; exit with pytest's code.
+
+    With coverage_out (the baseline run), also record which tests call which function.
+    """
+    import threading
+
     import pytest
 
     os.chdir(ROOT)
@@ -300,8 +329,17 @@ def _child(target: Target, source: str, files: list[str], quiet: bool) -> None:
         os.dup2(null, 1)
         os.dup2(null, 2)
     sys.meta_path.insert(0, _MutantFinder(target.module, module_path(target), source))
-    code = pytest.main(["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
-                        "-o", "addopts=", *files])
+    plugins: list[object] = []
+    recorder = _CoverageByTest(module_path(target)) if coverage_out else None
+    if recorder:
+        plugins.append(recorder)
+        sys.settrace(recorder.trace)  # type: ignore[arg-type]
+        threading.settrace(recorder.trace)  # type: ignore[arg-type]
+    code = pytest.main(["-x", "-q", "-p", "no:cacheprovider", "-o", "addopts=", *files],
+                       plugins=plugins)
+    if recorder and coverage_out:
+        sys.settrace(None)
+        coverage_out.write_text(json.dumps(recorder.calls), encoding="utf-8")
     os._exit(int(code))
 
 
@@ -319,13 +357,13 @@ class Runner:
     quiet: bool = True
     running: list[Running] = field(default_factory=list)
 
-    def start(self, target: Target, mutant: Mutant | None) -> None:
+    def start(self, target: Target, mutant: Mutant | None, tests: list[str],
+              coverage_out: Path | None = None) -> None:
         source = mutated_source(target, mutant)
-        files = test_files(target)
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child
             try:
-                _child(target, source, files, self.quiet)
+                _child(target, source, tests, self.quiet, coverage_out)
             finally:
                 os._exit(70)
         self.running.append(Running(mutant, pid, time.monotonic()))
@@ -372,6 +410,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=120.0,
                         help="seconds per mutant before it counts as killed (timeout)")
+    parser.add_argument("--baseline-timeout", type=float, default=1200.0,
+                        help="seconds for the unmutated run (it also records coverage)")
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     parser.add_argument("--json", type=Path, help="write every mutant's outcome here")
     parser.add_argument("--match", default="", help="only mutants whose key contains this")
@@ -390,24 +430,38 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.suppress(ImportError):
             __import__(name)
     runner = Runner(args.workers, args.timeout)
-    # The unmutated code first: a red baseline would make every mutant look killed.
+    # The unmutated code first: a red baseline would make every mutant look killed. It also
+    # records which tests call each function, so a mutant runs only the tests that reach it.
+    callers: dict[str, dict[str, list[str]]] = {}
     for target in targets:
-        runner.start(target, None)
+        coverage_out = Path(f"/tmp/mutation-coverage-{os.getpid()}-{target.name}.json")
+        runner.timeout = args.baseline_timeout
+        runner.start(target, None, test_files(target), coverage_out)
         (_, outcome, seconds), = runner.reap(block=True)
+        runner.timeout = args.timeout
         print(f"baseline {target.name}: {outcome} in {seconds:.1f}s "
               f"({len(test_files(target))} test files)", flush=True)
         if outcome != "survived":
             print(f"the tests of {target.name} fail without any mutant: fix them first")
             return 2
+        callers[target.name] = json.loads(coverage_out.read_text(encoding="utf-8"))
+        coverage_out.unlink()
 
     pending = list(plan)
     while pending or runner.running:
         while pending and len(runner.running) < runner.workers:
-            runner.start(*pending.pop(0))
-        for mutant, outcome, seconds in runner.reap(block=True):
-            assert mutant is not None
-            mutant.outcome, mutant.seconds = outcome, seconds
-            print(f"  {outcome:9} {seconds:5.1f}s {mutant.key} (L{mutant.line})", flush=True)
+            target, mutant = pending.pop(0)
+            tests = callers[target.name].get(mutant.function, [])
+            if not tests:  # no test reaches this function: nothing can kill the mutant
+                mutant.outcome = "survived"
+                print(f"  survived   0.0s {mutant.key} (L{mutant.line}, no test calls it)",
+                      flush=True)
+                continue
+            runner.start(target, mutant, tests)
+        for done, outcome, seconds in runner.reap(block=True):
+            assert done is not None
+            done.outcome, done.seconds = outcome, seconds
+            print(f"  {outcome:9} {seconds:5.1f}s {done.key} (L{done.line})", flush=True)
 
     equivalent = load_equivalent()
     print()
