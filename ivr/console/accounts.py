@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
+from functools import cache
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,9 +18,34 @@ from ivr.console.models import Operator, new_session_token
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
 MIN_PASSWORD_LENGTH = 12
 
-_hasher = PasswordHasher()
-# Checked against when a name is unknown, so the answer takes as long as for a real account.
-_DUMMY_HASH = _hasher.hash("not-a-password-of-anyone")
+log = logging.getLogger(__name__)
+
+# CONSOLE_PASSWORD_COST picks argon2's parameters: "standard" (argon2-cffi's default, RFC 9106
+# low memory) always, except in an app with TESTING set, where "cheapest" is allowed so that
+# the test suite does not spend seconds per fixture hashing.
+PASSWORD_COSTS = {"standard": profiles.RFC_9106_LOW_MEMORY, "cheapest": profiles.CHEAPEST}
+
+
+@cache
+def _hasher_of(cost: str) -> PasswordHasher:
+    return PasswordHasher.from_parameters(PASSWORD_COSTS[cost])
+
+
+@cache
+def _dummy_hash(cost: str) -> str:
+    """Checked against when a name is unknown, so the answer takes as long as for a real one."""
+    return _hasher_of(cost).hash("not-a-password-of-anyone")
+
+
+def _cost() -> str:
+    if not has_app_context():
+        return "standard"
+    cost = str(current_app.config.get("CONSOLE_PASSWORD_COST") or "standard")
+    if cost == "standard" or (cost == "cheapest" and current_app.testing):
+        return cost
+    log.warning("CONSOLE_PASSWORD_COST %r ignored (\"cheapest\" is for tests only): "
+                "using the standard cost", cost)
+    return "standard"
 
 
 class AccountError(ValueError):
@@ -25,7 +53,7 @@ class AccountError(ValueError):
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher_of(_cost()).hash(password)
 
 
 def check_name(name: str) -> str:
@@ -62,14 +90,15 @@ def set_password(session: Session, operator: Operator, password: str) -> None:
 def authenticate(session: Session, name: str, password: str) -> Operator | None:
     """The operator with this name and password, or None (same work either way)."""
     operator = session.scalar(select(Operator).where(Operator.name == name))
-    stored = operator.password_hash if operator and operator.active else _DUMMY_HASH
+    hasher = _hasher_of(_cost())
+    stored = operator.password_hash if operator and operator.active else _dummy_hash(_cost())
     try:
-        _hasher.verify(stored, password)
+        hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return None
     if operator is None or not operator.active:
         return None
-    if _hasher.check_needs_rehash(operator.password_hash):
+    if hasher.check_needs_rehash(operator.password_hash):
         operator.password_hash = hash_password(password)
     return operator
 
