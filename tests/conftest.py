@@ -61,6 +61,8 @@ def make_app(tmp_path: Path, clock: Clock) -> Callable[..., Flask]:
             "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
             "SECRET_KEY": "test-secret",
             "CLOCK": clock,
+            # argon2 at its cheapest (honoured only with TESTING): tests hash in 0.1 ms.
+            "CONSOLE_PASSWORD_COST": "cheapest",
         }
         settings.update(config)
         app = create_app(settings)
