@@ -8,7 +8,8 @@
 A small AST mutator (no third-party tool): in the functions that decide who is reached, it
 flips comparisons (== !=, < <=, > >=, in / not in, is / is not), swaps and/or, drops a `not`,
 flips True/False, adds 1 to a number, swaps + and -, and deletes statements (each becomes
-`pass`). Each mutant runs, in a forked child with the heavy libraries already imported,
+`pass`; not assignments to a plain local, whose deletion only raises NameError). Each mutant
+runs, in a forked child with the heavy libraries already imported,
 `pytest -x` with a timeout over the tests of that module's test files that call the mutated
 function (recorded in a baseline run of the unmutated code); the mutated module is served by
 an import hook, so the tree on disk is never changed. A mutant is killed when a test fails (or
@@ -53,22 +54,23 @@ class Target:
 TARGETS = [
     Target("hours", "ivr.content.hours", None,
            ("tests/test_hours.py", "tests/test_engine_*.py", "tests/test_voice.py",
-            "tests/test_profile.py")),
+            "tests/test_golden.py", "tests/test_profile.py")),
     Target("security", "ivr.security", None,
            ("tests/test_security.py", "tests/test_fuzz.py")),
     Target("engine", "ivr.voice.engine",
            frozenset({"choose_language", "press", "ring_plan", "connect", "dialed",
                       "unanswered_node", "can_receive_sms"}),
-           ("tests/test_engine_*.py", "tests/test_voice.py")),
-    Target("sms_channel", "ivr.sms.channel",
-           frozenset({"e164", "handle", "_guarded", "_from_person", "_keyword", "_relay",
-                      "_from_helpline", "_closed", "send_by_rest"}),
-           ("tests/test_sms.py", "tests/test_sms_reliability.py", "tests/test_sms_privacy.py",
-            "tests/test_sms_support.py")),
+           ("tests/test_engine_*.py", "tests/test_voice.py", "tests/test_golden.py")),
     Target("sms_store", "ivr.storage.sms_store",
            frozenset({"first_delivery", "forget_delivery", "opted_out", "opt_out", "opt_in",
                       "case_for"}),
-           ("tests/test_storage.py", "tests/test_sms.py", "tests/test_sms_reliability.py")),
+           ("tests/test_sms_safety.py", "tests/test_storage.py", "tests/test_sms.py",
+            "tests/test_sms_reliability.py")),
+    Target("sms_channel", "ivr.sms.channel",
+           frozenset({"e164", "handle", "_guarded", "_from_person", "_keyword", "_relay",
+                      "_from_helpline", "_closed", "send_by_rest"}),
+           ("tests/test_sms_safety.py", "tests/test_sms.py", "tests/test_sms_reliability.py",
+            "tests/test_sms_privacy.py", "tests/test_sms_support.py", "tests/test_fuzz.py")),
 ]
 
 # Imported once in the parent so that each forked child starts warm. Not `ivr` (the child
@@ -139,9 +141,21 @@ def _changes(node: ast.AST) -> list[str]:
           and not _is_text(node.left) and not _is_text(node.right)):
         sign = ast.Sub if isinstance(node.op, ast.Add) else ast.Add
         found.append(f"`{_short(node)}`: {SYMBOL[type(node.op)]} → {SYMBOL[sign]}")
-    if isinstance(node, DELETABLE) and not _is_docstring(node):
+    if _deletable(node):
         found.append(f"`{_short(node)}` deleted")
     return found
+
+
+def _deletable(node: ast.AST) -> bool:
+    """Statements whose deletion is a real change. Not docstrings, and not an assignment to a
+    plain local name: deleting one only raises NameError where it is read, which any test
+    reaching it shows (it costs a run and tells nothing)."""
+    if not isinstance(node, DELETABLE) or _is_docstring(node):
+        return False
+    if isinstance(node, ast.Assign | ast.AnnAssign):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return any(isinstance(t, ast.Attribute | ast.Subscript) for t in targets)
+    return True
 
 
 def _is_docstring(node: ast.AST) -> bool:
@@ -185,7 +199,7 @@ def _apply(node: ast.AST, variant: int) -> ast.AST:
             node.op = ast.Sub() if isinstance(node.op, ast.Add) else ast.Add()
             return node
         count += 1
-    if isinstance(node, DELETABLE) and count == variant:
+    if _deletable(node) and count == variant:
         return ast.Pass()
     raise ValueError("no such variant")
 
@@ -369,7 +383,10 @@ class Runner:
         self.running.append(Running(mutant, pid, time.monotonic()))
 
     def reap(self, block: bool) -> list[tuple[Mutant | None, str, float]]:
-        done: list[tuple[Mutant | None, str, float]] = []
+        return [result for _, result in self.reap_with_pid(block)]
+
+    def reap_with_pid(self, block: bool) -> list[tuple[int, tuple[Mutant | None, str, float]]]:
+        done: list[tuple[int, tuple[Mutant | None, str, float]]] = []
         while True:
             for run in list(self.running):
                 pid, status = os.waitpid(run.pid, os.WNOHANG)
@@ -378,13 +395,13 @@ class Runner:
                     code = os.waitstatus_to_exitcode(status)
                     outcome = ("survived" if code == 0 else
                                "killed" if code == 1 else f"error({code})")
-                    done.append((run.mutant, outcome, elapsed))
+                    done.append((run.pid, (run.mutant, outcome, elapsed)))
                     self.running.remove(run)
                 elif elapsed > self.timeout:
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(run.pid, signal.SIGKILL)
                     os.waitpid(run.pid, 0)
-                    done.append((run.mutant, "timeout", elapsed))
+                    done.append((run.pid, (run.mutant, "timeout", elapsed)))
                     self.running.remove(run)
             if done or not block or not self.running:
                 return done
@@ -414,6 +431,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds for the unmutated run (it also records coverage)")
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     parser.add_argument("--json", type=Path, help="write every mutant's outcome here")
+    parser.add_argument("--stop-after", type=float, default=0.0,
+                        help="seconds after which no new mutant starts (0: run all); the "
+                             "table then counts the rest as not run")
     parser.add_argument("--match", default="", help="only mutants whose key contains this")
     args = parser.parse_args(argv)
 
@@ -433,22 +453,33 @@ def main(argv: list[str] | None = None) -> int:
     # The unmutated code first: a red baseline would make every mutant look killed. It also
     # records which tests call each function, so a mutant runs only the tests that reach it.
     callers: dict[str, dict[str, list[str]]] = {}
-    for target in targets:
-        coverage_out = Path(f"/tmp/mutation-coverage-{os.getpid()}-{target.name}.json")
-        runner.timeout = args.baseline_timeout
-        runner.start(target, None, test_files(target), coverage_out)
-        (_, outcome, seconds), = runner.reap(block=True)
-        runner.timeout = args.timeout
-        print(f"baseline {target.name}: {outcome} in {seconds:.1f}s "
-              f"({len(test_files(target))} test files)", flush=True)
-        if outcome != "survived":
-            print(f"the tests of {target.name} fail without any mutant: fix them first")
-            return 2
-        callers[target.name] = json.loads(coverage_out.read_text(encoding="utf-8"))
-        coverage_out.unlink()
+    runner.timeout = args.baseline_timeout
+    waiting = list(targets)
+    outputs = {t.name: Path(f"/tmp/mutation-coverage-{os.getpid()}-{t.name}.json")
+               for t in targets}
+    names = {}
+    while waiting or runner.running:
+        while waiting and len(runner.running) < runner.workers:
+            target = waiting.pop(0)
+            runner.start(target, None, test_files(target), outputs[target.name])
+            names[runner.running[-1].pid] = target
+        for run_pid, (_, outcome, seconds) in runner.reap_with_pid(block=True):
+            target = names[run_pid]
+            print(f"baseline {target.name}: {outcome} in {seconds:.1f}s "
+                  f"({len(test_files(target))} test files)", flush=True)
+            if outcome != "survived":
+                print(f"the tests of {target.name} fail without any mutant: fix them first")
+                return 2
+            callers[target.name] = json.loads(outputs[target.name].read_text(encoding="utf-8"))
+            outputs[target.name].unlink()
+    runner.timeout = args.timeout
 
     pending = list(plan)
+    started = time.monotonic()
     while pending or runner.running:
+        if args.stop_after and time.monotonic() - started > args.stop_after and pending:
+            print(f"stopping: {len(pending)} mutants not run", flush=True)
+            pending = []
         while pending and len(runner.running) < runner.workers:
             target, mutant = pending.pop(0)
             tests = callers[target.name].get(mutant.function, [])
@@ -465,16 +496,17 @@ def main(argv: list[str] | None = None) -> int:
 
     equivalent = load_equivalent()
     print()
-    print("| module | mutants | killed | survived | equivalent (listed) |")
-    print("|---|---|---|---|---|")
+    print("| module | mutants | killed | survived | equivalent (listed) | not run |")
+    print("|---|---|---|---|---|---|")
     for target in targets:
         mine = [m for _, m in plan if m.target == target.name]
         killed = sum(m.outcome in ("killed", "timeout") for m in mine)
-        alive = [m for m in mine if m.outcome not in ("killed", "timeout")]
+        alive = [m for m in mine if m.outcome not in ("killed", "timeout", "")]
         same = sum(m.key in equivalent for m in alive)
+        not_run = sum(m.outcome == "" for m in mine)
         print(f"| {target.name} ({module_path(target).relative_to(ROOT)}) | {len(mine)} | "
-              f"{killed} | {len(alive) - same} | {same} |")
-    alive_keys = {m.key for _, m in plan if m.outcome not in ("killed", "timeout")}
+              f"{killed} | {len(alive) - same} | {same} | {not_run} |")
+    alive_keys = {m.key for _, m in plan if m.outcome not in ("killed", "timeout", "")}
     stale = [k for k in equivalent if k not in alive_keys]
     if stale and not args.match and not args.module:
         print(f"\n{len(stale)} entries of {EQUIVALENT_FILE.name} match no survivor:")
