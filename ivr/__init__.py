@@ -61,6 +61,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     kwargs: dict[str, Any] = {"send_sms": app.extensions["sms_sender"]}
     if app.config["CLOCK"]:
         kwargs["clock"] = app.config["CLOCK"]
+    if app.config.get("CATALOGS") is not None:  # catalogs read once, shared (the tests)
+        kwargs["catalogs"] = app.config["CATALOGS"]
     app.extensions["hotline"] = build_hotline(app.config["HOTLINE_PROFILE"], **kwargs)
     db.init_app(app)
     sms.init_app(app)
