@@ -349,7 +349,8 @@ def _child(target: Target, source: str, files: list[str], quiet: bool,
         plugins.append(recorder)
         sys.settrace(recorder.trace)  # type: ignore[arg-type]
         threading.settrace(recorder.trace)  # type: ignore[arg-type]
-    code = pytest.main(["-x", "-q", "-p", "no:cacheprovider", "-o", "addopts=", *files],
+    code = pytest.main(["-x", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
+                        "--hypothesis-seed=0", *files],
                        plugins=plugins)
     if recorder and coverage_out:
         sys.settrace(None)
