@@ -29,6 +29,7 @@ import importlib.abc
 import importlib.util
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -211,12 +212,16 @@ def _functions(tree: ast.Module) -> Iterator[ast.FunctionDef]:
 
 
 def _walk_body(function: ast.FunctionDef) -> Iterator[ast.AST]:
-    """Every node inside a function's body (not its decorators, arguments or annotations)."""
+    """Every node inside a function's body, statement by statement (each breadth first),
+    without entering a nested function or lambda (mutated under its own name)."""
     for statement in function.body:
-        for node in ast.walk(statement):
+        queue: list[ast.AST] = [statement]
+        while queue:
+            node = queue.pop(0)
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
                 continue
             yield node
+            queue.extend(ast.iter_child_nodes(node))
 
 
 def _indexed(tree: ast.Module, target: Target) -> Iterator[tuple[int, str, ast.AST]]:
@@ -435,6 +440,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stop-after", type=float, default=0.0,
                         help="seconds after which no new mutant starts (0: run all); the "
                              "table then counts the rest as not run")
+    parser.add_argument("--from-log", type=Path,
+                        help="print the table from the output of an earlier (perhaps "
+                             "stopped) run instead of running anything")
     parser.add_argument("--match", default="", help="only mutants whose key contains this")
     args = parser.parse_args(argv)
 
@@ -446,6 +454,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{target.name:12} L{mutant.line:<4} {mutant.key}")
         print(f"{len(plan)} mutants")
         return 0
+
+    if args.from_log:
+        outcomes = _outcomes_in(args.from_log)
+        for _, mutant in plan:
+            mutant.outcome = outcomes.get(mutant.key, "")
+        return _report(targets, plan, args)
 
     for name in WARM_IMPORTS:
         with contextlib.suppress(ImportError):
@@ -495,19 +509,40 @@ def main(argv: list[str] | None = None) -> int:
             done.outcome, done.seconds = outcome, seconds
             print(f"  {outcome:9} {seconds:5.1f}s {done.key} (L{done.line})", flush=True)
 
+    return _report(targets, plan, args)
+
+
+# error(2): pytest could not even collect the tests (the mutant broke an import): killed too.
+KILLED = ("killed", "timeout", "error(2)")
+_LOG_LINE = re.compile(r"^  (killed|survived|timeout|error\(-?\d+\)) +[\d.]+s (.*) "
+                       r"\(L\d+(?:, no test calls it)?\)$")
+
+
+def _outcomes_in(log: Path) -> dict[str, str]:
+    """Each mutant's outcome as an earlier run printed it."""
+    found = {}
+    for line in log.read_text(encoding="utf-8").splitlines():
+        match = _LOG_LINE.match(line)
+        if match:
+            found[match.group(2)] = match.group(1)
+    return found
+
+
+def _report(targets: list[Target], plan: list[tuple[Target, Mutant]],
+            args: argparse.Namespace) -> int:
     equivalent = load_equivalent()
     print()
     print("| module | mutants | killed | survived | equivalent (listed) | not run |")
     print("|---|---|---|---|---|---|")
     for target in targets:
         mine = [m for _, m in plan if m.target == target.name]
-        killed = sum(m.outcome in ("killed", "timeout") for m in mine)
-        alive = [m for m in mine if m.outcome not in ("killed", "timeout", "")]
+        killed = sum(m.outcome in KILLED for m in mine)
+        alive = [m for m in mine if m.outcome not in (*KILLED, "")]
         same = sum(m.key in equivalent for m in alive)
         not_run = sum(m.outcome == "" for m in mine)
         print(f"| {target.name} ({module_path(target).relative_to(ROOT)}) | {len(mine)} | "
               f"{killed} | {len(alive) - same} | {same} | {not_run} |")
-    alive_keys = {m.key for _, m in plan if m.outcome not in ("killed", "timeout", "")}
+    alive_keys = {m.key for _, m in plan if m.outcome not in (*KILLED, "")}
     stale = [k for k in equivalent if k not in alive_keys]
     if stale and not args.match and not args.module:
         print(f"\n{len(stale)} entries of {EQUIVALENT_FILE.name} match no survivor:")
