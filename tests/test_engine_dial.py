@@ -262,3 +262,17 @@ def test_the_one_hour_clinic(steps_post: Post, clock: Clock, moment: str) -> Non
         assert [h.text for h in last.heard] == [
             "The clinic is open Wednesday 10:00\u202fAM\u201311:00\u202fAM.",
             "To talk to the line instead, press 1."]
+
+
+# --- forged or stale callback parameters: the caller still gets the right menu ---------
+
+
+def test_a_page_that_does_not_exist_reads_as_the_first(steps_post: Post) -> None:
+    step = twiml(steps_post("/voice/language?p=7", {"Digits": "1"}))
+    assert menu_of(step) == ("en", "main")
+
+
+def test_a_language_that_does_not_exist_restarts_the_language_menu(steps_post: Post) -> None:
+    step = twiml(steps_post("/voice/menu?l=xx&n=main", {"Digits": "1"}))
+    assert step.dial_numbers == []
+    assert query(step.gather_action) == {"p": "1", "r": "0", "w": "0"}
