@@ -52,12 +52,13 @@ class Target:
     tests: tuple[str, ...]  # globs under the repository root
 
 
+# tests/test_fuzz.py is left out: its examples are drawn at random and slow under tracing, and
+# what it checks (no 500, no crash) is not what a mutant of these paths changes.
 TARGETS = [
     Target("hours", "ivr.content.hours", None,
            ("tests/test_hours.py", "tests/test_engine_*.py", "tests/test_voice.py",
             "tests/test_golden.py", "tests/test_profile.py")),
-    Target("security", "ivr.security", None,
-           ("tests/test_security.py", "tests/test_fuzz.py")),
+    Target("security", "ivr.security", None, ("tests/test_security.py",)),
     Target("engine", "ivr.voice.engine",
            frozenset({"choose_language", "press", "ring_plan", "connect", "dialed",
                       "unanswered_node", "can_receive_sms"}),
@@ -71,7 +72,7 @@ TARGETS = [
            frozenset({"e164", "handle", "_guarded", "_from_person", "_keyword", "_relay",
                       "_from_helpline", "_closed", "send_by_rest"}),
            ("tests/test_sms_safety.py", "tests/test_sms.py", "tests/test_sms_reliability.py",
-            "tests/test_sms_privacy.py", "tests/test_sms_support.py", "tests/test_fuzz.py")),
+            "tests/test_sms_privacy.py", "tests/test_sms_support.py")),
 ]
 
 # Imported once in the parent so that each forked child starts warm. Not `ivr` (the child
