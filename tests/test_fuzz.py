@@ -33,7 +33,8 @@ FORM_KEYS = ["Digits", "From", "To", "FromCountry", "CallSid", "DialCallStatus",
 SMS_FORM_KEYS = ["Body", "From", "To", "MessageSid", "SmsSid", "OptOutType", "AccountSid",
                  "NumMedia", "FromCountry"]
 FUZZ = settings(max_examples=150, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture])
+                # No timing checks: on a loaded machine (CI, a mutation run) they fail at random.
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 values = st.one_of(st.text(max_size=40), st.text(max_size=5000),
                    st.sampled_from(["", "0", "1", "9", "*", "#", "-1", "99999999999999999999",
