@@ -66,9 +66,10 @@ def test_behind_a_tls_proxy_the_forwarded_url_is_checked(make_app: Callable[...,
     assert no_proxy_headers.status_code == 403
 
 
+@pytest.mark.parametrize("hops", ["0", 0, None, ""])
 def test_without_proxy_trust_forwarded_headers_are_ignored(
-        make_app: Callable[..., Flask]) -> None:
-    client = make_app(PUBLIC_BASE_URL="").test_client()
+        make_app: Callable[..., Flask], hops: object) -> None:
+    client = make_app(PUBLIC_BASE_URL="", TRUST_PROXY_HOPS=hops).test_client()
     signature = sign("/voice", FORM)
     response = client.post("/voice", data=FORM, base_url="http://10.0.0.5:8000", headers={
         "X-Twilio-Signature": signature, "X-Forwarded-Proto": "https",
@@ -120,3 +121,18 @@ def test_local_mode_refuses_a_request_with_an_unreadable_address(
         response = client.post("/sms", data={"From": FORM["From"], "Body": "HELP"},
                                environ_base={"REMOTE_ADDR": address})
         assert response.status_code == 403, address
+
+
+def test_a_signed_hotline_says_nothing_of_local_mode(make_app: Callable[..., Flask],
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING"):
+        make_app()
+    assert "local mode" not in caplog.text
+
+
+def test_the_console_keeps_its_session_and_webhooks_get_none(client: FlaskClient) -> None:
+    login = client.get("/console/login")
+    assert login.status_code == 200
+    assert "session=" in login.headers.get("Set-Cookie", "")  # its CSRF token lives there
+    answer = twilio_post(client, "/voice", FORM)
+    assert answer.status_code == 200 and "Set-Cookie" not in answer.headers
