@@ -444,12 +444,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from-log", type=Path,
                         help="print the table from the output of an earlier (perhaps "
                              "stopped) run instead of running anything")
+    parser.add_argument("--survivors-of", type=Path,
+                        help="run only the mutants an earlier run's output shows survived")
     parser.add_argument("--match", default="", help="only mutants whose key contains this")
     args = parser.parse_args(argv)
 
     sys.dont_write_bytecode = True
     targets = [t for t in TARGETS if not args.module or t.name in args.module]
     plan = [(t, m) for t in targets for m in mutants_of(t) if args.match in m.key]
+    if args.survivors_of:
+        earlier = _outcomes_in(args.survivors_of)
+        plan = [(t, m) for t, m in plan if earlier.get(m.key) == "survived"]
+        targets = [t for t in targets if any(pt is t for pt, _ in plan)]
     if args.list:
         for target, mutant in plan:
             print(f"{target.name:12} L{mutant.line:<4} {mutant.key}")

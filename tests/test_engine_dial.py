@@ -276,3 +276,15 @@ def test_a_language_that_does_not_exist_restarts_the_language_menu(steps_post: P
     step = twiml(steps_post("/voice/menu?l=xx&n=main", {"Digits": "1"}))
     assert step.dial_numbers == []
     assert query(step.gather_action) == {"p": "1", "r": "0", "w": "0"}
+
+
+def test_star_on_the_first_page_stays_there(post: Post) -> None:
+    # Luxembourg: two pages of languages.
+    step = twiml(post("/voice/language?p=1", {"Digits": "*"}))
+    assert query(step.gather_action)["p"] == "1"
+
+
+def test_the_more_key_on_the_last_page_is_a_wrong_key(post: Post) -> None:
+    step = twiml(post("/voice/language?p=2", {"Digits": "9"}))
+    assert query(step.gather_action) == {"p": "2", "r": "0", "w": "1"}
+    assert step.heard[0].text == "Cette touche n'est pas dans ce menu."
