@@ -288,3 +288,9 @@ def test_the_more_key_on_the_last_page_is_a_wrong_key(post: Post) -> None:
     step = twiml(post("/voice/language?p=2", {"Digits": "9"}))
     assert query(step.gather_action) == {"p": "2", "r": "0", "w": "1"}
     assert step.heard[0].text == "Cette touche n'est pas dans ce menu."
+
+
+def test_hash_repeats_the_language_menu_without_counting_a_wrong_key(post: Post) -> None:
+    step = twiml(post("/voice/language?p=1&r=1&w=1", {"Digits": "#"}))
+    assert query(step.gather_action) == {"p": "1", "r": "1", "w": "1"}
+    assert step.heard[0].text == "Français : appuyez sur 1."
