@@ -294,3 +294,9 @@ def test_hash_repeats_the_language_menu_without_counting_a_wrong_key(post: Post)
     step = twiml(post("/voice/language?p=1&r=1&w=1", {"Digits": "#"}))
     assert query(step.gather_action) == {"p": "1", "r": "1", "w": "1"}
     assert step.heard[0].text == "Français : appuyez sur 1."
+
+
+def test_a_closed_line_answers_in_the_callers_language(steps_post: Post, clock: Clock) -> None:
+    clock.set("2026-11-24T10:30:00", "Europe/London")  # Tuesday: the clinic is closed
+    step = twiml(steps_post("/voice/menu?l=fr&n=main", {"Digits": "3"}))
+    assert step.dial_numbers == [] and menu_of(step) == ("fr", "clinic_closed")
