@@ -4,11 +4,13 @@ that are no phone number. Every text below is written out as the person or helpl
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.conftest import Clock
 from tests.test_sms_support import (
     STAFF,
     STAFF_2,
@@ -108,3 +110,24 @@ def test_a_sender_that_is_no_phone_number_gets_nothing_and_reaches_nobody(
 
 def test_a_keyword_gets_the_written_numbers(client: FlaskClient) -> None:
     assert messages(send_sms(client, "HELP")) == [(None, HELP_EN)]
+
+
+def test_an_open_case_takes_the_language_of_the_last_keyword(client: FlaskClient) -> None:
+    code = open_case(client)  # English
+    send_sms(client, "AJUTOR")  # a Romanian keyword
+    relays = messages(send_sms(client, "They came back today"))
+    assert relays[0] == (STAFF, f"#{code} [ro] They came back today")
+    assert relays[-1] == (None, "Multumim, mesajul a fost primit. Raspundem luni-vineri "
+                                "09:00-12:00, 13:00-17:00. Urgent: 113.")
+
+
+def test_a_case_in_use_does_not_expire(make_app: Callable[..., Flask], clock: Clock) -> None:
+    app = sms_app(make_app)
+    client = app.test_client()
+    code = open_case(client)
+    days = app.extensions["hotline"].profile.sms.case_expiry_days
+    clock.now = clock.now + timedelta(days=days - 1)
+    assert case_code(messages(send_sms(client, "Still waiting"))[0][1]) == code
+    clock.now = clock.now + timedelta(days=2)  # past expiry from the first message only
+    assert messages(send_sms(client, f"#{code} We call you now", from_=STAFF)) == [
+        ("+380501234567", "We call you now")]
