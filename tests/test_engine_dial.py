@@ -300,3 +300,8 @@ def test_a_closed_line_answers_in_the_callers_language(steps_post: Post, clock: 
     clock.set("2026-11-24T10:30:00", "Europe/London")  # Tuesday: the clinic is closed
     step = twiml(steps_post("/voice/menu?l=fr&n=main", {"Digits": "3"}))
     assert step.dial_numbers == [] and menu_of(step) == ("fr", "clinic_closed")
+
+
+def test_an_unknown_language_restarts_on_the_first_of_two_pages(post: Post) -> None:
+    step = twiml(post("/voice/menu?l=xx&n=main", {"Digits": "1"}))  # Luxembourg: two pages
+    assert query(step.gather_action) == {"p": "1", "r": "0", "w": "0"}
