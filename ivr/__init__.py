@@ -57,6 +57,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from ivr.voice import views as voice
 
     hotline_kwargs: dict[str, Any] = {"clock": app.config["CLOCK"]} if app.config["CLOCK"] else {}
+    if app.config.get("CATALOGS") is not None:  # catalogs read once, shared (the tests)
+        hotline_kwargs["catalogs"] = app.config["CATALOGS"]
     hotline = build_hotline(app.config["HOTLINE_PROFILE"], base=voice.bp.url_prefix or "",
                             **hotline_kwargs)
     settings.check(sends_sms=sends_sms(hotline.profile, settings),

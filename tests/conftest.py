@@ -16,6 +16,7 @@ from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
 from ivr import create_app
+from ivr.content.i18n import LOCALES_DIR, Catalogs
 from ivr.content.profile import PROFILES_DIR
 from ivr.storage.db import create_tables
 
@@ -47,8 +48,14 @@ def clock() -> Clock:
     return Clock()
 
 
+@pytest.fixture(scope="session")
+def catalogs() -> Catalogs:
+    """Every catalog in locales/, read once for the whole session and shared by its apps."""
+    return Catalogs(sorted(p.name for p in LOCALES_DIR.iterdir() if p.is_dir()))
+
+
 @pytest.fixture
-def make_app(tmp_path: Path, clock: Clock) -> Callable[..., Flask]:
+def make_app(tmp_path: Path, clock: Clock, catalogs: Catalogs) -> Callable[..., Flask]:
     """Build an app for a profile, with a signing token and a database in tmp_path.
 
     Local mode on purpose (keys made in instance/, the SMS outbox); signatures are still
@@ -66,6 +73,9 @@ def make_app(tmp_path: Path, clock: Clock) -> Callable[..., Flask]:
             "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
             "SECRET_KEY": "test-secret",
             "CLOCK": clock,
+            # argon2 at its cheapest (honoured only with TESTING): tests hash in 0.1 ms.
+            "CONSOLE_PASSWORD_COST": "cheapest",
+            "CATALOGS": catalogs,
         }
         settings.update(config)
         app = create_app(settings)

@@ -8,6 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from ivr.security import is_loopback
 from ivr.settings import ConfigError, Settings, parse_staff_pins
 from ivr.sms.outbound import LocalOutbox, TwilioSender, choose_sender
 from tests.conftest import TOKEN, sign, twilio_post
@@ -67,9 +68,10 @@ def test_behind_a_tls_proxy_the_forwarded_url_is_checked(make_app: Callable[...,
     assert no_proxy_headers.status_code == 403
 
 
+@pytest.mark.parametrize("hops", ["0", 0, None, ""])
 def test_without_proxy_trust_forwarded_headers_are_ignored(
-        make_app: Callable[..., Flask]) -> None:
-    client = make_app(PUBLIC_BASE_URL="").test_client()
+        make_app: Callable[..., Flask], hops: object) -> None:
+    client = make_app(PUBLIC_BASE_URL="", TRUST_PROXY_HOPS=hops).test_client()
     signature = sign("/voice", FORM)
     response = client.post("/voice", data=FORM, base_url="http://10.0.0.5:8000", headers={
         "X-Twilio-Signature": signature, "X-Forwarded-Proto": "https",
@@ -202,3 +204,38 @@ def test_ivr_run_in_local_mode_refuses_a_public_host(monkeypatch: pytest.MonkeyP
     result = CliRunner().invoke(main, ["run", "--host", "0.0.0.0", "--port", "1"])
     assert result.exit_code != 0
     assert "local mode (no TWILIO_AUTH_TOKEN) serves loopback only, not 0.0.0.0" in result.output
+@pytest.mark.parametrize(("address", "expected"), [
+    ("127.0.0.1", True), ("127.8.9.10", True), ("::1", True),
+    ("198.51.100.7", False), ("10.0.0.1", False), ("::ffff:198.51.100.7", False),
+    # What is not an address is never loopback: local mode must not open up on garbage.
+    ("", False), (None, False), ("localhost", False), ("not an address", False),
+    ("127.0.0.1.evil", False), ("127.0.0.1, 198.51.100.7", False),
+])
+def test_is_loopback(address: str | None, expected: bool) -> None:
+    assert is_loopback(address) is expected
+
+
+def test_local_mode_refuses_a_request_with_an_unreadable_address(
+        make_app: Callable[..., Flask]) -> None:
+    client = make_app(TWILIO_AUTH_TOKEN="").test_client()
+    for address in ("", "unknown", "127.0.0.1.example.org"):
+        response = client.post("/voice", data=FORM, environ_base={"REMOTE_ADDR": address})
+        assert response.status_code == 403, address
+        response = client.post("/sms", data={"From": FORM["From"], "Body": "HELP"},
+                               environ_base={"REMOTE_ADDR": address})
+        assert response.status_code == 403, address
+
+
+def test_a_signed_hotline_says_nothing_of_local_mode(make_app: Callable[..., Flask],
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING"):
+        make_app()
+    assert "local mode" not in caplog.text
+
+
+def test_the_console_keeps_its_session_and_webhooks_get_none(client: FlaskClient) -> None:
+    login = client.get("/console/login")
+    assert login.status_code == 200
+    assert "session=" in login.headers.get("Set-Cookie", "")  # its CSRF token lives there
+    answer = twilio_post(client, "/voice", FORM)
+    assert answer.status_code == 200 and "Set-Cookie" not in answer.headers

@@ -11,6 +11,7 @@ from flask import Flask
 from ivr.content.profile_loader import load_profile
 from ivr.sms.text import count_segments
 from tests.conftest import PROFILES, Clock, sign
+from tests.golden_files import check_golden
 from tests.test_sms_support import (
     OTHER_PERSON,
     PERSON,
@@ -59,9 +60,8 @@ def test_every_keyword_is_answered_in_its_language(
     assert match is not None and match.kind == kind
     lang = match.language(None, profile.default_language)
     assert code in match.languages
-    prompt = {"help": "sms.help", "signs": "sms.signs", "police": "sms.police",
-              "languages": "sms.languages"}[kind]
-    assert text == channel.reply_text(lang, prompt, keywords=channel.keyword_list())
+    # The whole reply, as reviewed (tests/golden/sms/; tests/golden_files.py to update).
+    check_golden(f"sms/{profile_name}-{kind}-{code}-{word}.txt", text + "\n")
     assert count_segments(text).count <= 2, (lang, text)
     if kind in ("help", "police"):
         assert profile.emergency_number in text
@@ -98,8 +98,8 @@ def test_free_text_is_relayed_with_a_case_code_and_acknowledged(lu: Flask) -> No
     assert relays[0][1] == f"#{code} [uk] {body}"
     assert PERSON not in "".join(text for _, text in replies)
     [ack] = [text for to, text in replies if to is None]
-    channel = lu.extensions["sms"]
-    assert ack == channel.reply_text("uk", "sms.ack")
+    assert ack == ("Дякуємо, отримано. Відповідаємо понеділок-пʼятниця 09:00-12:00, "
+                   "13:00-17:00. Терміново: 113.")
     assert "113" in ack and count_segments(ack).count <= 2
 
 
@@ -108,7 +108,8 @@ def test_the_language_of_the_last_keyword_wins_over_detection(lu: Flask) -> None
     send_sms(client, "AJUTOR")  # Romanian
     replies = messages(send_sms(client, "I was told I would work in a restaurant"))
     assert "[ro]" in replies[0][1]
-    assert replies[-1][1] == lu.extensions["sms"].reply_text("ro", "sms.ack")
+    assert replies[-1][1] == ("Multumim, mesajul a fost primit. Raspundem luni-vineri "
+                              "09:00-12:00, 13:00-17:00. Urgent: 113.")
 
 
 def test_an_ambiguous_keyword_does_not_change_the_remembered_language(lu: Flask) -> None:
@@ -133,16 +134,23 @@ def test_the_helpline_replies_by_case_code_and_the_person_gets_it(lu: Flask) -> 
     assert again == code and other != code
 
 
-@pytest.mark.parametrize(("body", "prompt"), [
-    ("Hello, where are you?", "sms.staff.no_code"),
-    ("#ZZZZ hello", "sms.staff.unknown"),
-    ("#K7M2", "sms.staff.no_code"),
+NO_CODE_FR = ("Commencez votre réponse par le code du dossier, par exemple #K7M2. "
+              "Rien n'a été envoyé.")
+
+
+@pytest.mark.parametrize(("body", "answer"), [
+    ("Hello, where are you?", NO_CODE_FR),
+    ("#ZZZZ hello", "Aucun dossier #ZZZZ : votre réponse n'a pas été envoyée."),
+    ("#K7M2", NO_CODE_FR),
 ])
 def test_a_helpline_message_without_a_usable_case_is_refused(lu: Flask, body: str,
-                                                             prompt: str) -> None:
+                                                             answer: str) -> None:
     replies = messages(send_sms(lu.test_client(), body, from_=STAFF))
-    channel = lu.extensions["sms"]
-    assert replies == [(None, channel.staff_text(prompt, case="ZZZZ"))]
+    assert replies == [(None, answer)]
+
+
+def closed_fr(code: str) -> str:
+    return f"Le dossier #{code} est clos ou expiré : votre réponse n'a pas été envoyée."
 
 
 def test_a_closed_case_refuses_replies_and_tells_the_helpline(lu: Flask) -> None:
@@ -150,7 +158,7 @@ def test_a_closed_case_refuses_replies_and_tells_the_helpline(lu: Flask) -> None
     code = case_code(messages(send_sms(client, "I need to talk to someone"))[0][1])
     assert lu.extensions["sms_store"].close_case(code)
     replies = messages(send_sms(client, f"#{code} Are you safe?", from_=STAFF))
-    assert replies == [(None, lu.extensions["sms"].staff_text("sms.staff.closed", case=code))]
+    assert replies == [(None, closed_fr(code))]
     # Writing again opens a new case: the person is never stuck with a closed one.
     new = case_code(messages(send_sms(client, "Still here"))[0][1])
     assert new != code
@@ -164,7 +172,7 @@ def test_an_expired_case_refuses_replies(make_app: Callable[..., Flask], clock: 
     clock.now = clock.now + timedelta(days=days, minutes=1)
     [(to, text)] = messages(send_sms(client, f"#{code} hello", from_=STAFF))
     assert to is None and f"#{code}" in text
-    assert text == app.extensions["sms"].staff_text("sms.staff.closed", case=code)
+    assert text == closed_fr(code)
 
 
 @pytest.mark.parametrize("stop_word", ["STOP", "stop", "Arrêt", "СТОП", "NDALO"])
@@ -179,8 +187,8 @@ def test_opt_out_is_honoured_told_to_the_helpline_and_undone_by_start(
     # Twilio answers its own STOP itself; our words get our confirmation.
     assert answers == ([] if stop_word.upper() == "STOP" else [answers[0]])
     refused = messages(send_sms(client, f"#{code} hello?", from_=STAFF))
-    assert refused == [(None, lu.extensions["sms"].staff_text("sms.staff.opted_out",
-                                                              case=code))]
+    assert refused == [
+        (None, f"Le dossier #{code} s'est désinscrit (STOP) : rien ne peut lui être envoyé.")]
     # Writing while opted out still reaches the helpline, but nothing comes back.
     while_out = messages(send_sms(client, "one more thing"))
     assert [to for to, _ in while_out] == [STAFF, STAFF_2]

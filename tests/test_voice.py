@@ -33,14 +33,31 @@ def profile_of(app: Flask) -> Profile:
     return app.extensions["hotline"].profile
 
 
-def text_of(app: Flask, lang: str, prompt_id: str, **extra: str) -> str:
-    return app.extensions["hotline"].prompter.utterance(lang, prompt_id, **extra).text
+# A caller from abroad: the greeting, then their language's option first, both in it.
+SUGGESTED_FIRST = {
+    'uk': ('INFOTRAITE: безкоштовна конфіденційна допомога. Щоб поговорити з людиною, залишайтеся на лінії. У небезпеці? Покладіть слухавку й телефонуйте 1 1 3.', 'Українською — натисніть 6.'),
+    'ro': ('INFOTRAITE: ajutor gratuit și confidențial. Pentru a vorbi cu cineva, rămâneți la telefon. În pericol? Închideți și sunați la 1 1 3.', 'Română: apăsați 8.'),
+    'es': ('INFOTRAITE: ayuda gratuita y confidencial. Para hablar con alguien, espere en línea. ¿En peligro? Cuelgue y llame al 1 1 3.', 'Español: pulse 9 y luego 1.'),
+}
 
-
-def said(app: Flask, lang: str, prompt_id: str, **extra: str) -> str:
-    """What a caller gets for a prompt, as parse_twiml shows it: the words, or the audio URL."""
-    utterance = app.extensions["hotline"].prompter.utterance(lang, prompt_id, **extra)
-    return utterance.audio_url or utterance.text
+# What a caller hears first in each language's main menu: the three keys (lb and sq are
+# recordings, so the audio file).
+KEYS_EXPLAINED = {
+    'fr': "À tout moment, appuyez sur 0 pour parler à quelqu'un, sur étoile pour revenir, ou sur dièse pour réécouter.",
+    'en': 'At any time, press 0 to talk to a person, star to go back, or hash to hear this again.',
+    'de': 'Sie können jederzeit 0 drücken, um mit einem Menschen zu sprechen, Stern, um zurückzugehen, oder Raute, um dies noch einmal zu hören.',
+    'lb': '/prompts/lb/keys.explain.wav?v=9f022839af95',
+    'pt': 'A qualquer momento, prima 0 para falar com uma pessoa, asterisco para voltar, ou cardinal para ouvir de novo.',
+    'uk': 'Будь-коли натисніть 0, щоб поговорити з людиною, зірочку, щоб повернутися, або решітку, щоб почути це ще раз.',
+    'ru': 'В любой момент нажмите 0, чтобы поговорить с человеком, звёздочку, чтобы вернуться, или решётку, чтобы прослушать ещё раз.',
+    'ro': 'Oricând, apăsați 0 pentru a vorbi cu o persoană, steluța pentru a reveni, sau diez pentru a asculta din nou.',
+    'es': 'En cualquier momento, pulse 0 para hablar con una persona, asterisco para volver, o almohadilla (numeral) para oírlo otra vez.',
+    'zh': '您随时可以按0与人通话，按星号键返回，按井号键再听一遍。',
+    'ar': 'في أي وقت، اضغط 0 للتحدث مع شخص، أو النجمة للرجوع، أو المربع للاستماع مرة أخرى.',
+    'bg': 'По всяко време натиснете 0, за да говорите с човек, звездичка, за да се върнете, или диез, за да чуете това отново.',
+    'sq': '/prompts/sq/keys.explain.wav?v=49dc8ad0b12b',
+    'sr': 'U svakom trenutku pritisnite 0 da razgovarate sa osobom, zvezdicu za povratak, ili tarabu da ovo čujete ponovo.',
+}
 
 
 def heard_texts(step: Step) -> list[str]:
@@ -68,7 +85,8 @@ def test_arrival_greets_then_offers_languages_inside_one_gather(app: Flask, post
     # Every prompt is inside the gather, so a key stops it (barge-in).
     root = ET.fromstring(step.twiml)
     assert [child.tag for child in root] == ["Gather", "Redirect"]
-    assert step.heard[0].text == said(app, "fr", "greeting")
+    assert step.heard[0].text == ('INFOTRAITE : aide gratuite et confidentielle. En danger '
+                                  'maintenant ? Raccrochez et appelez le 1 1 3.')
     assert "1 1 3" in step.heard[0].text  # 113 is said, never dialled
     assert state(step.gather_action) == CallState(page=1)
 
@@ -86,10 +104,10 @@ def test_each_language_option_is_spoken_in_its_own_language(app: Flask, post: Po
         else:
             assert (heard.text, heard.language) == (expected.text, lang.say_language)
     # "Stay on the line to talk to someone" is in the greeting; it is not repeated at the end.
-    assert step.heard[0].text == said(app, "fr", "greeting")
-    assert step.heard[-1].text == said(app, "fr", "language.more", key="9")
+    assert step.heard[0].text == "INFOTRAITE : aide gratuite et confidentielle. Pour parler à quelqu'un, restez en ligne. En danger ? Raccrochez et appelez le 1 1 3."
+    assert step.heard[-1].text == "Pour d'autres langues, appuyez sur 9."
     again = twiml(post(step.gather_action, {"Digits": KEY_REPEAT}))
-    assert again.heard[-1].text == said(app, "fr", "language.person")
+    assert again.heard[-1].text == "Pour parler à quelqu'un maintenant, appuyez sur 0."
 
 
 @pytest.mark.parametrize(("form", "first_code"), [
@@ -104,9 +122,7 @@ def test_the_callers_country_puts_its_language_first(app: Flask, post: Post, for
     step = twiml(post("/voice", form))
     lang = profile.languages[first_code]
     assert state(step.gather_action).suggested == first_code
-    assert step.heard[0].text == said(app, first_code, "greeting")
-    prompt = "language.option" if lang.page == 1 else "language.option_next_page"
-    assert step.heard[1].text == said(app, first_code, prompt, key=lang.key, more="9")
+    assert heard_texts(step)[:2] == list(SUGGESTED_FIRST[first_code])
     # The same keys as for everybody else.
     chosen = twiml(post(step.gather_action, {"Digits": "9"})) if lang.page == 2 else step
     menu = twiml(post(chosen.gather_action, {"Digits": lang.key}))
@@ -127,7 +143,7 @@ def test_every_language_is_reached_by_its_keys(app: Flask, post: Post, code: str
         step = twiml(post(step.gather_action, {"Digits": key}))
     assert state(step.gather_action) == CallState(lang=code, node="main")
     # The three keys are announced once, first; then the main menu's five options.
-    assert step.heard[0].text == said(app, code, "keys.explain")
+    assert step.heard[0].text == KEYS_EXPLAINED[code]
     assert len(step.heard) == 1 + 5
 
 
@@ -153,7 +169,7 @@ def test_silence_after_the_language_menu_rings_at_once(app: Flask, post: Post,
 
 def test_wrong_keys_in_the_language_menu(app: Flask, post: Post) -> None:
     step = twiml(post("/voice/language?p=2&r=0&w=0", {"Digits": "8"}))
-    assert step.heard[0].text == said(app, "fr", "keys.wrong")
+    assert step.heard[0].text == "Cette touche n'est pas dans ce menu."
     assert state(step.gather_action) == CallState(page=2, wrong=1)
     step = twiml(post(step.gather_action, {"Digits": "7"}))
     assert state(step.gather_action).wrong == 2
@@ -223,7 +239,7 @@ def test_signs_say_the_five_situations_then_one_group_per_key(app: Flask, post: 
     assert len(groups.heard) == 5
     group = twiml(post(groups.gather_action, {"Digits": "3"}))
     assert group.heard[0].text.startswith("Fear.")
-    assert group.heard[-1].text == said(app, "en", "info.outro")
+    assert group.heard[-1].text == 'To talk to someone now, press 0. To go back, press star.'
     assert "press 0" in group.heard[-1].text
 
 
@@ -278,8 +294,8 @@ def test_a_missing_digits_field_counts_as_silence(post: Post) -> None:
 
 def test_a_wrong_key_is_named_and_the_menu_replayed(app: Flask, post: Post) -> None:
     step = twiml(post("/voice/menu?l=uk&n=signs&r=0&w=0", {"Digits": "7"}))
-    assert step.heard[0].text == said(app, "uk", "keys.wrong")
-    assert step.heard[1].text == said(app, "uk", "signs.situations")
+    assert step.heard[0].text == 'Такої клавіші немає в цьому меню.'
+    assert step.heard[1].text == 'Можливо, ви в одній із таких ситуацій. Вас примушують робити те, чого ви не хочете. Вам не платять або платять занадто мало. Вам або вашій сім’ї погрожують чи чинять насильство. У вас забрали документи. Вас утримують в ізоляції від інших.'
     assert state(step.gather_action).wrong == 1
     step = twiml(post(step.gather_action, {"Digits": "8"}))
     step = twiml(post(step.gather_action, {"Digits": "9"}))
@@ -357,7 +373,7 @@ def test_the_police_line_keeps_its_own_hours(app: Flask, post: Post, clock: Cloc
     assert not step.dial_numbers
     assert state(step.gather_action).node == "police_closed"
     spoken = step.heard[0].text
-    assert spoken == said(app, "fr", "police.closed") and "1 1 3" in spoken
+    assert spoken == "La ligne de la police contre la traite des êtres humains répond du lundi au vendredi 08:00\u2009–\u200916:00. Elle est fermée maintenant. En cas d'urgence, appelez le 1 1 3 à toute heure." and "1 1 3" in spoken
     # Offered instead: a voice message, the numbers by text; never INFOTRAITE's phones
     # again (the caller may come here after they rang unanswered).
     assert twiml(post(step.gather_action, {"Digits": "1"})).record_action
@@ -373,7 +389,7 @@ def test_nobody_accepting_is_never_a_hang_up(app: Flask, post: Post) -> None:
                                              "DialBridged": "false"}))
     assert not step.hangup
     assert state(step.gather_action).node == "unanswered"
-    assert step.heard[-1].text == said(app, "uk", "emergency.reminder")
+    assert step.heard[-1].text == 'У надзвичайній ситуації покладіть слухавку і телефонуйте 1 1 3.'
     # Pressing nothing here leaves a voice message: they already waited for a person.
     step = twiml(post(step.gather_action, {"Digits": ""}))
     step = twiml(post(step.gather_action, {"Digits": ""}))
@@ -418,15 +434,15 @@ def test_the_whisper_names_the_callers_language_in_the_staffs(app: Flask, post: 
     step = twiml(post("/voice/whisper?l=uk"))
     g = gather(step)
     assert g.get("numDigits") == "1" and state(g.get("action")) == CallState(lang="uk")
-    expected = said(app, "fr", "whisper", language="ukrainien")
+    expected = "Langue choisie : ukrainien. Appel de la ligne d'aide. Appuyez sur 1 pour accepter l'appel."
     assert heard_texts(step) == [expected, expected]
     assert step.hangup  # no key (a voicemail): the leg ends, the caller is not bridged
 
 
 def test_the_whisper_without_a_language(app: Flask, post: Post) -> None:
     step = twiml(post("/voice/whisper"))
-    unknown = text_of(app, "fr", "whisper.no_language")
-    assert step.heard[0].text == said(app, "fr", "whisper", language=unknown)
+    assert step.heard[0].text == ("Appel de la ligne d'aide. La personne a choisi : pas encore "
+                                  "de langue. Appuyez sur 1 pour accepter l'appel.")
 
 
 @pytest.mark.parametrize(("digits", "accepted"), [("1", True), ("2", False), ("", False),
@@ -486,13 +502,14 @@ def test_a_voice_message_is_recorded_then_thanked(app: Flask, post: Post) -> Non
     assert record.get("recordingStatusCallback") == "/voice/recording?l=ar"
     assert record.get("finishOnKey") == "#" and record.get("playBeep") == "true"
     thanks = twiml(post(step.record_action, {"RecordingDuration": "14"}))
-    assert thanks.heard[0].text == said(app, "ar", "record.thanks")
+    assert thanks.heard[0].text == ('شكرًا. وصلت رسالتك إلى خط المساعدة. إذا كنت في خطر، اتصل بـ '
+                                    '1 1 3.')
     assert thanks.hangup
 
 
 def test_an_empty_recording_offers_the_menu_again(app: Flask, post: Post) -> None:
     step = twiml(post("/voice/recorded?l=bg", {"RecordingDuration": "0"}))
-    assert step.heard[0].text == said(app, "bg", "record.empty")
+    assert step.heard[0].text == 'Не чухме съобщение.'
     assert state(step.gather_action).node == "unanswered"
 
 
@@ -508,7 +525,7 @@ def test_the_sms_needs_a_yes_first(post: Post, app: Flask) -> None:
 def test_the_numbers_are_sent_once_the_caller_says_it_is_safe(app: Flask, post: Post) -> None:
     outbox = app.extensions["sms_sender"]
     step = twiml(post("/voice/menu?l=en&n=sms_confirm", {"Digits": "1"}))
-    assert step.heard[0].text == said(app, "en", "sms.sent")
+    assert step.heard[0].text == 'The numbers have been sent to this phone by text message.'
     assert state(step.gather_action).node == "main"
     [(to, from_, body)] = outbox.sent
     assert (to, from_) == (CALLER, HOTLINE)
@@ -523,7 +540,7 @@ def test_a_landline_gets_the_number_read_instead(app: Flask, post: Post) -> None
     step = twiml(post("/voice/menu?l=en&n=sms_confirm", {"Digits": "1",
                                                          "From": "+35227000000"}))
     assert outbox.sent == []
-    assert step.heard[0].text == said(app, "en", "sms.failed")
+    assert step.heard[0].text == "We could not send a text message. The helpline's number is 0 0 3 5 2, 2 7, 3 6, 5 6, 4 6."
     assert "0 0 3 5 2, 2 7, 3 6, 5 6, 4 6" in step.heard[0].text
 
 

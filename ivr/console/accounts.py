@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TypeVar
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,15 +26,34 @@ R = TypeVar("R")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
 MIN_PASSWORD_LENGTH = 12
 
-_hasher = PasswordHasher()
+log = logging.getLogger(__name__)
+
+# CONSOLE_PASSWORD_COST picks argon2's parameters: "standard" (argon2-cffi's default, RFC 9106
+# low memory) always, except in an app with TESTING set, where "cheapest" is allowed so that
+# the test suite does not spend seconds per fixture hashing.
+PASSWORD_COSTS = {"standard": profiles.RFC_9106_LOW_MEMORY, "cheapest": profiles.CHEAPEST}
 
 
 @cache
-def _dummy_hash() -> str:
-    """Checked against when a name is unknown, so the answer takes as long as for a real
-    account. Made at the first sign-in, not at import: hashing takes 0.2 s and 64 MB, which
-    every worker (and every command) paid at start-up even if nobody ever signed in."""
-    return _hasher.hash("not-a-password-of-anyone")
+def _hasher_of(cost: str) -> PasswordHasher:
+    return PasswordHasher.from_parameters(PASSWORD_COSTS[cost])
+
+
+@cache
+def _dummy_hash(cost: str) -> str:
+    """Checked against when a name is unknown, so the answer takes as long as for a real one."""
+    return _hasher_of(cost).hash("not-a-password-of-anyone")
+
+
+def _cost() -> str:
+    if not has_app_context():
+        return "standard"
+    cost = str(current_app.config.get("CONSOLE_PASSWORD_COST") or "standard")
+    if cost == "standard" or (cost == "cheapest" and current_app.testing):
+        return cost
+    log.warning("CONSOLE_PASSWORD_COST %r ignored (\"cheapest\" is for tests only): "
+                "using the standard cost", cost)
+    return "standard"
 
 
 class AccountError(ValueError):
@@ -94,7 +114,7 @@ hashing = HashingLane()
 
 def hash_password(password: str) -> str:
     """A new hash, on the caller's thread: accounts are made by the CLI, not by strangers."""
-    return _hasher.hash(password)
+    return _hasher_of(_cost()).hash(password)
 
 
 def check_name(name: str) -> str:
@@ -130,15 +150,18 @@ def set_password(session: Session, operator: Operator, password: str) -> None:
 
 def authenticate(session: Session, name: str, password: str) -> Operator | None:
     """The operator with this name and password, or None (same work either way)."""
-    dummy = hashing.run(_dummy_hash)  # for any name, so a first attempt tells nothing either
     operator = session.scalar(select(Operator).where(Operator.name == name))
+    cost = _cost()  # read here: the hashing thread has no app context
+    hasher = _hasher_of(cost)
+    # For any name, so that a first attempt tells nothing either.
+    dummy = hashing.run(lambda: _dummy_hash(cost))
     stored = operator.password_hash if operator and operator.active else dummy
-    if not hashing.run(lambda: _verified(stored, password)):
+    if not hashing.run(lambda: _verified(hasher, stored, password)):
         return None
     if operator is None or not operator.active:
         return None
-    if _hasher.check_needs_rehash(operator.password_hash):
-        operator.password_hash = hashing.run(lambda: hash_password(password))
+    if hasher.check_needs_rehash(operator.password_hash):
+        operator.password_hash = hashing.run(lambda: hasher.hash(password))
     return operator
 
 
@@ -159,9 +182,9 @@ class SignedIn:
         return f"{self.id}:{self.session_token}"
 
 
-def _verified(stored: str, password: str) -> bool:
+def _verified(hasher: PasswordHasher, stored: str, password: str) -> bool:
     try:
-        return bool(_hasher.verify(stored, password))
+        return bool(hasher.verify(stored, password))
     except (VerificationError, InvalidHashError):
         return False
 

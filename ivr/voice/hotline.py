@@ -71,13 +71,16 @@ HOTLINE: ServiceKey[Hotline] = ServiceKey("hotline")
 
 
 def build_hotline(profile_path: str | Path | None = None, base: str = "/voice",
-                  clock: Clock = utc_now, send_sms: SmsSender | None = None) -> Hotline:
+                  clock: Clock = utc_now, send_sms: SmsSender | None = None,
+                  catalogs: Catalogs | None = None) -> Hotline:
     """Read the profile, catalogs and audio manifest once; raises ProfileError on a bad profile.
 
     `base` is the path the voice webhooks are mounted under (the blueprint's prefix).
+    Catalogs already read may be passed in (the test suite shares one set across its apps).
     """
     profile = load_profile(profile_path)
-    catalogs = Catalogs(list(profile.languages))
+    if catalogs is None:
+        catalogs = Catalogs(list(profile.languages))
     audio = AudioLibrary()
     prompter = Prompter(profile, catalogs, audio)
     engine = Engine(profile, prompter, base, clock=clock, send_sms=send_sms)
