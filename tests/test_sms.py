@@ -98,7 +98,7 @@ def test_free_text_is_relayed_with_a_case_code_and_acknowledged(lu: Flask) -> No
     assert relays[0][1] == f"#{code} [uk] {body}"
     assert PERSON not in "".join(text for _, text in replies)
     [ack] = [text for to, text in replies if to is None]
-    assert ack == ("Дякуємо, отримано. Відповідаємо понеділок-пʼятниця 09:00-12:00, "
+    assert ack == ("Дякуємо, отримано. Відповідаємо понеділок - пʼятниця 09:00-12:00 і "
                    "13:00-17:00. Терміново: 113.")
     assert "113" in ack and count_segments(ack).count <= 2
 
@@ -108,8 +108,8 @@ def test_the_language_of_the_last_keyword_wins_over_detection(lu: Flask) -> None
     send_sms(client, "AJUTOR")  # Romanian
     replies = messages(send_sms(client, "I was told I would work in a restaurant"))
     assert "[ro]" in replies[0][1]
-    assert replies[-1][1] == ("Multumim, mesajul a fost primit. Raspundem luni-vineri "
-                              "09:00-12:00, 13:00-17:00. Urgent: 113.")
+    assert replies[-1][1] == ("Multumim, mesajul a fost primit. Raspundem de luni până vineri "
+                              "09:00-12:00 și 13:00-17:00. Urgent: 113.")
 
 
 def test_an_ambiguous_keyword_does_not_change_the_remembered_language(lu: Flask) -> None:

@@ -85,8 +85,9 @@ def test_arrival_greets_then_offers_languages_inside_one_gather(app: Flask, post
     # Every prompt is inside the gather, so a key stops it (barge-in).
     root = ET.fromstring(step.twiml)
     assert [child.tag for child in root] == ["Gather", "Redirect"]
-    assert step.heard[0].text == ('INFOTRAITE : aide gratuite et confidentielle. En danger '
-                                  'maintenant ? Raccrochez et appelez le 1 1 3.')
+    assert step.heard[0].text == ("INFOTRAITE : aide gratuite et confidentielle. Pour parler à "
+                                  "quelqu'un, restez en ligne. En danger ? Raccrochez et "
+                                  "appelez le 1 1 3.")
     assert "1 1 3" in step.heard[0].text  # 113 is said, never dialled
     assert state(step.gather_action) == CallState(page=1)
 
@@ -441,8 +442,8 @@ def test_the_whisper_names_the_callers_language_in_the_staffs(app: Flask, post: 
 
 def test_the_whisper_without_a_language(app: Flask, post: Post) -> None:
     step = twiml(post("/voice/whisper"))
-    assert step.heard[0].text == ("Appel de la ligne d'aide. La personne a choisi : pas encore "
-                                  "de langue. Appuyez sur 1 pour accepter l'appel.")
+    assert step.heard[0].text == ("Langue choisie : pas encore de langue. Appel de la ligne "
+                                  "d'aide. Appuyez sur 1 pour accepter l'appel.")
 
 
 @pytest.mark.parametrize(("digits", "accepted"), [("1", True), ("2", False), ("", False),
