@@ -2,8 +2,13 @@
 
 Driven through the webhooks (Flask's test client, signed requests) with the fixture profiles
 in tests/fixtures/profiles/, not the shipped ones. Each call is rung out to the end (every
-step unanswered) and the rings are compared with one table per profile below: when ringing
+phone unanswered) and the rings are compared with one table per profile below: when ringing
 changes on purpose, update the table, and the diff shows what a caller now gets.
+
+Phones ring one after another (one <Number> per <Dial>, each screened by a whisper) in the
+order of the destination's ring plan; `t` in the dial action is the phone's place in that
+order. A destination whose phones all rang unanswered (`x` in the call state) is not rung
+again by silence, wrong keys or an option, only by 0.
 """
 
 from __future__ import annotations
@@ -24,22 +29,24 @@ STEPS = str(PROFILES_DIR / "steps.toml")  # multi-step desk with office hours
 ONE_STEP = str(PROFILES_DIR / "one_step.toml")  # one number, one silence to a person
 
 Post = Callable[..., TestResponse]
-Ring = tuple[int, tuple[str, ...]]  # (step, the numbers rung together)
+Ring = tuple[int, tuple[str, ...]]  # (step, the numbers of one <Dial>: always one)
 
 # --- the dial plans: steps.toml ---------------------------------------------------------
 
-# The desk in office hours: the landline alone, then the two others together.
-DESK_OPEN_RINGS: list[Ring] = [(0, ("+442079460001",)),
-                               (1, ("+442079460002", "+442079460003"))]
-# The desk out of hours: 0003 alone, then 0004.
+# The desk in office hours: the landline, then 0002, then 0003, each alone.
+DESK_OPEN_RINGS: list[Ring] = [(0, ("+442079460001",)), (1, ("+442079460002",)),
+                               (2, ("+442079460003",))]
+# The desk out of hours: 0003, then 0004.
 DESK_CLOSED_RINGS: list[Ring] = [(0, ("+442079460003",)), (1, ("+442079460004",))]
 LINE_RINGS: list[Ring] = [(0, ("+442079460011",))]
 CLINIC_RINGS: list[Ring] = [(0, ("+442079460021",))]
 
 # (path into the call, the request that starts ringing) → the rings, in order.
 STEPS_PLANS: dict[str, tuple[str, dict[str, str], list[Ring]]] = {
-    "language menu, second silence": ("/voice/language?p=1&r=1", {"Digits": ""},
-                                      DESK_OPEN_RINGS),
+    # One silent wait in the language menu (the default): the first silence rings.
+    "language menu, first silence": ("/voice/language?p=1", {"Digits": ""}, DESK_OPEN_RINGS),
+    "language menu, a silence already counted": ("/voice/language?p=1&r=1", {"Digits": ""},
+                                                 DESK_OPEN_RINGS),
     "language menu, 0": ("/voice/language?p=1", {"Digits": "0"}, DESK_OPEN_RINGS),
     "language menu, second wrong key": ("/voice/language?p=1&w=1", {"Digits": "7"},
                                         DESK_OPEN_RINGS),
@@ -56,7 +63,29 @@ STEPS_PLANS: dict[str, tuple[str, dict[str, str], list[Ring]]] = {
     # An unknown destination in a (forged) dial result falls back to the person line.
     "a dial result naming an unknown destination": ("/voice/dialed?l=en&d=nowhere&t=0",
                                                     {"DialCallStatus": "no-answer"},
-                                                    DESK_OPEN_RINGS[1:]),
+                                                    [(1, ("+442079460002",)),
+                                                     (2, ("+442079460003",))]),
+    # After the desk rang unanswered (x=desk): only 0 rings it again; silence, wrong keys
+    # and its option lead to the voice-message menu; another destination still rings.
+    "desk tried, unanswered menu, 0": ("/voice/menu?l=en&n=unanswered&x=desk",
+                                       {"Digits": "0"}, DESK_OPEN_RINGS),
+    "desk tried, unanswered menu, second wrong key": (
+        "/voice/menu?l=en&n=unanswered&x=desk&w=1", {"Digits": "7"}, []),
+    "desk tried, menu, 0": ("/voice/menu?l=en&n=main&x=desk", {"Digits": "0"},
+                            DESK_OPEN_RINGS),
+    "desk tried, menu, second silence": ("/voice/menu?l=en&n=main&x=desk&r=1",
+                                         {"Digits": ""}, []),
+    "desk tried, menu, second wrong key": ("/voice/menu?l=en&n=main&x=desk&w=1",
+                                           {"Digits": "8"}, []),
+    "desk tried, sub-menu, second silence": ("/voice/menu?l=en&n=info&x=desk&r=1",
+                                             {"Digits": ""}, []),
+    "desk tried, option: the desk": ("/voice/menu?l=en&n=main&x=desk", {"Digits": "1"}, []),
+    "desk tried, option: the one-step line": ("/voice/menu?l=en&n=main&x=desk",
+                                              {"Digits": "2"}, LINE_RINGS),
+    "desk tried, language menu, silence": ("/voice/language?p=1&x=desk", {"Digits": ""}, []),
+    "desk tried, language menu, 0": ("/voice/language?p=1&x=desk", {"Digits": "0"},
+                                     DESK_OPEN_RINGS),
+    "line tried, option: the line": ("/voice/menu?l=en&n=main&x=line", {"Digits": "2"}, []),
 }
 
 # --- the dial plans: one_step.toml --------------------------------------------------------
@@ -98,6 +127,8 @@ def ring_out(post: Post, path: str, form: dict[str, str]) -> tuple[list[Ring], S
     step = twiml(post(path, form))
     while step.dial_numbers:
         assert len(rings) < 10, "the call rings for ever"
+        # Every phone is screened: whoever answers hears the whisper before any bridge.
+        assert step.whisper_url and urlsplit(step.whisper_url).path == "/voice/whisper"
         rings.append((int(query(step.dial_action)["t"]), tuple(step.dial_numbers)))
         step = twiml(post(step.dial_action, {"DialCallStatus": "no-answer"}))
     return rings, step
@@ -134,11 +165,12 @@ def test_one_step_profile_rings_exactly(one_step_post: Post, scenario: str) -> N
 
 
 @pytest.mark.parametrize(("path", "form"), [
-    ("/voice/language?p=1", {"Digits": ""}),       # first silence of two
     ("/voice/language?p=1", {"Digits": "7"}),      # first wrong key of two
-    ("/voice/menu?l=en&n=main", {"Digits": ""}),
+    ("/voice/menu?l=en&n=main", {"Digits": ""}),   # first silence of two
     ("/voice/menu?l=en&n=main", {"Digits": "8"}),
     ("/voice/menu?l=en&n=main", {"Digits": "4"}),  # an information menu
+    ("/voice/menu?l=en&n=unanswered&x=desk", {"Digits": ""}),
+    ("/voice/menu?l=en&n=unanswered&x=desk", {"Digits": "7"}),
 ])
 def test_before_the_limit_nobody_is_rung(steps_post: Post, path: str, form: dict[str, str]
                                          ) -> None:
@@ -146,10 +178,21 @@ def test_before_the_limit_nobody_is_rung(steps_post: Post, path: str, form: dict
     assert step.dial_numbers == [] and step.gather_action is not None
 
 
+def test_silence_in_the_language_menu_rings_at_once(steps_post: Post) -> None:
+    # The greeting said "stay on the line": the ring tone follows, with no "connecting you".
+    step = twiml(steps_post("/voice/language?p=1", {"Digits": ""}))
+    assert step.dial_numbers == ["+442079460001"]
+    assert step.heard == []
+    assert query(step.dial_action) == {"d": "desk", "t": "0", "h": "open"}
+
+
 def test_silence_where_nobody_answered_records_a_message(steps_post: Post) -> None:
     step = twiml(steps_post("/voice/menu?l=en&n=unanswered&r=1", {"Digits": ""}))
     assert step.dial_numbers == []
     assert query(step.record_action) == {"l": "en"}
+    step = twiml(steps_post("/voice/menu?l=en&n=unanswered&r=1&x=desk", {"Digits": ""}))
+    assert step.dial_numbers == []
+    assert query(step.record_action) == {"l": "en", "x": "desk"}
 
 
 def test_first_ring_and_later_rings_say_different_things(steps_post: Post) -> None:
@@ -157,9 +200,11 @@ def test_first_ring_and_later_rings_say_different_things(steps_post: Post) -> No
     assert [h.text for h in first.heard] == [
         "Connecting you to the desk. Please stay on the line."]
     assert first.caller_id == HOTLINE  # the helpline sees the hotline, not the caller
-    assert query(first.dial_action) == {"l": "en", "d": "desk", "t": "0"}
+    assert query(first.dial_action) == {"l": "en", "d": "desk", "t": "0", "h": "open"}
     second = twiml(steps_post(first.dial_action, {"DialCallStatus": "no-answer"}))
     assert [h.text for h in second.heard] == ["Still trying. Please stay on the line."]
+    assert second.dial_numbers == ["+442079460002"]
+    assert query(second.dial_action) == {"l": "en", "d": "desk", "t": "1", "h": "open"}
 
 
 # --- the end of a ring step: DialBridged, and its absence -------------------------------
@@ -176,15 +221,16 @@ def test_first_ring_and_later_rings_say_different_things(steps_post: Post) -> No
     ({"DialCallStatus": "failed"}, True),
     ({"DialCallStatus": "canceled"}, True),
     ({"DialCallStatus": "no-answer"}, True),
-    # No DialBridged field (older accounts): a completed dial was a conversation.
-    ({"DialCallStatus": "completed"}, False),
+    # No DialBridged field: "completed" is no proof (a declined whisper ends completed too).
+    ({"DialCallStatus": "completed"}, True),
+    ({"DialCallStatus": "answered"}, True),
     ({}, True),
 ])
 def test_a_ring_step_ends(steps_post: Post, form: dict[str, str], rings_next: bool) -> None:
     step = twiml(steps_post("/voice/dialed?l=en&d=desk&t=0", form))
     if rings_next:
-        assert step.dial_numbers == ["+442079460002", "+442079460003"]
-        assert query(step.dial_action)["t"] == "1"
+        assert step.dial_numbers == ["+442079460002"]  # the next phone, alone
+        assert query(step.dial_action) == {"l": "en", "d": "desk", "t": "1", "h": "open"}
         assert not step.hangup
     else:
         assert step.dial_numbers == [] and step.hangup
@@ -193,8 +239,11 @@ def test_a_ring_step_ends(steps_post: Post, form: dict[str, str], rings_next: bo
 
 def test_after_the_last_step_the_caller_is_offered_the_unanswered_menu(steps_post: Post
                                                                        ) -> None:
-    step = twiml(steps_post("/voice/dialed?l=en&d=desk&t=1", {"DialCallStatus": "busy"}))
+    step = twiml(steps_post("/voice/dialed?l=en&d=desk&t=2", {"DialCallStatus": "busy"}))
     assert step.dial_numbers == []
+    # The desk is remembered as tried: nothing but 0 rings it again.
+    assert query(step.gather_action) == {"l": "en", "n": "unanswered", "r": "0", "w": "0",
+                                         "x": "desk"}
     assert [h.text for h in step.heard] == [
         "Nobody could answer right now.", "To leave a voice message, press 1.",
         "In an emergency, hang up and call 9 9 9."]
@@ -260,7 +309,7 @@ def test_the_one_hour_clinic(steps_post: Post, clock: Clock, moment: str) -> Non
         assert rings == []
         assert menu_of(last) == ("en", "clinic_closed")
         assert [h.text for h in last.heard] == [
-            "The clinic is open Wednesday 10:00\u202fAM\u201311:00\u202fAM.",
+            "The clinic is open Wednesday 10:00\u2009\u2013\u200911:00.",
             "To talk to the line instead, press 1."]
 
 
@@ -305,3 +354,39 @@ def test_a_closed_line_answers_in_the_callers_language(steps_post: Post, clock: 
 def test_an_unknown_language_restarts_on_the_first_of_two_pages(post: Post) -> None:
     step = twiml(post("/voice/menu?l=xx&n=main", {"Digits": "1"}))  # Luxembourg: two pages
     assert query(step.gather_action) == {"p": "1", "r": "0", "w": "0"}
+
+
+# --- office hours that open or close while the phones ring ----------------------------------
+
+
+@pytest.mark.parametrize(("start", "later", "expected"), [
+    # Monday opening at 09:00: the out-of-hours list, kept to its end.
+    ("2026-11-23 08:59:50", "2026-11-23 09:00:15",
+     ["+442079460003", "+442079460004"]),
+    # Friday closing at 17:00: the office-hours list, kept to its end.
+    ("2026-11-27 16:59:30", "2026-11-27 17:00:00",
+     ["+442079460001", "+442079460002", "+442079460003"]),
+])
+def test_the_phones_chosen_when_ringing_starts_ring_to_the_end(
+        start: str, later: str, expected: list[str]) -> None:
+    """A change of hours between two rings neither skips a phone nor rings one twice."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from ivr.voice.hotline import build_hotline
+    from ivr.voice.ringing import Caller
+    from ivr.voice.state import CallState
+
+    moment = [datetime.fromisoformat(start).replace(tzinfo=ZoneInfo("Europe/London"))]
+    hotline = build_hotline(STEPS, clock=lambda: moment[0])
+    answer = hotline.engine.connect(CallState(lang="en"), "desk", Caller(), step=0)
+    rung = []
+    moment[0] = datetime.fromisoformat(later).replace(tzinfo=ZoneInfo("Europe/London"))
+    while True:
+        step = parse_twiml(answer.twiml)
+        if not step.dial_numbers:
+            break
+        rung += step.dial_numbers
+        state = CallState.from_url(step.dial_action)
+        answer = hotline.engine.dialed(state, "no-answer", None, Caller())
+    assert rung == expected
