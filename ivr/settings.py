@@ -65,6 +65,8 @@ class Settings:
     ratelimit_storage_uri: str = ""
     sms_use_rest_api: bool = False
     staff_reply_pins: dict[str, str] = field(default_factory=dict)
+    # The staff recording line (/voice/staff, ivr/console/phone_line.py): off while empty.
+    staff_recording_pin: str = ""
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None,
@@ -97,6 +99,7 @@ class Settings:
             trust_proxy_hops=hops,
             ratelimit_storage_uri=_text(read("RATELIMIT_STORAGE_URI")),
             sms_use_rest_api=_flag(read("SMS_USE_REST_API")),
+            staff_recording_pin=_text(read("STAFF_RECORDING_PIN")),
             staff_reply_pins=dict(pins) if isinstance(pins, Mapping)
             else parse_staff_pins(_text(pins)),
         )

@@ -51,7 +51,7 @@ def test_the_engine_mounted_under_a_prefix_calls_back_there(app: Flask) -> None:
     assert answer.menu_heard == ("en", "signs")
     ringing = engine.press(CallState(lang="en", node="main"), "1", Caller())
     step = parse_twiml(ringing.twiml)
-    assert step.dial_action == "/lu/voice/dialed?l=en&d=infotraite&t=0"
+    assert step.dial_action == "/lu/voice/dialed?l=en&d=infotraite&t=0&h=open"
     assert step.whisper_url == "/lu/voice/whisper?l=en"
 
 

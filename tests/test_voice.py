@@ -165,7 +165,8 @@ def test_silence_after_the_language_menu_rings_at_once(app: Flask, post: Post,
     step = twiml(post("/voice/language?p=1&r=0&w=0&s=uk", {"Digits": ""}))
     assert step.dial_numbers == ["+352621351884"] and not step.gather_action
     assert step.heard == []
-    assert state(step.dial_action) == CallState(suggested="uk", destination="infotraite")
+    assert state(step.dial_action) == CallState(suggested="uk", destination="infotraite",
+                                                hours="closed")
 
 
 def test_wrong_keys_in_the_language_menu(app: Flask, post: Post) -> None:
@@ -202,7 +203,8 @@ def test_every_option_of_both_profiles_does_what_the_profile_says(
                 destination = profile.destinations[option.target or ""]
                 assert step.dial_numbers == [destination.open_steps[0][0]]  # one phone at a time
                 assert state(step.dial_action) == CallState(lang=lang,
-                                                            destination=destination.name)
+                                                            destination=destination.name,
+                                                            hours="open")
             elif option.action == "record":
                 assert step.record_action == f"/voice/recorded?l={lang}"
             elif option.action == "send_sms":

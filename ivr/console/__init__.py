@@ -104,7 +104,6 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["id"] = views.DatabaseId  # before the rules that use it
     app.register_blueprint(views.bp)
     # The staff recording line (a webhook, Twilio-signed, no sign-in): off without a PIN.
-    app.config.setdefault("STAFF_RECORDING_PIN", os.environ.get("STAFF_RECORDING_PIN", ""))
     app.register_blueprint(phone_line.bp)
     # Approved texts and recordings: an in-memory snapshot the Prompter reads first,
     # refreshed by a thread per worker (PUBLISH_REFRESH_SECONDS = 0: only on demand, as

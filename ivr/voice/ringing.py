@@ -91,16 +91,23 @@ class Ringing:
         nodes = self.profile.nodes
         return "unanswered" if "unanswered" in nodes else self.profile.start_node
 
-    def ring_plan(self, destination: Destination) -> tuple[tuple[str, ...], ...]:
-        """The numbers to ring now, step by step: office hours decide which list."""
+    def hours_now(self, destination: Destination) -> str:
+        """"open" or "closed": which of a destination's lists rings if ringing starts now."""
         if destination.schedule is None:
-            return destination.open_steps
+            return "open"
         schedule = self.profile.schedules[destination.schedule]
-        return destination.open_steps if is_open(schedule, self.now()) else destination.closed_steps
+        return "open" if is_open(schedule, self.now()) else "closed"
 
-    def ring_order(self, destination: Destination) -> list[str]:
+    def ring_plan(self, destination: Destination, hours: str | None = None
+                  ) -> tuple[tuple[str, ...], ...]:
+        """The numbers to ring, step by step: office hours (now, or as given) decide which."""
+        hours = hours or self.hours_now(destination)
+        return destination.open_steps if hours == "open" else destination.closed_steps
+
+    def ring_order(self, destination: Destination, hours: str | None = None) -> list[str]:
         """Every phone of the plan, one after another, in the plan's order, each once."""
-        return list(dict.fromkeys(n for step in self.ring_plan(destination) for n in step))
+        return list(dict.fromkeys(n for step in self.ring_plan(destination, hours)
+                                  for n in step))
 
     def connect(self, state: CallState, destination_name: str, caller: Caller,
                 step: int = 0, automatic: bool = False, announce: bool = True) -> Answer:
@@ -118,7 +125,9 @@ class Ringing:
         speak_lang = lang or state.suggested or p.greeting_language
         if automatic and destination.name in state.tried:
             return self.when_nobody_accepted(state)
-        phones = self.ring_order(destination)
+        # The list chosen when ringing started stays for the rest of it.
+        hours = state.hours if step > 0 and state.hours else self.hours_now(destination)
+        phones = self.ring_order(destination, hours)
         if not phones and destination.closed_node:
             return self.menu(CallState(lang=lang or state.suggested or p.default_language,
                                        node=destination.closed_node, tried=state.tried))
@@ -134,7 +143,8 @@ class Ringing:
         caller_id = caller.from_number if p.show_caller_number else caller.to_number
         dial_kwargs: dict[str, object] = {"caller_id": caller_id} if caller_id else {}
         ringing = CallState(lang=lang, suggested=None if lang else state.suggested,
-                            destination=destination.name, step=step, tried=state.tried)
+                            destination=destination.name, step=step, tried=state.tried,
+                            hours=hours)
         dial = response.dial(action=self.link("dialed", ringing), method="POST",
                              timeout=p.ring_seconds, answer_on_bridge=True, **dial_kwargs)
         dial.number(phones[step], url=self.link("whisper", CallState(lang=lang)),

@@ -32,6 +32,9 @@ def _word(value: str | None, limit: int) -> str | None:
     return value
 
 
+HOURS = ("open", "closed")
+
+
 @dataclass(frozen=True, slots=True)
 class CallState:
     """Where a call is: language, menu, counters, what is ringing and what already rang."""
@@ -48,6 +51,9 @@ class CallState:
     # silence or an option, so the "nobody answered" menu cannot lead back to them.
     tried: tuple[str, ...] = field(default=(), metadata={"q": "x"})
     empty: int = field(default=0, metadata={"q": "m"})  # voice messages that came out empty
+    # Which list of phones is ringing, "open" or "closed", fixed when ringing starts: office
+    # hours that open or close between two rings must not reorder or skip the phones.
+    hours: str | None = field(default=None, metadata={"q": "h"})
 
     def to_query(self) -> dict[str, str]:
         """The URL parameters, in a stable order; defaults are left out except counters in menus."""
@@ -77,7 +83,8 @@ class CallState:
                    page=as_count(args.get("p")), suggested=_word(args.get("s"), 8),
                    destination=_word(args.get("d"), 64),
                    step=as_count(args.get("t"), STEP_LIMIT), tried=tried,
-                   empty=as_count(args.get("m")))
+                   empty=as_count(args.get("m")),
+                   hours=args.get("h") if args.get("h") in HOURS else None)
 
     @classmethod
     def from_url(cls, url: str | None) -> CallState:
