@@ -25,7 +25,8 @@ def test_can_receive_sms(number: str, expected: bool) -> None:
     assert can_receive_sms(number) is expected
 
 
-SMS_FAILED_EN = "We could not send a text message. The helpline's number is 2 7, 3 6, 5 6, 4 6."
+SMS_FAILED_EN = ("We could not send a text message. The helpline's number is 0 0 3 5 2, 2 7, "
+                 "3 6, 5 6, 4 6.")
 
 
 @pytest.mark.parametrize("caller", ["anonymous", "", "+35227000000"])

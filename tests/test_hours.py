@@ -72,15 +72,18 @@ def test_the_holidays_of_the_subdivision_count() -> None:
     assert is_holiday(OFFICE, at("2026-01-02T10:00:00")) is False
 
 
-@pytest.mark.parametrize(("schedule", "locale", "expected"), [
-    (OFFICE, "en_GB", "Monday\u2013Friday 09:00\u201312:00, 13:00\u201317:00"),
-    (OFFICE, "fr", "lundi\u2013vendredi 09:00\u201312:00, 13:00\u201317:00"),
-    (OFFICE, "de", "Montag\u2013Freitag 09:00\u201312:00, 13:00\u201317:00"),
-    (ONE_DAY, "en_GB", "Wednesday 10:00\u201311:00"),
-    (ONE_DAY, "en", "Wednesday 10:00\u202fAM\u201311:00\u202fAM"),
-    (ONE_DAY, "fr", "mercredi 10:00\u201311:00"),
-    (TWO_RUNS, "en_GB", "Monday\u2013Tuesday, Thursday\u2013Saturday 08:30\u201312:15"),
-    (SPLIT, "en_GB", "Monday, Wednesday, Friday 09:00\u201312:00"),
+# The day range's pattern is a translated prompt (hours.days); English's is the default.
+@pytest.mark.parametrize(("schedule", "locale", "days", "expected"), [
+    (OFFICE, "en_GB", None, "Monday to Friday 09:00\u201312:00 and 13:00\u201317:00"),
+    (OFFICE, "fr", "du %(first)s au %(last)s",
+     "du lundi au vendredi 09:00\u201312:00 et 13:00\u201317:00"),
+    (OFFICE, "de", "%(first)s bis %(last)s",
+     "Montag bis Freitag 09:00\u201312:00 Uhr und 13:00\u201317:00 Uhr"),
+    (ONE_DAY, "en_GB", None, "Wednesday 10:00\u201311:00"),
+    (ONE_DAY, "en", None, "Wednesday 10:00\u201311:00"),  # 24-hour, even in US English
+    (ONE_DAY, "fr", None, "mercredi 10:00\u201311:00"),
+    (TWO_RUNS, "en_GB", None, "Monday to Tuesday and Thursday to Saturday 08:30\u201312:15"),
+    (SPLIT, "en_GB", None, "Monday, Wednesday and Friday 09:00\u201312:00"),
 ])
-def test_describe(schedule: Schedule, locale: str, expected: str) -> None:
-    assert describe(schedule, locale) == expected
+def test_describe(schedule: Schedule, locale: str, days: str | None, expected: str) -> None:
+    assert (describe(schedule, locale, days) if days else describe(schedule, locale)) == expected

@@ -18,6 +18,7 @@ spec.loader.exec_module(mutation)
 
 HOURS = next(t for t in mutation.TARGETS if t.name == "hours")
 ENGINE = next(t for t in mutation.TARGETS if t.name == "engine")
+RINGING = next(t for t in mutation.TARGETS if t.name == "ringing")
 
 
 def by_key(target: object) -> dict[str, object]:
@@ -47,16 +48,16 @@ def test_a_mutant_changes_only_its_node() -> None:
     assert changed == original.replace("start <= now < end", "start <= now <= end")
 
 
-def test_the_step_zero_escalation_is_a_mutant() -> None:
-    mutant = by_key(ENGINE)["engine:choose_language: `0` → `1`"]
-    changed = mutation.mutated_source(ENGINE, mutant)
-    assert changed.count("self.connect(None, p.person, 1, caller)") == 1
+def test_ringing_the_wrong_next_phone_is_a_mutant() -> None:
+    mutant = by_key(RINGING)["ringing:dialed: `state.step + 1`: + → -"]
+    changed = mutation.mutated_source(RINGING, mutant)
+    assert changed.count('caller, step=state.step - 1)') == 1
 
 
-def test_a_plain_local_assignment_is_not_deleted_an_attribute_one_is() -> None:
-    keys = by_key(ENGINE)
-    assert not any("`p = self.profile` deleted" in k for k in keys)
-    assert "engine:connect: `dial_kwargs['caller_id'] = caller_id` deleted" in keys
+def test_a_plain_local_assignment_is_not_deleted_a_statement_that_acts_is() -> None:
+    assert not any("`p = self.profile` deleted" in k for k in by_key(ENGINE))
+    assert ("ringing:connect: `dial.number(phones[step], url=self.link('whisper', CallStat…` "
+            "deleted") in by_key(RINGING)
 
 
 def test_the_table_is_rebuilt_from_a_log(tmp_path: Path) -> None:

@@ -20,8 +20,8 @@ from tests.test_sms_support import (
     sms_app,
 )
 
-ACK_EN = ("Thank you, your message was received. We answer Monday-Friday 9:00 AM-12:00 PM, "
-          "1:00 PM-5:00 PM. Urgent: 113.")
+ACK_EN = ("Thank you, your message was received. We answer Monday to Friday 09:00-12:00 and "
+          "13:00-17:00. Urgent: 113.")
 HELP_EN = ("INFOTRAITE: +352 27 36 56 46 or +352 621 351 884, free, no need to give your name. "
            "Urgent: 113.")
 
@@ -117,8 +117,8 @@ def test_an_open_case_takes_the_language_of_the_last_keyword(client: FlaskClient
     send_sms(client, "AJUTOR")  # a Romanian keyword
     relays = messages(send_sms(client, "They came back today"))
     assert relays[0] == (STAFF, f"#{code} [ro] They came back today")
-    assert relays[-1] == (None, "Multumim, mesajul a fost primit. Raspundem luni-vineri "
-                                "09:00-12:00, 13:00-17:00. Urgent: 113.")
+    assert relays[-1] == (None, "Multumim, mesajul a fost primit. Raspundem de luni până "
+                                "vineri 09:00-12:00 și 13:00-17:00. Urgent: 113.")
 
 
 def test_a_case_in_use_does_not_expire(make_app: Callable[..., Flask], clock: Clock) -> None:
