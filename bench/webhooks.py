@@ -40,6 +40,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from types import FrameType
+from typing import Any
 from urllib.parse import urlencode
 
 from twilio.request_validator import RequestValidator
@@ -544,6 +545,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def config_file_settings(argv: list[str]) -> dict[str, Any]:
+    """The settings a gunicorn `--config` file in `argv` defines (empty without one)."""
+    import runpy
+
+    path = setting(argv, ("--config", "-c"), "")
+    if not path or not (REPO / path).is_file():
+        return {}
+    return runpy.run_path(str(REPO / path))
+
+
 def secret_settings() -> dict[str, str]:
     """Throwaway keys and what else production refuses to start without, so a run neither
     reads nor writes the keys kept in instance/ and starts as a deployment does."""
@@ -646,11 +657,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                      log_dir / f"{app}.log", ports[app], probe,
                                                      token)).pid)
 
-        workers = setting(argvs["hotline"], ("--workers", "-w"), "1")
-        worker_class = setting(argvs["hotline"], ("--worker-class", "-k"), "sync")
-        threads = setting(argvs["hotline"], ("--threads",), "1")
-        print(f"gunicorn as the Procfile says: {workers} worker(s), class {worker_class}, "
-              f"{threads} thread(s); loopback only")
+        # What the Procfile's options leave to its --config file, read from that file.
+        config = config_file_settings(argvs["hotline"])
+        workers = setting(argvs["hotline"], ("--workers", "-w"), str(config.get("workers", 1)))
+        default_class = config.get("worker_class", "sync")
+        worker_class = setting(argvs["hotline"], ("--worker-class", "-k"),
+                               getattr(default_class, "__name__", str(default_class)))
+        threads = setting(argvs["hotline"], ("--threads",), str(config.get("threads", 1)))
+        print(f"gunicorn as the Procfile and its config say: {workers} worker(s), class "
+              f"{worker_class}, {threads} thread(s); loopback only")
         print(f"  {shlex.join(argvs['hotline'])}")
         print(f"wrk: {args.connections} connections, {args.threads} threads, "
               f"{args.warmup:g} s warm-up + {args.rounds} x {args.duration:g} s per endpoint; "

@@ -439,3 +439,10 @@ def test_gunicorn_config_preloads_and_the_procfile_loads_it() -> None:
     config = load("gunicorn_conf", REPO / "gunicorn.conf.py")
     assert config.preload_app is True
     assert "--config gunicorn.conf.py" in bench.procfile_web_line((REPO / "Procfile").read_text())
+
+
+def test_the_report_reads_what_the_gunicorn_config_file_sets() -> None:
+    found = bench.config_file_settings(["gunicorn", "--config", "gunicorn.conf.py", "app"])
+    assert (found["workers"], found["threads"], found["worker_class"].__name__) == (
+        2, 32, "ReadBoundedThreadWorker")
+    assert bench.config_file_settings(["gunicorn", "app"]) == {}
