@@ -12,13 +12,26 @@ from dataclasses import dataclass, field
 from babel import Locale, UnknownLocaleError
 
 from ivr.content.i18n import CLDR_LOCALES, SOURCE_LANGUAGE, language_name
+from ivr.content.needs import prompt_needs
 from ivr.content.profile import MORE_LANGUAGES_KEY, Node, Profile
+from ivr.content.speech import Utterance, is_part_of_other_prompts
 from ivr.content.texts import placeholders
 from ivr.voice.hotline import Hotline
 
 # Translation states, then audio states, as the badges show them.
 SOURCE, TRANSLATED, FUZZY, MISSING = "source", "translated", "fuzzy", "missing"
 RECORDED, SYNTHESIZED, STALE = "recorded", "synthesized", "stale"
+# What a caller of a language really hears of a prompt (the Prompter's decision), and why.
+HEARD_RECORDING = "recording"  # a person's recording (a file, or one made in the console)
+HEARD_SYNTHESIZED = "synthesized file"  # a synthesized placeholder file
+HEARD_VOICE = "Twilio voice"  # Twilio's voice for the language reads the text
+ENGLISH_UNTRANSLATED = "English: no translation"
+ENGLISH_NO_AUDIO = "English: no audio"  # translated, but neither a file nor a voice
+ENGLISH_NAMED = "English: named option"  # the language menu names the language in English
+NOT_HEARD = "not heard"  # the call flow never says it to this language's callers
+INSIDE_OTHERS = "inside other prompts"  # a name or a range of days, never said alone
+TEXT_MESSAGE = "text message"  # sent by SMS, never said
+STAFF_ONLY = "staff only"  # the whisper: heard by the helpline's staff
 LANGUAGE_MENU = "languages"  # the pseudo-node of the greeting and the language menu
 ELSEWHERE = "elsewhere"  # prompts the engine says outside any one menu node
 
@@ -84,6 +97,32 @@ class PromptView:
     voice: str | None  # Twilio's voice that speaks it otherwise
     review_hash: str
     reviewed: bool = False
+    heard_as: str = ""  # what this language's caller really hears: one of HEARD_*, ...
+    heard_file: str | None = None  # the manifest file played, relative to prompts/
+
+    @property
+    def heard_note(self) -> str:
+        """What a caller of this language hears of the prompt, and why, in one sentence."""
+        name = language_name(self.lang, SOURCE_LANGUAGE)
+        file = f" {self.heard_file}" if self.heard_file else " made in the console"
+        return {
+            HEARD_RECORDING: f"{name} callers hear the recording{file}.",
+            HEARD_SYNTHESIZED: f"{name} callers hear the synthesized file{file} "
+                               "(a placeholder until someone records it).",
+            HEARD_VOICE: f"No current recording: Twilio's voice {self.voice} speaks this "
+                         "text.",
+            ENGLISH_UNTRANSLATED: "No translation: the caller hears this in English.",
+            ENGLISH_NO_AUDIO: f"Translated, but no {name} audio file and no Twilio voice "
+                              f"for {name}: the caller hears this in English, after the "
+                              "notice that English follows.",
+            ENGLISH_NAMED: f"Translated, but no {name} audio file and no Twilio voice for "
+                           f"{name}: the language menu names {name} in English instead.",
+            NOT_HEARD: f"Not heard in {name}: the call flow never says this to {name} "
+                       "callers.",
+            INSIDE_OTHERS: "Not heard on its own: it is said inside other prompts.",
+            TEXT_MESSAGE: f"Not heard in {name}: it is a text message, never said in a call.",
+            STAFF_ONLY: f"Not heard in {name}: only the helpline's staff hear it.",
+        }.get(self.heard_as, "")
 
     @property
     def problems(self) -> list[str]:
@@ -178,6 +217,53 @@ def sample_values(hotline: Hotline, lang: str, use: PromptUse) -> dict[str, str]
     return values
 
 
+_SPOKEN: dict[int, tuple[Profile, dict[str, frozenset[str]]]] = {}
+
+
+def spoken_in(hotline: Hotline, lang: str) -> frozenset[str]:
+    """The prompt ids the call flow says to callers of a language (ivr.content.needs, which
+    mirrors the engine), worked out once per profile: they depend on nothing else."""
+    profile = hotline.profile
+    held = _SPOKEN.get(id(profile))
+    if held is None or held[0] is not profile:
+        by_lang: dict[str, set[str]] = {}
+        for need in prompt_needs(profile, hotline.prompter):
+            by_lang.setdefault(need.lang, set()).add(need.prompt_id)
+        if len(_SPOKEN) > 16:
+            _SPOKEN.clear()
+        held = (profile, {code: frozenset(ids) for code, ids in by_lang.items()})
+        _SPOKEN[id(profile)] = held
+    return held[1].get(lang, frozenset())
+
+
+def heard_as(hotline: Hotline, lang: str, prompt_id: str, translated: bool,
+             heard: Utterance) -> tuple[str, str | None]:
+    """(what a caller of `lang` hears of a prompt, the manifest file played if any), from
+    the Prompter's own utterance: the decision the call path makes."""
+    if prompt_id not in spoken_in(hotline, lang):
+        if is_part_of_other_prompts(prompt_id):
+            return INSIDE_OTHERS, None
+        if prompt_id.startswith("sms."):
+            return TEXT_MESSAGE, None
+        if prompt_id.startswith("whisper"):
+            return STAFF_ONLY, None
+        return NOT_HEARD, None
+    if heard.lang != lang:
+        if not translated:
+            return ENGLISH_UNTRANSLATED, None
+        return (ENGLISH_NO_AUDIO if heard.prompt_id == prompt_id else ENGLISH_NAMED), None
+    if heard.audio_url is None:
+        return HEARD_VOICE, None
+    audio = hotline.audio.current(heard.lang, heard.prompt_id, heard.text)
+    if audio is not None and hotline.audio.url(audio) == heard.audio_url:
+        try:
+            file: str | None = audio.path.relative_to(hotline.audio.root).as_posix()
+        except ValueError:
+            file = audio.path.name
+        return (HEARD_RECORDING if audio.source == RECORDED else HEARD_SYNTHESIZED), file
+    return HEARD_RECORDING, None  # a recording approved in the console (published)
+
+
 def prompt_view(hotline: Hotline, lang: str, use: PromptUse,
                 reviews: Mapping[tuple[str, str], set[str]] | None = None) -> PromptView:
     """A prompt in a language: text, what the caller hears, and the state of each part.
@@ -208,11 +294,12 @@ def prompt_view(hotline: Hotline, lang: str, use: PromptUse,
     if heard.audio_url is None:
         voice = " ".join(v for v in (heard.say_language, heard.say_voice) if v)
     digest = review_hash(source, template)
+    kind, file = heard_as(hotline, lang, use.prompt_id, used == lang, heard)
     return PromptView(
         prompt_id=use.prompt_id, lang=lang, lang_used=heard.lang,
         direction=text_direction(heard.lang), source=source, template=template,
         text=heard.text, translation=translation, audio=audio, audio_url=heard.audio_url,
-        voice=voice, review_hash=digest,
+        voice=voice, review_hash=digest, heard_as=kind, heard_file=file,
         reviewed=digest in (reviews or {}).get((lang, use.prompt_id), set()))
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from flask import Flask
 
 from ivr.console.published import DraftView
+from ivr.content.speech import Prompter, Utterance
 from ivr.settings import ServiceKey
 from ivr.voice.simulate import SimulatedCall, Step, state_of
 
@@ -29,6 +30,9 @@ _moment: contextvars.ContextVar[datetime | None] = contextvars.ContextVar("try_m
                                                                          default=None)
 _texts: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("try_texts",
                                                                          default=None)
+# What the sandbox played from files in this request: audio URL -> the utterance (its text).
+_played: contextvars.ContextVar[dict[str, Utterance] | None] = contextvars.ContextVar(
+    "try_played", default=None)
 _lock = threading.Lock()
 TRY_CALL_SID = "CAconsole-try"
 
@@ -45,6 +49,20 @@ class CapturedTexts:
         if captured is not None:
             captured.append(body)
         return True
+
+
+def note_what_files_say(prompter: Prompter) -> None:
+    """Make the sandbox's Prompter note each utterance it plays from a file, so that the
+    page can show the words beside the player: the Prompter's own utterance knows them."""
+    append = prompter._append
+
+    def noting(parent: Any, said: Utterance) -> None:
+        played = _played.get()
+        if played is not None and said.audio_url:
+            played.setdefault(said.audio_url, said)
+        append(parent, said)
+
+    setattr(prompter, "_append", noting)  # noqa: B010 (an instance attribute, on purpose)
 
 
 class NoEvents:
@@ -86,19 +104,24 @@ def sandbox(app: Flask) -> Flask:
             # The sandbox hears what callers hear (the app's snapshot), and drafts on request.
             found.extensions["hotline"].prompter.published = DraftView(
                 app.extensions["published"])
+            note_what_files_say(found.extensions["hotline"].prompter)
             SANDBOX.set(app, found)
     return found
 
 
 @contextmanager
-def at_moment(moment: datetime | None, texts: list[str]) -> Iterator[None]:
-    """This request's clock and outbox for the sandbox (context variables: per thread)."""
+def at_moment(moment: datetime | None, texts: list[str],
+              played: dict[str, Utterance] | None = None) -> Iterator[None]:
+    """This request's clock, outbox and audio played, for the sandbox (context variables:
+    per thread)."""
     moment_token, texts_token = _moment.set(moment), _texts.set(texts)
+    played_token = _played.set(played)
     try:
         yield
     finally:
         _moment.reset(moment_token)
         _texts.reset(texts_token)
+        _played.reset(played_token)
 
 
 @dataclass
@@ -135,6 +158,7 @@ class TryResult:
     whisper: Step | None = None
     texts: list[str] = field(default_factory=list)  # SMS bodies the caller would get
     where: str = ""
+    played: dict[str, Utterance] = field(default_factory=dict)  # audio URL -> its words
 
 
 def _state_of(step: Step, history: list[str]) -> TryState:
@@ -177,9 +201,10 @@ def _run(app: Flask, state: TryState | None, command: str, key: str,
     # It calls from an example mobile number: in the sandbox a text reaches only the outbox.
     call = SimulatedCall(twin, call_sid=TRY_CALL_SID)
     texts: list[str] = []
+    played: dict[str, Utterance] = {}
     history = list(state.history) if state else []
     whisper = None
-    with at_moment(moment, texts):
+    with at_moment(moment, texts, played):
         if command == "start" or state is None or state.ended and command != "start":
             if command != "start":
                 raise ValueError("Start a call first.")
@@ -214,4 +239,5 @@ def _run(app: Flask, state: TryState | None, command: str, key: str,
                 raise ValueError("Unknown action.")
         if step.dial_numbers and step.whisper_url:
             whisper = call.whisper()
-    return TryResult(step, _state_of(step, history), action, whisper, texts, _where(step))
+    return TryResult(step, _state_of(step, history), action, whisper, texts, _where(step),
+                     played)

@@ -329,7 +329,8 @@ def try_it() -> str | tuple[str, int]:
     languages = {code: text_direction(code) for code in h.profile.languages}
     return render_template("console/try.html", title="Try it", result=result, state=state,
                            error=error, keypad=KEYPAD, at=at_text, directions=languages,
-                           hear_drafts=hear_drafts,
+                           hear_drafts=hear_drafts, language_names=dict(
+                               language_choices(h.profile)),
                            timezone=str(h.profile.timezone)), status
 
 

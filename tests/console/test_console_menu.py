@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -269,3 +270,87 @@ def test_every_page_renders_for_every_profile(make_app: Callable[..., Flask], na
             assert profile.name in page or name in page or "Review" in url
     started = console_post(client, "/console/try", "/console/try", {"command": "start"})
     assert started.status_code == 200 and "Now: language menu" in started.get_data(as_text=True)
+
+
+LB_TALK = "Fir elo mat %(hotline)s ze schwätzen, dréckt %(key)s."
+LB_SIGNS = "Fir Zeeche vu Mënschenhandel ze héieren, dréckt %(key)s."
+LB_OPTION = "Fir Lëtzebuergesch, dréckt %(key)s."
+
+
+@pytest.fixture
+def lb_app(console_app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Flask:
+    """Luxembourgish (no Twilio voice) and Ukrainian (a voice), fuzzy translations; lb has a
+    synthesized file for main.talk only."""
+    root = tmp_path / "locales"
+    write_catalog(root, "lb", {"main.talk": (LB_TALK, True), "main.signs": (LB_SIGNS, True),
+                               "language.option": (LB_OPTION, True)})
+    write_catalog(root, "uk", {"main.talk": (UK_TALK, True)})
+    prompts = tmp_path / "prompts"
+    write_audio(prompts, [("lb", "main.talk", LB_TALK.replace("%(hotline)s", "INFOTRAITE")
+                           .replace("%(key)s", "1"), "synthesized")])
+    console_app.extensions["hotline"] = build(root, prompts)
+    monkeypatch.setattr(i18n, "LOCALES_DIR", root)
+    return console_app
+
+
+def status_of(page: str, anchor: str) -> str:
+    """The 'what the caller hears' line of one prompt on the Menu page."""
+    article = page[page.index(f'id="{anchor}"'):]
+    article = article[:article.index("</article>")]
+    found = re.search(r'<p class="note heard-as">(.*?)</p>', article, re.S)
+    assert found, article
+    return found.group(1)
+
+
+def test_menu_says_what_a_luxembourgish_caller_really_hears(lb_app: Flask,
+                                                            console: FlaskClient) -> None:
+    page = console.get("/console/menu?lang=lb&ref=uk").get_data(as_text=True)
+    # A fuzzy translation with a synthesized file: the file, not English.
+    assert status_of(page, "p-main-main.talk") == (
+        "Luxembourgish callers hear the synthesized file lb/main.talk.wav (a placeholder "
+        "until someone records it).")
+    # A fuzzy translation, no file, no Twilio voice for lb: English, and why.
+    assert status_of(page, "p-main-main.signs") == (
+        "Translated, but no Luxembourgish audio file and no Twilio voice for Luxembourgish: "
+        "the caller hears this in English, after the notice that English follows.")
+    # No translation at all.
+    assert status_of(page, "p-main-main.kinds") == (
+        "No translation: the caller hears this in English.")
+    # The language menu names Luxembourgish in English where it has no audio.
+    assert status_of(page, "p-languages-language.option") == (
+        "Translated, but no Luxembourgish audio file and no Twilio voice for Luxembourgish: "
+        "the language menu names Luxembourgish in English instead.")
+    # Never said to a Luxembourgish caller: lb suggests itself to no country, so the
+    # greeting is in French; the whisper is for the staff; sms.* are text messages.
+    assert status_of(page, "p-languages-greeting") == (
+        "Not heard in Luxembourgish: the call flow never says this to Luxembourgish callers.")
+    assert status_of(page, "p-elsewhere-whisper") == (
+        "Not heard in Luxembourgish: only the helpline&#39;s staff hear it.")
+    assert status_of(page, "p-elsewhere-sms.numbers") == (
+        "Not heard in Luxembourgish: it is a text message, never said in a call.")
+    assert status_of(page, "p-elsewhere-hours.days") == (
+        "Not heard on its own: it is said inside other prompts.")
+
+
+def test_menu_says_what_a_ukrainian_caller_really_hears(lb_app: Flask,
+                                                        console: FlaskClient) -> None:
+    page = console.get("/console/menu?lang=uk&ref=lb").get_data(as_text=True)
+    assert status_of(page, "p-main-main.talk") == (
+        "No current recording: Twilio's voice <code>uk-UA Google.uk-UA-Standard-A</code> "
+        "speaks this text.")
+    assert status_of(page, "p-languages-greeting") == (
+        "No translation: the caller hears this in English.")  # uk suggests itself (UA)
+    assert status_of(page, "p-elsewhere-language.english_follows") == (
+        "Not heard in Ukrainian: the call flow never says this to Ukrainian callers.")
+
+
+def test_script_says_what_a_luxembourgish_caller_really_hears(lb_app: Flask,
+                                                              console: FlaskClient) -> None:
+    page = console.get("/console/script?lang=lb").get_data(as_text=True)
+    assert ("fuzzy; audio synthesized<br><span class=\"heard-as\">Luxembourgish callers hear "
+            "the synthesized file lb/main.talk.wav (a placeholder until someone records it)."
+            "</span>") in page
+    assert ("Translated, but no Luxembourgish audio file and no Twilio voice for "
+            "Luxembourgish: the caller hears this in English") in page
+    assert "Not heard in Luxembourgish: the call flow never says this" in page
+    assert "English for now" not in page

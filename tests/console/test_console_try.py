@@ -97,3 +97,21 @@ def test_a_forged_step_in_the_session_is_refused_cleanly(console_app: Flask) -> 
     state = TryState(gather_action="/voice/nowhere?l=en")
     with console_app.app_context(), pytest.raises(ValueError, match="start a new call"):
         run(console_app, state, "press", "1")
+
+
+LB_TALK = "Fir elo mat INFOTRAITE ze schwätzen, dréckt 1."  # prompts/manifest.toml's text
+
+
+def test_a_prompt_played_from_a_file_shows_its_words_and_a_named_player(
+        console_app: Flask, console: FlaskClient) -> None:
+    act(console, command="start", at=MONDAY_MORNING)
+    page = act(console, command="press", key="4")  # Luxembourgish: synthesized files
+    assert "Now: menu main" in page
+    player = re.search(r'<audio controls preload="auto" src="/prompts/lb/main\.talk\.wav\?v=\w+"'
+                       r' aria-label="Prompt (\d+), main\.talk, in Luxembourgish"></audio>\s*'
+                       r'<span class="spoken" lang="lb" dir="ltr">([^<]+)</span>', page)
+    assert player, page
+    assert player.group(2) == LB_TALK
+    assert "(audio file, Luxembourgish)" in page
+    # Every player is named after its prompt and language, not "Prompt 1" alone.
+    assert not re.search(r'aria-label="Prompt \d+"', page)
