@@ -390,3 +390,20 @@ def test_the_phones_chosen_when_ringing_starts_ring_to_the_end(
         state = CallState.from_url(step.dial_action)
         answer = hotline.engine.dialed(state, "no-answer", None, Caller())
     assert rung == expected
+
+
+def test_a_new_ringing_chooses_its_list_by_the_time_now() -> None:
+    """Only a ringing under way keeps its list: a fresh one ignores an `h` in the URL."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from ivr.voice.hotline import build_hotline
+    from ivr.voice.ringing import Caller
+    from ivr.voice.state import CallState
+
+    monday = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Europe/London"))
+    hotline = build_hotline(STEPS, clock=lambda: monday)
+    answer = hotline.engine.connect(CallState(lang="en", hours="closed"), "desk", Caller())
+    step = parse_twiml(answer.twiml)
+    assert step.dial_numbers == ["+442079460001"]
+    assert CallState.from_url(step.dial_action).hours == "open"
