@@ -39,7 +39,7 @@ def _text(value: Any) -> str:
 
 
 def parse_staff_pins(text: str) -> dict[str, str]:
-    """STAFF_REPLY_PINS: `+352691000001=482913,+352691000002=118204`, or one PIN for all."""
+    """STAFF_REPLY_PINS: `PHONE=PIN,PHONE=PIN` (E.164 phones of the profile), or one PIN for all."""
     pins: dict[str, str] = {}
     for item in (part.strip() for part in text.split(",")):
         if not item:

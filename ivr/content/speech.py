@@ -49,7 +49,7 @@ def destination_prompt(name: str) -> str:
 # works from a foreign SIM, where a national number reaches nothing or someone else.
 SPOKEN_INTERNATIONAL_PREFIX = "0 0"
 # Isolates a written number from right-to-left text (Unicode's LRI ... PDI), so that
-# "+352 27 36 56 46" is not shown as "46 56 36 27 352+" in an Arabic SMS.
+# "+CC 11 22 33" is not shown as "33 22 11 CC+" in an Arabic SMS.
 LTR_ISOLATE, POP_ISOLATE = "\u2066", "\u2069"
 
 
@@ -86,7 +86,7 @@ def spoken_digits(text: str, country: str) -> str:
 
 
 def written_number(text: str, country: str, right_to_left: bool = False) -> str:
-    """A number as written in a text message: "+352 27 36 56 46", short codes as they are;
+    """A number as written in a text message: "+CC 11 22 33 44", short codes as they are;
     isolated as left-to-right inside right-to-left text."""
     if is_short_code(text):
         written = re.sub(r"\D", "", text)
