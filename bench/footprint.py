@@ -11,7 +11,7 @@ import json
 import statistics
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,18 +61,24 @@ def proc_kb(pid: int, name: str, field: str) -> int | None:
     return None
 
 
-def children(pid: int) -> list[int]:
-    """The direct children of a process (a gunicorn master's workers)."""
-    found = []
+def process_stats() -> Iterator[tuple[int, list[str]]]:
+    """Each live process's pid and /proc/<pid>/stat fields after the command name:
+    state ppid pgrp … utime (index 11) stime (12)."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text().rpartition(")")[2].split()
+            yield int(entry.name), (entry / "stat").read_text().rpartition(")")[2].split()
         except OSError:
-            continue
+            continue  # ended meanwhile
+
+
+def children(pid: int) -> list[int]:
+    """The direct children of a process (a gunicorn master's workers)."""
+    found = []
+    for child, stat in process_stats():
         if int(stat[1]) == pid:
-            found.append(int(entry.name))
+            found.append(child)
     return found
 
 

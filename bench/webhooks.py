@@ -51,7 +51,13 @@ if str(REPO) not in sys.path:  # run as `python3 bench/webhooks.py`: its sibling
 
 from bench.caller_time import CallerTime, caller_table, caller_times  # noqa: E402
 from bench.caller_time import as_json as caller_json  # noqa: E402
-from bench.footprint import Memory, Startup, measure_startup, server_memory  # noqa: E402
+from bench.footprint import (  # noqa: E402
+    Memory,
+    Startup,
+    measure_startup,
+    process_stats,
+    server_memory,
+)
 
 PROCFILE = REPO / "Procfile"
 HOTLINE_APP = "ivr:create_app()"
@@ -359,14 +365,7 @@ def machine_busy_seconds() -> float | None:
 def group_cpu_seconds(groups: Sequence[int]) -> float:
     """CPU seconds used by the live processes of these process groups (the servers)."""
     total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            # After the ")" closing the command name: state ppid pgrp … utime(12th) stime(13th)
-            stat = (entry / "stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue  # ended meanwhile
+    for _, stat in process_stats():
         if int(stat[2]) in groups:
             total += int(stat[11]) + int(stat[12])
     return total / os.sysconf("SC_CLK_TCK")
