@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -24,6 +25,7 @@ from flask import Flask
 from twilio.request_validator import RequestValidator
 
 from ivr.content.profile import PROFILES_DIR
+from ivr.storage.engines import within
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -420,19 +422,39 @@ def test_the_whole_bench_runs_and_writes_its_json(tmp_path: Path) -> None:
 
 
 def test_the_app_can_be_forked_after_create_app(make_app: Callable[..., Flask]) -> None:
-    """gunicorn.conf.py preloads the app in the master: create_app() must leave no database
-    connection to share across a fork, and no thread of its own that a fork would lose."""
-    import threading
-
-    before = set(threading.enumerate())
-    app = make_app()
-    for thread in set(threading.enumerate()) - before:
-        thread.join(30)  # the SMS language model's warm-up ends; nothing else may run on
-        assert not thread.is_alive(), thread.name
-    pools = [app.extensions["sms_store"].engine.pool]
-    events = app.extensions["events"]
-    assert events._engine is None and events._thread is None  # made on the first event
+    """gunicorn.conf.py preloads the app in the master and forks workers from it at any time:
+    create_app() leaves no connection to share and starts no thread that uses the database,
+    and a forked child serves requests, stores on the deadline lanes and refreshes prompts."""
+    app = make_app(TESTING=False, PUBLISH_REFRESH_SECONDS=0.05)  # as in production
+    pools = [app.extensions["sms_store"].engine.pool, app.extensions["events"].engine.pool]
     assert all(pool.checkedout() == 0 and pool.checkedin() == 0 for pool in pools)
+    assert app.extensions["events"]._thread is None  # the writer starts with the first event
+    refresher = app.extensions["published_refresher"]
+    assert refresher._thread is None  # started by a process's first request
+    read, write = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads
+        child = os.fork()
+    if child == 0:  # the worker: report, then leave without running pytest's exit hooks
+        os.close(read)
+        try:
+            answer = within(10, lambda: "lane ok")
+            status = app.test_client().get("/healthz").status_code
+            refresher._thread.join(0.5)
+            alive = refresher._thread.is_alive() and refresher._pid == os.getpid()
+            os.write(write, f"{answer} {status} {alive}".encode())
+        except BaseException as exc:  # noqa: BLE001 — reported to the parent
+            os.write(write, repr(exc).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    try:
+        with os.fdopen(read, "rb") as pipe:
+            report = pipe.read().decode()
+    finally:
+        os.waitpid(child, 0)
+    assert report == "lane ok 200 True"
+    assert refresher._thread is None  # the child's first request started the child's only
 
 
 def test_gunicorn_config_preloads_and_the_procfile_loads_it() -> None:

@@ -7,7 +7,6 @@ headers. The Twilio webhooks are other blueprints and get none of this.
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from typing import Any
 
@@ -107,7 +106,11 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(phone_line.bp)
     # Approved texts and recordings: an in-memory snapshot the Prompter reads first,
     # refreshed by a thread per worker (PUBLISH_REFRESH_SECONDS = 0: only on demand, as
-    # the tests do); the first load happens in that thread, so start never waits either.
+    # the tests do); the first load happens in that thread, so no request waits for it.
+    # The thread starts with a process's first request, never in create_app: gunicorn
+    # builds the app in its master and forks workers from it at any time (a killed
+    # worker's replacement too), and a fork taken while a master thread is inside SQLite
+    # leaves the child's SQLite lock held forever (every later connect hangs).
     hotline = app.extensions["hotline"]
     published = PublishedContent(hotline_key(hotline.profile))
     hotline.prompter.published = published
@@ -116,6 +119,5 @@ def init_app(app: Flask) -> None:
     seconds = float(app.config.get("PUBLISH_REFRESH_SECONDS", REFRESH_SECONDS))
     if seconds > 0 and not app.testing:
         refresher = Refresher(published, app.extensions["events"].engine, seconds)
-        refresher.start()
-        os.register_at_fork(after_in_child=refresher.start)  # gunicorn --preload
+        app.before_request(refresher.start)
         app.extensions["published_refresher"] = refresher

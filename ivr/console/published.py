@@ -177,7 +177,7 @@ def stop_drafts(token: contextvars.Token) -> None:
 
 
 class Refresher:
-    """A daemon thread per process that refreshes the snapshot; restarted after a fork."""
+    """A daemon thread per process that refreshes the snapshot, started by its first request."""
 
     def __init__(self, published: PublishedContent, engine: Engine,
                  seconds: float = REFRESH_SECONDS) -> None:
@@ -185,16 +185,21 @@ class Refresher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid = 0
+        self._starting = threading.Lock()
 
     def start(self) -> None:
-        """Start (again, in a forked worker, where the parent's thread does not exist)."""
-        if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
+        """Start, unless this process's thread runs (a forked child has none of its own)."""
+        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
             return
-        self._stop = threading.Event()
-        self._pid = os.getpid()
-        self._thread = threading.Thread(target=self._loop, name="published-prompts",
-                                        daemon=True)
-        self._thread.start()
+        with self._starting:  # a worker's first requests arrive on many threads at once
+            if self._pid == os.getpid() and self._thread is not None \
+                    and self._thread.is_alive():
+                return
+            self._stop = threading.Event()
+            self._pid = os.getpid()
+            self._thread = threading.Thread(target=self._loop, name="published-prompts",
+                                            daemon=True)
+            self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()

@@ -3,6 +3,7 @@ a bounded wait for a pooled connection, and a deadline for whatever still hangs.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,18 @@ T = TypeVar("T")
 # threads per lane, so that SMS work stuck on a stalled server never delays the voice lane.
 _lanes: dict[str, ThreadPoolExecutor] = {}
 _lanes_lock = threading.Lock()
+
+
+def _forget_lanes_after_fork() -> None:
+    """A forked child has none of its parent's threads, but an executor made before the fork
+    counts the parent's idle thread as its own and would queue work for it forever (gunicorn
+    forks workers from a master that checked the schema on the default lane)."""
+    global _lanes_lock
+    _lanes.clear()
+    _lanes_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_lanes_after_fork)
 
 
 def _lane(name: str) -> ThreadPoolExecutor:
