@@ -10,14 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
 
+from ivr.content.profile import ProfileError
+from ivr.content.profile_loader import load_profile
 from ivr.voice.conference import RingPlan, coordinate
 from ivr.voice.state import CallState
-from tests.conftest import HOTLINE, Clock, twilio_post
+from tests.conftest import HOTLINE, PROFILES, Clock, twilio_post
 from tests.test_ringing import LANDLINE, MOBILE_1, MOBILE_2, MOMENTS, node_of
 from tests.twilio_conference_standin import StandInRest, StandInRinger, hold_verbs
 from tests.twilio_standin import (
@@ -264,3 +267,12 @@ def test_the_caller_moves_on_as_soon_as_every_phone_has_ended(
     here = rig("evening")
     here.call({}, default=behaviour)
     assert here.rest.elapsed == waited
+
+
+def test_together_must_be_true_or_false(tmp_path: Path) -> None:
+    text = PROFILES["luxembourg"].read_text().replace("together = true", 'together = "yes"')
+    broken = tmp_path / "broken.toml"
+    broken.write_text(text)
+    with pytest.raises(ProfileError, match=r"broken\.toml:\d+: destinations\.infotraite\."
+                                           r"together"):
+        load_profile(broken)
