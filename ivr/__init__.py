@@ -55,6 +55,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from ivr.storage import db
     from ivr.voice import media
     from ivr.voice import views as voice
+    from ivr.voice.conference import ConferenceRinger, TwilioRingApi
 
     hotline_kwargs: dict[str, Any] = {"clock": app.config["CLOCK"]} if app.config["CLOCK"] else {}
     if app.config.get("CATALOGS") is not None:  # catalogs read once, shared (the tests)
@@ -72,7 +73,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     HOTLINE.set(app, hotline)
     db.init_app(app)
     sms.init_app(app)
-    voice.init_app(app)
+    ringer = app.config.get("CONFERENCE_RINGER")  # the tests' stand-in for Twilio's REST API
+    if ringer is None and settings.twilio_account_sid and settings.twilio_auth_token:
+        ringer = ConferenceRinger(TwilioRingApi(sms_out.rest_client(
+            settings.twilio_account_sid, settings.twilio_auth_token)))
+    voice.init_app(app, ringer)
     media.init_app(app)
     if app.config.get("CONSOLE_ENABLED", True):  # off in the console's own try-it sandbox
         from ivr import console

@@ -23,10 +23,11 @@ from tests.conftest import TOKEN
 
 ROUTES = ["/voice", "/voice/language", "/voice/menu", "/voice/dialed", "/voice/whisper",
           "/voice/whisper/answer", "/voice/recorded", "/voice/recording", "/voice/status",
-          "/voice/fallback"]
+          "/voice/fallback", "/voice/conference/hold", "/voice/conference/ended",
+          "/voice/conference/leg", "/voice/conference/accept"]
 SMS = "/sms"
 ALL_ROUTES = [*ROUTES, SMS]
-QUERY_KEYS = ["l", "n", "r", "w", "p", "s", "d", "t"]
+QUERY_KEYS = ["l", "n", "r", "w", "p", "s", "d", "t", "x", "m", "h", "c", "u"]
 FORM_KEYS = ["Digits", "From", "To", "FromCountry", "CallSid", "DialCallStatus", "DialBridged",
              "RecordingDuration", "RecordingSid", "RecordingUrl", "RecordingStatus",
              "CallStatus", "CallDuration", "ErrorCode"]

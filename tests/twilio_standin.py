@@ -14,6 +14,9 @@ not from what the app expects:
 - `<Record>` that hears only silence is dropped (warning 16102): the action is not called
   and Twilio goes on with the next verb.
 - The end of a document hangs up.
+- `<Dial><Conference>` holds the caller in a room while the app calls the phones through
+  the REST API (tests/twilio_conference_standin.py): the caller hears the waitUrl's
+  document, then talks to whoever joined, or goes where the app redirected the call.
 
 Each phone follows a script (`Phone`); the caller follows a list of inputs (keys, or
 seconds of speech for a recording).
@@ -24,6 +27,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 Post = Callable[[str, dict[str, str]], str]  # (url, form) -> the TwiML the app answered
 
@@ -57,6 +61,7 @@ class Call:
     caller_ids: list[str | None] = field(default_factory=list)
     menus: list[str] = field(default_factory=list)  # gather action URLs, in order
     recorded: list[int] = field(default_factory=list)  # seconds of each kept message
+    held: list[str] = field(default_factory=list)  # what the hold (waitUrl) said, each time
     ended: str = ""
 
 
@@ -65,11 +70,12 @@ class TwilioStandIn:
 
     MAX_DOCUMENTS = 80  # a call that goes on longer is a loop
 
-    def __init__(self, post: Post, phones: dict[str, Phone],
-                 default: Phone = NO_ANSWER) -> None:
+    def __init__(self, post: Post, phones: dict[str, Phone], default: Phone = NO_ANSWER,
+                 conference: Any = None) -> None:
         self.post = post
         self.phones = phones
         self.default = default
+        self.conference = conference  # a StandInRinger, for rings through a conference
 
     def call(self, inputs: list[str], start: str = "/voice") -> Call:
         """Run a call; `inputs` are the caller's keys ("" = silence) and recording seconds."""
@@ -102,6 +108,8 @@ class TwilioStandIn:
                     return self.post(verb.get("action") or "", {"Digits": key})
             elif verb.tag == "Redirect":
                 return self.post(verb.text or "", {})
+            elif verb.tag == "Dial" and verb.find("Conference") is not None:
+                return self._held(verb, call)
             elif verb.tag == "Dial":
                 outcome = self._dial(verb, call)
                 if outcome == "conversation over, caller hung up":
@@ -145,6 +153,33 @@ class TwilioStandIn:
         call.bridged_to = winner
         return "bridged, person hung up" if phone.hangs_up_first else (
             "conversation over, caller hung up")
+
+    def _held(self, dial: ET.Element, call: Call) -> str | None:
+        """The caller in a conference: the app's ringer has already run (virtual time)."""
+        from tests.twilio_conference_standin import hold_verbs
+
+        assert self.conference is not None, "a conference, but no REST stand-in"
+        rest, plan = self.conference.rest, self.conference.plans[-1]
+        room = (dial.findtext("Conference") or "").strip()
+        assert room == plan.room
+        call.rang.append(list(plan.phones))
+        hold = self.post(dial.find("Conference").get("waitUrl") or "", {})  # type: ignore[union-attr]
+        hold_verbs(hold)
+        call.held.extend(verb.text or "" for verb in ET.fromstring(hold)
+                         if verb.tag in ("Say", "Play"))
+        call.whispered.extend(rest.whispered)
+        rest.whispered.clear()
+        moved_on = rest.redirects.pop("CAtest", None)
+        if moved_on:
+            return self.post(moved_on, {})
+        members = rest.rooms.get(room, [])
+        assert members, "the caller was left waiting in the conference"
+        leg = rest.legs[members[0]]
+        call.bridged_to = leg.phone
+        if self.phones.get(leg.phone, self.default).hangs_up_first:
+            return self.post(dial.get("action") or "", {})  # the conference ended
+        call.ended = "conversation over, caller hung up"
+        return None
 
     def _whisper(self, url: str, phone: Phone, call: Call, number: str) -> bool:
         """Run the whisper on the answering phone; True when the leg is bridged."""

@@ -57,6 +57,9 @@ class Destination:
     open_steps: tuple[tuple[str, ...], ...]  # E.164 numbers, rung step after step
     closed_steps: tuple[tuple[str, ...], ...]
     closed_node: str | None
+    # The phones of a step ring at once, through a conference each accepts into
+    # (needs Twilio's REST API); else, and without it, they ring one after another.
+    together: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -261,7 +261,8 @@ def _destinations(r: TomlReader, data: dict[str, Any], country: str, emergency: 
             raise r.fail(where, "out of hours it needs numbers (closed) or a closed_node")
         destinations[name] = Destination(
             name=name, label=r.get(entry, where, "label", str, name), schedule=schedule,
-            open_steps=open_steps, closed_steps=closed_steps, closed_node=closed_node)
+            open_steps=open_steps, closed_steps=closed_steps, closed_node=closed_node,
+            together=r.get(entry, where, "together", bool, False))
     return destinations
 
 

@@ -18,6 +18,7 @@ from ivr.content.hours import is_open
 from ivr.content.i18n import language_name
 from ivr.content.profile import Destination, Profile
 from ivr.content.speech import Prompter
+from ivr.voice.conference import CREATE_SECONDS, HOLD_PAUSE_SECONDS, WHISPER_SECONDS, RingPlan
 from ivr.voice.state import CallState, url
 
 ACCEPT_KEY = "1"
@@ -38,6 +39,7 @@ class Caller:
     from_number: str = ""
     to_number: str = ""
     from_country: str = ""
+    call_sid: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,8 @@ class Answer:
     twiml: str
     menu_heard: tuple[str, str] | None = None  # (language, node) of the menu now playing
     event: str | None = None  # e.g. "accepted" or "declined" for a whisper
+    ring: RingPlan | None = None  # phones to call through the REST API, right after answering
+    rescue: str | None = None  # a held caller to move on (this URL): their ring's owner died
 
 
 def was_bridged(status: str | None, bridged: str | None) -> bool:
@@ -68,6 +72,9 @@ class Ringing:
         self.prompter = prompter
         self.base = base
         self.clock = clock
+        # Set where Twilio's REST API can be used: steps of a destination marked `together`
+        # then ring at once through a conference (ivr/voice/conference.py).
+        self.conference_ready = False
 
     def link(self, route: str, state: CallState | None = None) -> str:
         """A callback URL on this app (under the base the webhooks are mounted at)."""
@@ -109,6 +116,17 @@ class Ringing:
         return list(dict.fromkeys(n for step in self.ring_plan(destination, hours)
                                   for n in step))
 
+    def rings_together(self, destination: Destination, caller: Caller) -> bool:
+        """Whether a step's phones ring at once (a conference) rather than one by one."""
+        return destination.together and self.conference_ready and bool(caller.call_sid)
+
+    def ring_steps(self, destination: Destination, hours: str, together: bool
+                   ) -> tuple[tuple[str, ...], ...]:
+        """The phones of each step: the plan's steps, or each phone a step of its own."""
+        if together:
+            return self.ring_plan(destination, hours)
+        return tuple((phone,) for phone in self.ring_order(destination, hours))
+
     def connect(self, state: CallState, destination_name: str, caller: Caller,
                 step: int = 0, automatic: bool = False, announce: bool = True) -> Answer:
         """Ring one phone of a destination, screened by a whisper.
@@ -127,11 +145,11 @@ class Ringing:
             return self.when_nobody_accepted(state)
         # The list chosen when ringing started stays for the rest of it.
         hours = state.hours if step > 0 and state.hours else self.hours_now(destination)
-        phones = self.ring_order(destination, hours)
-        if not phones and destination.closed_node:
+        steps = self.ring_steps(destination, hours, self.rings_together(destination, caller))
+        if not steps and destination.closed_node:
             return self.menu(CallState(lang=lang or state.suggested or p.default_language,
                                        node=destination.closed_node, tried=state.tried))
-        if step >= len(phones):
+        if step >= len(steps):
             return self.when_nobody_accepted(state.having_tried(destination.name))
         response = VoiceResponse()
         if step == 0:
@@ -140,16 +158,83 @@ class Ringing:
                                     destination=destination.label)
         else:
             self.prompter.speak(response, speak_lang, "connect.next")
-        caller_id = caller.from_number if p.show_caller_number else caller.to_number
-        dial_kwargs: dict[str, object] = {"caller_id": caller_id} if caller_id else {}
         ringing = CallState(lang=lang, suggested=None if lang else state.suggested,
                             destination=destination.name, step=step, tried=state.tried,
                             hours=hours)
+        if len(steps[step]) > 1:
+            return self._ring_together(response, ringing, steps[step], caller)
+        caller_id = caller.from_number if p.show_caller_number else caller.to_number
+        dial_kwargs: dict[str, object] = {"caller_id": caller_id} if caller_id else {}
         dial = response.dial(action=self.link("dialed", ringing), method="POST",
                              timeout=p.ring_seconds, answer_on_bridge=True, **dial_kwargs)
-        dial.number(phones[step], url=self.link("whisper", CallState(lang=lang)),
+        dial.number(steps[step][0], url=self.link("whisper", CallState(lang=lang)),
                     method="POST")
         return Answer(str(response))
+
+    def _ring_together(self, response: VoiceResponse, ringing: CallState,
+                       phones: tuple[str, ...], caller: Caller) -> Answer:
+        """Hold the caller in a conference of their own; the phones are called right after.
+
+        The helpline's phones see the hotline's number (the REST calls come from it), so
+        `show_caller_number` cannot apply here.
+        """
+        p = self.profile
+        until = int(self.clock().timestamp()) + CREATE_SECONDS + p.ring_seconds \
+            + WHISPER_SECONDS
+        room = f"ring-{caller.call_sid}-{ringing.step}"  # a CallSid: no personal data
+        held = ringing.but(room=room, until=until)
+        dial = response.dial(action=self.link("conference/ended", held), method="POST")
+        dial.conference(room, wait_url=self.link("conference/hold", held), wait_method="POST",
+                        start_conference_on_enter=False, end_conference_on_exit=True,
+                        beep=False)
+        plan = RingPlan(room=room, caller_sid=caller.call_sid, phones=phones,
+                        hotline_number=caller.to_number,
+                        leg_url=self.link("conference/leg",
+                                          CallState(lang=ringing.lang, room=room, until=until)),
+                        moved_on_url=self.link("dialed", ringing), ring_seconds=p.ring_seconds,
+                        until=until)
+        return Answer(str(response), ring=plan)
+
+    def hold(self, state: CallState, caller: Caller) -> Answer:
+        """The held caller's loop: a pause, "still trying" in their language, again.
+
+        Past the deadline (with a margin) the ring's coordinator should have moved the
+        caller on; if it has not (its worker died), this asks for it again.
+        """
+        p = self.profile
+        lang = self.language(state.lang) or state.suggested or p.greeting_language
+        response = VoiceResponse()
+        response.pause(length=HOLD_PAUSE_SECONDS)
+        self.prompter.speak(response, lang, "connect.next")
+        response.redirect(self.link("conference/hold", state), method="POST")
+        late = state.until and self.clock().timestamp() > state.until + 2 * HOLD_PAUSE_SECONDS
+        rescue = self.link("dialed", state.but(room=None, until=0)) \
+            if late and caller.call_sid else None
+        return Answer(str(response), rescue=rescue)
+
+    def conference_ended(self) -> Answer:
+        """The held caller's conference ended with them in it: a person took the call and
+        the conversation is over."""
+        response = VoiceResponse()
+        response.hangup()
+        return Answer(str(response))
+
+    def leg(self, state: CallState) -> Answer:
+        """The whisper on a phone called for a conference ring; 1 joins the caller."""
+        return self.whisper(state, action="conference/accept")
+
+    def leg_answer(self, state: CallState, digits: str | None) -> Answer:
+        """Join the held caller on 1, unless the ring is over; anything else declines."""
+        response = VoiceResponse()
+        accepted = (digits or "").strip() == ACCEPT_KEY
+        in_time = bool(state.room) and self.clock().timestamp() < state.until
+        if accepted and in_time and state.room:
+            dial = response.dial()
+            dial.conference(state.room, start_conference_on_enter=True,
+                            end_conference_on_exit=True, beep=False)
+            return Answer(str(response), event="accepted")
+        response.hangup()
+        return Answer(str(response), event="too late" if accepted else "declined")
 
     def dialed(self, state: CallState, status: str | None, bridged: str | None,
                caller: Caller) -> Answer:
@@ -161,7 +246,7 @@ class Ringing:
         # connect() falls back to the person line for an unknown destination.
         return self.connect(state, state.destination or "", caller, step=state.step + 1)
 
-    def whisper(self, state: CallState) -> Answer:
+    def whisper(self, state: CallState, action: str = "whisper/answer") -> Answer:
         """What the person who answers hears first; only a key press (1) accepts."""
         p = self.profile
         lang = self.language(state.lang)
@@ -171,7 +256,8 @@ class Ringing:
         else:
             chosen, _ = self.prompter.text(staff, "whisper.no_language")
         response = VoiceResponse()
-        gather = response.gather(action=self.link("whisper/answer", CallState(lang=lang)),
+        gather = response.gather(action=self.link(action, CallState(lang=lang, room=state.room,
+                                                                   until=state.until)),
                                  method="POST", num_digits=1, timeout=WHISPER_TIMEOUT,
                                  finish_on_key="")
         for _ in range(2):

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 # Counters from a URL are clamped: a forged or garbled one is never an error.
 COUNT_LIMIT = 9
 STEP_LIMIT = 20
+UNTIL_LIMIT = 2**40  # a Unix time, far beyond any call
 
 
 def as_count(value: str | None, limit: int = COUNT_LIMIT) -> int:
@@ -54,6 +55,10 @@ class CallState:
     # Which list of phones is ringing, "open" or "closed", fixed when ringing starts: office
     # hours that open or close between two rings must not reorder or skip the phones.
     hours: str | None = field(default=None, metadata={"q": "h"})
+    # A ring through a conference (ivr/voice/conference.py): its room (named after the
+    # caller's CallSid, never a number) and the second (Unix time) its phones stop ringing.
+    room: str | None = field(default=None, metadata={"q": "c"})
+    until: int = field(default=0, metadata={"q": "u"})
 
     def to_query(self) -> dict[str, str]:
         """The URL parameters, in a stable order; defaults are left out except counters in menus."""
@@ -84,7 +89,8 @@ class CallState:
                    destination=_word(args.get("d"), 64),
                    step=as_count(args.get("t"), STEP_LIMIT), tried=tried,
                    empty=as_count(args.get("m")),
-                   hours=args.get("h") if args.get("h") in HOURS else None)
+                   hours=args.get("h") if args.get("h") in HOURS else None,
+                   room=_word(args.get("c"), 64), until=as_count(args.get("u"), UNTIL_LIMIT))
 
     @classmethod
     def from_url(cls, url: str | None) -> CallState:

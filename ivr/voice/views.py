@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from flask import Blueprint, Flask, Response, current_app, request
@@ -12,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from ivr.security import twilio_signed
 from ivr.storage.db import EVENTS, EventLog, within
 from ivr.storage.voice_messages import Recording, store_voice_messages
+from ivr.voice.conference import Ringer
 from ivr.voice.engine import Answer, Caller, Engine
 from ivr.voice.hotline import HOTLINE, Hotline
 from ivr.voice.state import CallState, as_count
@@ -37,7 +39,8 @@ def events() -> EventLog:
 
 def caller() -> Caller:
     form = request.form
-    return Caller(form.get("From", ""), form.get("To", ""), form.get("FromCountry", ""))
+    return Caller(form.get("From", ""), form.get("To", ""), form.get("FromCountry", ""),
+                  form.get("CallSid", "")[:64])
 
 
 def state() -> CallState:
@@ -46,9 +49,30 @@ def state() -> CallState:
 
 
 def twiml(answer: Answer | str) -> Response:
-    """A TwiML document (the engine builds it with twilio's VoiceResponse) as the answer."""
+    """A TwiML document (the engine builds it with twilio's VoiceResponse) as the answer.
+
+    Phones the engine wants called at once are called right after, off this request."""
+    if isinstance(answer, Answer) and (answer.ring or answer.rescue):
+        call_after_answering(answer)
     document = answer.twiml if isinstance(answer, Answer) else answer
     return Response(document, mimetype="text/xml")
+
+
+def absolute(path: str) -> str:
+    """A URL Twilio's REST API can fetch: the public base URL, else this request's host."""
+    base = current_app.config.get("PUBLIC_BASE_URL") or request.host_url
+    return base.rstrip("/") + path
+
+
+def call_after_answering(answer: Answer) -> None:
+    ringer: Ringer | None = current_app.extensions.get("conference_ringer")
+    if ringer is None:
+        return
+    if answer.ring:
+        ringer.start(replace(answer.ring, leg_url=absolute(answer.ring.leg_url),
+                             moved_on_url=absolute(answer.ring.moved_on_url)))
+    if answer.rescue:
+        ringer.rescue(request.form.get("CallSid", ""), absolute(answer.rescue))
 
 
 def note_menu_heard(answer: Answer, current: str | None = None) -> None:
@@ -112,6 +136,34 @@ def whisper_answer() -> Response:
     return twiml(answer)
 
 
+@bp.post("/conference/hold")
+@twilio_signed
+def conference_hold() -> Response:
+    """The held caller's waitUrl (only Say, Play, Pause and Redirect are allowed here)."""
+    return twiml(engine().hold(state(), caller()))
+
+
+@bp.post("/conference/ended")
+@twilio_signed
+def conference_ended() -> Response:
+    return twiml(engine().conference_ended())
+
+
+@bp.post("/conference/leg")
+@twilio_signed
+def conference_leg() -> Response:
+    return twiml(engine().leg(state()))
+
+
+@bp.post("/conference/accept")
+@twilio_signed
+def conference_accept() -> Response:
+    here = state()
+    answer = engine().leg_answer(here, request.form.get("Digits"))
+    note("whisper", language=here.lang or "", outcome=answer.event)
+    return twiml(answer)
+
+
 @bp.post("/recorded")
 @twilio_signed
 def recorded() -> Response:
@@ -170,5 +222,14 @@ def answer_anyway(error: Exception) -> Response | HTTPException:
     return twiml(fallback_answer())
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, ringer: Ringer | None = None) -> None:
+    """The webhooks; with a ringer (Twilio's REST API), a `together` step rings at once."""
     app.register_blueprint(bp)
+    if ringer is not None:
+        app.extensions["conference_ringer"] = ringer
+        HOTLINE.get(app).engine.conference_ready = True
+    together = [d.name for d in HOTLINE.get(app).profile.destinations.values() if d.together]
+    if together:
+        log.info("ringing %s: %s", ", ".join(together),
+                 "phones of a step at once, through a conference (REST API)" if ringer else
+                 "one phone after another (no TWILIO_ACCOUNT_SID: no REST API)")
