@@ -8,7 +8,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import click
 from flask import Flask
+from flask.cli import AppGroup
 
 from ivr.content.profile import DEFAULT_PROFILE, Profile
 from ivr.settings import SETTINGS, ConfigError, Settings
@@ -49,7 +51,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from ivr import cli, security
+    from ivr import security
     from ivr.sms import outbound as sms_out
     from ivr.sms import wiring as sms
     from ivr.storage import db
@@ -86,5 +88,24 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         from ivr.console.tryit import APP_FACTORY
 
         APP_FACTORY.set(app, create_app)
-    cli.register(app)
+    app.cli = CommandsOnDemand(name=app.name)
     return app
+
+
+class CommandsOnDemand(AppGroup):
+    """`flask --app ivr`'s commands, imported when a command line first asks for them: a
+    web server never runs them, and importing them all costs a third of a second."""
+
+    def _register(self) -> None:
+        if not self.commands:
+            from ivr import cli
+
+            cli.register_on(self)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        self._register()
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._register()
+        return super().list_commands(ctx)

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from flask import Flask
 from twilio.request_validator import RequestValidator
 
 from ivr.content.profile import PROFILES_DIR
+from ivr.sms.text import warm_language_model
 from ivr.storage.engines import within
 
 REPO = Path(__file__).resolve().parent.parent
@@ -431,6 +433,10 @@ def test_the_app_can_be_forked_after_create_app(make_app: Callable[..., Flask]) 
     assert app.extensions["events"]._thread is None  # the writer starts with the first event
     refresher = app.extensions["published_refresher"]
     assert refresher._thread is None  # started by a process's first request
+    # gunicorn.conf.py's when_ready, in the master before the first fork: the SMS language
+    # model, loading beside the start, is waited for.
+    warm_language_model(app.extensions["hotline"].profile.languages)
+    assert [t.name for t in threading.enumerate() if t.name == "sms-language-model"] == []
     read, write = os.pipe()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads

@@ -7,7 +7,6 @@ storage; only `ivr.cli.main` (the `ivr` group itself) imports the app factory.
 from __future__ import annotations
 
 import click
-from flask import Flask
 
 from ivr.cli.content import content
 from ivr.cli.db import db_group, purge, recordings_group, sms_group
@@ -20,7 +19,7 @@ FAMILIES: tuple[click.Command, ...] = (db_group, purge, recordings_group, sms_gr
                                        prompts_group, i18n, operators, content)
 
 
-def register(app: Flask) -> None:
-    """Offer every command family on `flask --app ivr` as well as on `ivr`."""
+def register_on(group: click.Group) -> None:
+    """Offer every command family on `flask --app ivr` (the app's group) as well as on `ivr`."""
     for command in FAMILIES:
-        app.cli.add_command(command)
+        group.add_command(command)

@@ -288,8 +288,24 @@ def detect_language(text: str, languages: Iterable[str]) -> str | None:
     return str(language) if confidence >= MIN_CONFIDENCE and language in codes else None
 
 
+_warming: list[threading.Thread] = []
+
+
 def warm_language_model(languages: Iterable[str]) -> None:
-    """Load the model for these languages ahead of the first message."""
+    """Load the model for these languages ahead of the first message; when it returns, no
+    loading thread is left running (gunicorn forks its workers right after)."""
     codes = tuple(sorted(set(languages)))
     if len(codes) > 1:
         _identifier(codes)
+    for thread in list(_warming):
+        if thread is not threading.current_thread():
+            thread.join()
+            _warming.remove(thread)
+
+
+def warm_beside_the_start(languages: Iterable[str]) -> None:
+    """Load the model on a thread of its own, so that the app's start does not wait."""
+    thread = threading.Thread(target=warm_language_model, args=(tuple(languages),),
+                              name="sms-language-model", daemon=True)
+    _warming[:] = [*(t for t in _warming if t.is_alive()), thread]
+    thread.start()

@@ -9,7 +9,7 @@ from flask import Flask
 from ivr.settings import SETTINGS
 from ivr.sms.channel import SMS_CHANNEL, SMS_STORE, SmsChannel
 from ivr.sms.staff import StaffGate
-from ivr.sms.text import warm_language_model
+from ivr.sms.text import warm_beside_the_start
 from ivr.sms.views import bp
 from ivr.storage.crypto import NumberVault, local_key
 from ivr.storage.engines import make_engine
@@ -33,6 +33,7 @@ def init_app(app: Flask) -> None:
     SMS_CHANNEL.set(app, SmsChannel(hotline.profile, hotline.prompter, store, vault,
                                     clock=app.config.get("CLOCK"), staff=staff))
     app.register_blueprint(bp)
-    # Load the language model now, before the worker takes requests (about half a second;
-    # seconds on a busy machine): the first messages must not spend their deadline on it.
-    warm_language_model(tuple(hotline.profile.languages))
+    # Load the language model now (about a second; more on a busy machine), beside the
+    # start rather than in it, so that the first messages need not spend their deadline on
+    # it. gunicorn.conf.py's when_ready waits for it in the master, before any fork.
+    warm_beside_the_start(hotline.profile.languages)
