@@ -23,6 +23,7 @@ from ivr.sms.keywords import (
     within_one_edit,
     without_repeats,
 )
+from ivr.sms.language_model import mapped_identifier
 
 # --- keywords ----------------------------------------------------------------------
 
@@ -259,19 +260,11 @@ _identifiers_lock = threading.Lock()
 
 
 def _identifier(languages: tuple[str, ...]) -> Any:
-    """py3langid's model (shipped inside the package) limited to the profile's languages."""
+    """py3langid's model limited to the profile's languages (ivr/sms/language_model.py)."""
     with _identifiers_lock:
         found = _identifiers.get(languages)
         if found is None:
-            from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-            full = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-            full.set_languages([code for code in languages if code in full.nb_classes])
-            # A new identifier of the restricted tables only: the full one keeps every
-            # language's table (28 MB, 142 languages) to allow a reset we never do.
-            found = LanguageIdentifier(full.nb_ptc, full.nb_pc, full.nb_classes,
-                                       full.tk_nextmove, full.tk_output, norm_probs=True,
-                                       tk_row=full.tk_row)
+            found = mapped_identifier(languages)
             _identifiers[languages] = found
         return found
 

@@ -1,0 +1,96 @@
+"""py3langid's language model, cut to a profile's languages and mapped from a file.
+
+The model's tokenizer is a 40 MB table. Loaded the usual way, every worker holds all of it
+(and the decompression leaves more behind). Instead the cut model is written once per
+machine to a file in the temporary folder, by a child process (so that no process that
+serves requests ever holds the full model), and each process maps that file read-only:
+the operating system shares its pages between processes, and only the pages a text
+actually visits are ever read in (a few for an SMS).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import logging
+import mmap
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+ALIGN = 16
+
+
+def cache_path(languages: Sequence[str], folder: Path | None = None) -> Path:
+    """Where the cut model for these languages lives (one per py3langid version)."""
+    version = importlib.metadata.version("py3langid")
+    key = hashlib.sha256(f"{version}:{','.join(languages)}".encode()).hexdigest()[:16]
+    return (folder or Path(tempfile.gettempdir())) / f"ivr-langid-{key}.bin"
+
+
+def write_cut_model(languages: Sequence[str], path: Path) -> None:
+    """Load the full model, keep these languages, write header and arrays to `path`."""
+    import numpy as np
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    full = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    full.set_languages([code for code in languages if code in full.nb_classes])
+    parts: dict[str, Any] = {
+        "nb_ptc": np.ascontiguousarray(full.nb_ptc, dtype=np.float16),
+        "nb_pc": np.ascontiguousarray(full.nb_pc, dtype=np.float32),
+        "tk_nextmove": np.asarray(full.tk_nextmove).astype(np.uint32),
+        "tk_row": np.asarray(full.tk_row, dtype=np.int64),
+        "tk_output": np.asarray(full.tk_output, dtype=np.int32),
+    }
+    layout, offset = {}, 0
+    for name, array in parts.items():
+        layout[name] = {"offset": offset, "dtype": array.dtype.str, "shape": array.shape}
+        offset += -(-array.nbytes // ALIGN) * ALIGN
+    header = json.dumps({"classes": list(full.nb_classes), "layout": layout}).encode()
+    start = -(-(len(header) + 8) // ALIGN) * ALIGN
+    partial = path.with_suffix(f".{os.getpid()}.part")
+    with partial.open("wb") as out:
+        out.write(len(header).to_bytes(8, "little") + header)
+        for name, array in parts.items():
+            out.seek(start + layout[name]["offset"])
+            out.write(array.tobytes())
+    os.replace(partial, path)  # another process may have written it too: same bytes
+
+
+def mapped_identifier(languages: Sequence[str], folder: Path | None = None) -> Any:
+    """An identifier whose tables are views of the mapped file (written first if needed)."""
+    import numpy as np
+    from py3langid.langid import LanguageIdentifier
+
+    path = cache_path(languages, folder)
+    if not path.exists():
+        subprocess.run([sys.executable, "-c", "import sys; from ivr.sms.language_model import "
+                        "write_cut_model; from pathlib import Path; "
+                        "write_cut_model(sys.argv[1].split(','), Path(sys.argv[2]))",
+                        ",".join(languages), str(path)], check=True, timeout=120,
+                       env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    with path.open("rb") as file:
+        mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+    size = int.from_bytes(mapped[:8], "little")
+    header = json.loads(mapped[8:8 + size])
+    start = -(-(size + 8) // ALIGN) * ALIGN
+
+    def part(name: str) -> Any:
+        spec = header["layout"][name]
+        dtype = np.dtype(spec["dtype"])
+        count = int(np.prod(spec["shape"]))
+        return np.frombuffer(mapped, dtype=dtype, count=count,
+                             offset=start + spec["offset"]).reshape(spec["shape"])
+
+    # The tokenizer reads single cells in a Python loop: memoryviews give plain ints there.
+    nextmove = memoryview(part("tk_nextmove")).cast("B").cast("I")
+    output = memoryview(part("tk_output")).cast("B").cast("i")
+    return LanguageIdentifier(part("nb_ptc"), part("nb_pc"), header["classes"], nextmove,
+                              output, norm_probs=True, tk_row=part("tk_row").tolist())

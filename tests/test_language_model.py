@@ -1,0 +1,41 @@
+"""The SMS language model, mapped from a file: the same answers as py3langid's own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+from ivr.sms.language_model import cache_path, mapped_identifier
+
+LANGUAGES = ("ar", "bg", "de", "en", "es", "fr", "lb", "pt", "ro", "ru", "sq", "sr", "uk", "zh")
+TEXTS = ["Ich brauche Hilfe, mein Chef hat meinen Pass genommen",
+         "Мне нужна помощь, у меня забрали паспорт",
+         "Мені потрібна допомога, у мене забрали паспорт",
+         "Preciso de ajuda, tiraram-me o passaporte",
+         "Am nevoie de ajutor, mi-au luat pașaportul",
+         "أحتاج إلى مساعدة، أخذوا جواز سفري",
+         "我需要帮助，他们拿走了我的护照",
+         "Kam nevojë për ndihmë, më morën pasaportën",
+         "J'ai besoin d'aide, ils ont pris mon passeport",
+         "help me please they took my passport", "ok", ""]
+
+
+def test_the_mapped_model_answers_as_py3langid_does(tmp_path: Path) -> None:
+    mapped = mapped_identifier(LANGUAGES, tmp_path)
+    usual = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    usual.set_languages(list(LANGUAGES))
+    for text in TEXTS:
+        assert mapped.classify(text) == usual.classify(text), text
+    assert mapped.classify(TEXTS[0])[0] == "de" and mapped.classify(TEXTS[2])[0] == "uk"
+
+
+def test_the_cut_model_is_written_once_and_then_reused(tmp_path: Path) -> None:
+    mapped_identifier(("en", "fr"), tmp_path)
+    written = cache_path(("en", "fr"), tmp_path)
+    before = written.stat().st_mtime_ns
+    assert mapped_identifier(("en", "fr"), tmp_path).classify("bonjour, j'ai besoin d'aide")[0] \
+        == "fr"
+    assert written.stat().st_mtime_ns == before
+    assert list(tmp_path.iterdir()) == [written]  # no partial file left behind
+    assert cache_path(("en", "uk"), tmp_path) != written
