@@ -1,11 +1,13 @@
 """The staff recording line: record prompts by phone, the best match for telephone audio.
 
-Point a separate staff number's "A call comes in" at /voice/staff (HTTP POST). The staff
-member enters the PIN (STAFF_RECORDING_PIN), picks a language, and is walked through every
+Two ways in, both with the PIN (STAFF_RECORDING_PIN): a separate staff number whose "A call
+comes in" points at /voice/staff, or the hotline's own number called from one of the
+helpline's phones (the voice channel's staff door, ivr.voice.staff_door, which this module
+serves as HotlineDoor). Then the staff member picks a language and is walked through every
 prompt of it that has no current recording: "prompt 3 of 40", the text (in Twilio's voice
-where the language has one; the console's prompt list shows the same texts in the same
-order), a beep, <Record>; then hears it back: 1 keeps it, 2 records it again. The state of
-the call travels in a signed token in the action URLs, so any worker answers any step.
+where the language has one), a beep, <Record>; then hears it back: 1 keeps it, 2 records it
+again. The state of the call travels in a signed token in the action URLs, so any worker
+answers any step.
 """
 
 from __future__ import annotations
@@ -86,21 +88,43 @@ def answer() -> Response:
     return _twiml(response)
 
 
-@bp.post("/pin")
-@twilio_signed
-def pin() -> Response:
-    state, expected = _state(), str(current_app.config.get("STAFF_RECORDING_PIN") or "")
-    entered = request.form.get("Digits") or ""
-    if state is None or not expected or not hmac.compare_digest(entered, expected):
-        log.warning("staff recording line: a wrong PIN")
-        return _goodbye("That PIN is not right. Goodbye.")
+def _right_pin(entered: str) -> bool:
+    expected = str(current_app.config.get("STAFF_RECORDING_PIN") or "")
+    return bool(expected) and hmac.compare_digest(entered.encode(), expected.encode())
+
+
+def _language_menu() -> VoiceResponse:
+    """After the right PIN: the languages to record, one number each."""
     response = VoiceResponse()
     gather = response.gather(action=_url("staff_line.language", ok=True), method="POST",
                              finish_on_key="#", timeout=10)
     choices = ", ".join(f"{language_name(code, SOURCE_LANGUAGE)}, {i}" for i, code
                         in enumerate(languages(_hotline()), start=1))
     gather.say(f"Enter the number of the language, then hash. {choices}.", **ENGLISH)
-    return _twiml(response)
+    return response
+
+
+@bp.post("/pin")
+@twilio_signed
+def pin() -> Response:
+    if _state() is None or not _right_pin(request.form.get("Digits") or ""):
+        log.warning("staff recording line: a wrong PIN")
+        return _goodbye("That PIN is not right. Goodbye.")
+    return _twiml(_language_menu())
+
+
+class HotlineDoor:
+    """This line as the hotline number's staff door enters it (ivr.voice.staff_door)."""
+
+    def is_open(self) -> bool:
+        return bool(current_app.config.get("STAFF_RECORDING_PIN"))
+
+    def enter(self, digits: str) -> str | None:
+        if not _right_pin(digits):
+            if digits:
+                log.warning("staff door: a wrong recording PIN; the call goes on to the hotline")
+            return None
+        return str(_language_menu())
 
 
 @bp.post("/language")
