@@ -73,7 +73,7 @@ def security_headers(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     """Register the console; CSRF is checked by the console's own views only."""
-    from ivr.console import phone_line, prompt_views, views  # noqa: F401  (adds its pages)
+    from ivr.console import live_views, phone_line, prompt_views, views  # noqa: F401  (pages)
     from ivr.console.published import REFRESH_SECONDS, PublishedContent, Refresher, hotline_key
     from ivr.voice.staff_door import STAFF_LINE
 
