@@ -125,6 +125,7 @@ def test_the_live_json_and_page_show_the_prompt_read_now(make_app: Callable[...,
     assert SID not in json.dumps(data)
     page = console.get("/console/live").get_data(as_text=True)
     assert f'data-calls="{shown["id"]}"' in page
+    assert '<noscript><meta http-equiv="refresh" content="5"></noscript>' in page  # no script
     current = re.search(r'<li data-index="(\d+)" class="now" aria-current="step">', page)
     assert current and current.group(1) == "0"
     assert page.count('aria-current="step"') == 1
