@@ -282,7 +282,7 @@ def test_a_database_behind_the_migrations_is_said_at_start_and_by_healthz(
     assert health.status_code == 503
     assert health.json["reason"] == (
         "the database is at migration 0001_initial, the code needs "
-        "durable_sms_and_voice_messages: run `ivr db upgrade` (the Procfile's release step)")
+        "0005_console_phone_positions: run `ivr db upgrade` (the Procfile's release step)")
     assert app.test_cli_runner().invoke(args=["db", "check"]).exit_code == 1
     upgrade(url)
     assert app.test_client().get("/healthz").status_code == 200

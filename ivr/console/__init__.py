@@ -73,8 +73,9 @@ def security_headers(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     """Register the console; CSRF is checked by the console's own views only."""
-    from ivr.console import phone_line, prompt_views, views  # noqa: F401  (adds its pages)
+    from ivr.console import live_views, phone_line, prompt_views, views  # noqa: F401  (pages)
     from ivr.console.published import REFRESH_SECONDS, PublishedContent, Refresher, hotline_key
+    from ivr.voice.staff_door import STAFF_LINE
 
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # the webhooks carry no token
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", 8 * 3600)
@@ -103,7 +104,9 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["id"] = views.DatabaseId  # before the rules that use it
     app.register_blueprint(views.bp)
     # The staff recording line (a webhook, Twilio-signed, no sign-in): off without a PIN.
+    # Also the hotline number's staff door: a helpline phone calling /voice may enter it.
     app.register_blueprint(phone_line.bp)
+    STAFF_LINE.set(app, phone_line.HotlineDoor())
     # Approved texts and recordings: an in-memory snapshot the Prompter reads first,
     # refreshed by a thread per worker (PUBLISH_REFRESH_SECONDS = 0: only on demand, as
     # the tests do); the first load happens in that thread, so no request waits for it.

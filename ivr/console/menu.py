@@ -31,7 +31,7 @@ ENGLISH_NAMED = "English: named option"  # the language menu names the language 
 NOT_HEARD = "not heard"  # the call flow never says it to this language's callers
 INSIDE_OTHERS = "inside other prompts"  # a name or a range of days, never said alone
 TEXT_MESSAGE = "text message"  # sent by SMS, never said
-STAFF_ONLY = "staff only"  # the whisper: heard by the helpline's staff
+STAFF_ONLY = "staff only"  # the whisper and the staff door: heard by the helpline's staff
 LANGUAGE_MENU = "languages"  # the pseudo-node of the greeting and the language menu
 ELSEWHERE = "elsewhere"  # prompts the engine says outside any one menu node
 
@@ -245,7 +245,7 @@ def heard_as(hotline: Hotline, lang: str, prompt_id: str, translated: bool,
             return INSIDE_OTHERS, None
         if prompt_id.startswith("sms."):
             return TEXT_MESSAGE, None
-        if prompt_id.startswith("whisper"):
+        if prompt_id.startswith(("whisper", "staff.")):
             return STAFF_ONLY, None
         return NOT_HEARD, None
     if heard.lang != lang:

@@ -1,7 +1,8 @@
-"""The console's own tables: operator accounts, prompt reviews, edited texts and recordings.
+"""The console's own tables: operator accounts, prompt reviews, edited texts, recordings,
+and where a phone recording call is now.
 
-All on the hotline's Base. Texts and recordings are keyed by hotline profile, so that one
-database can hold several hotlines.
+All on the hotline's Base. Texts, recordings and phone positions are keyed by hotline
+profile, so that one database can hold several hotlines.
 """
 
 from __future__ import annotations
@@ -9,7 +10,16 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ivr.storage.db import Base
@@ -102,3 +112,26 @@ class PromptRecording(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  default=lambda: datetime.now(UTC))
     active: Mapped[bool] = mapped_column(default=True)  # False once re-recorded
+
+
+class PhonePosition(Base):
+    """Where one call to the staff recording line is now, for the console to follow it live.
+
+    One row per call, keyed by a keyed hash of its CallSid: no phone number, no audio.
+    """
+
+    __tablename__ = "console_phone_positions"
+    __table_args__ = (UniqueConstraint("hotline", "call", name="uq_console_phone_positions_call"),
+                      Index("ix_console_phone_positions_recent", "hotline", "updated_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hotline: Mapped[str] = mapped_column(String(64))
+    call: Mapped[str] = mapped_column(String(64))  # keyed hash of the CallSid
+    lang: Mapped[str] = mapped_column(String(8))
+    queue: Mapped[str] = mapped_column(Text)  # JSON list of the call's prompt ids, in order
+    prompt_index: Mapped[int] = mapped_column(Integer)  # 0-based; == total once finished
+    total: Mapped[int] = mapped_column(Integer)
+    prompt_id: Mapped[str | None] = mapped_column(String(64))  # None once finished
+    step: Mapped[str] = mapped_column(String(16))  # reading | checking | finished
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,11 +1,14 @@
 """The staff recording line: record prompts by phone, the best match for telephone audio.
 
-Point a separate staff number's "A call comes in" at /voice/staff (HTTP POST). The staff
-member enters the PIN (STAFF_RECORDING_PIN), picks a language, and is walked through every
+Two ways in, both with the PIN (STAFF_RECORDING_PIN): a separate staff number whose "A call
+comes in" points at /voice/staff, or the hotline's own number called from one of the
+helpline's phones (the voice channel's staff door, ivr.voice.staff_door, which this module
+serves as HotlineDoor). Then the staff member picks a language and is walked through every
 prompt of it that has no current recording: "prompt 3 of 40", the text (in Twilio's voice
-where the language has one; the console's prompt list shows the same texts in the same
-order), a beep, <Record>; then hears it back: 1 keeps it, 2 records it again. The state of
-the call travels in a signed token in the action URLs, so any worker answers any step.
+where the language has one), a beep, <Record>; then hears it back: 1 keeps it, 2 records it
+again. Each step saves where the call is (ivr.console.live), so the console's live page
+shows the text to read, in step. The state of the call travels in a signed token in the
+action URLs, so any worker answers any step.
 """
 
 from __future__ import annotations
@@ -18,10 +21,13 @@ from typing import Any
 import requests
 from flask import Blueprint, Flask, Response, current_app, request, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.exc import SQLAlchemyError
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.console.activity import TWILIO_API
+from ivr.console.live import CHECKING, FINISHED, READING, Position, call_key, note_position
 from ivr.console.progress import to_record
+from ivr.console.published import hotline_key
 from ivr.console.recording import RecordingError, save_recording, telephone_audio, text_to_read
 from ivr.console.store import engine, session_scope
 from ivr.content.i18n import SOURCE_LANGUAGE, language_name
@@ -86,21 +92,43 @@ def answer() -> Response:
     return _twiml(response)
 
 
-@bp.post("/pin")
-@twilio_signed
-def pin() -> Response:
-    state, expected = _state(), str(current_app.config.get("STAFF_RECORDING_PIN") or "")
-    entered = request.form.get("Digits") or ""
-    if state is None or not expected or not hmac.compare_digest(entered, expected):
-        log.warning("staff recording line: a wrong PIN")
-        return _goodbye("That PIN is not right. Goodbye.")
+def _right_pin(entered: str) -> bool:
+    expected = str(current_app.config.get("STAFF_RECORDING_PIN") or "")
+    return bool(expected) and hmac.compare_digest(entered.encode(), expected.encode())
+
+
+def _language_menu() -> VoiceResponse:
+    """After the right PIN: the languages to record, one number each."""
     response = VoiceResponse()
     gather = response.gather(action=_url("staff_line.language", ok=True), method="POST",
                              finish_on_key="#", timeout=10)
     choices = ", ".join(f"{language_name(code, SOURCE_LANGUAGE)}, {i}" for i, code
                         in enumerate(languages(_hotline()), start=1))
     gather.say(f"Enter the number of the language, then hash. {choices}.", **ENGLISH)
-    return _twiml(response)
+    return response
+
+
+@bp.post("/pin")
+@twilio_signed
+def pin() -> Response:
+    if _state() is None or not _right_pin(request.form.get("Digits") or ""):
+        log.warning("staff recording line: a wrong PIN")
+        return _goodbye("That PIN is not right. Goodbye.")
+    return _twiml(_language_menu())
+
+
+class HotlineDoor:
+    """This line as the hotline number's staff door enters it (ivr.voice.staff_door)."""
+
+    def is_open(self) -> bool:
+        return bool(current_app.config.get("STAFF_RECORDING_PIN"))
+
+    def enter(self, digits: str) -> str | None:
+        if not _right_pin(digits):
+            if digits:
+                log.warning("staff door: a wrong recording PIN; the call goes on to the hotline")
+            return None
+        return str(_language_menu())
 
 
 @bp.post("/language")
@@ -117,8 +145,18 @@ def language() -> Response:
     return _prompt(lang, queue, 0)
 
 
+def _track(lang: str, queue: list[str], index: int, step: str) -> None:
+    """Save where this call is, for the console's live page (bounded; skipped on failure)."""
+    sid = request.form.get("CallSid") or ""
+    if sid:
+        note_position(engine(), Position(
+            hotline_key(_hotline().profile), call_key(current_app.config["SECRET_KEY"], sid),
+            lang, tuple(queue), index, step))
+
+
 def _prompt(lang: str, queue: list[str], done: int) -> Response:
     """Ask for the next prompt of the queue, or say that every one is recorded."""
+    _track(lang, queue, min(done, len(queue)), READING if done < len(queue) else FINISHED)
     if done >= len(queue):
         return _goodbye(f"Every {language_name(lang, SOURCE_LANGUAGE)} prompt is recorded. "
                         "Thank you. Goodbye.")
@@ -146,6 +184,7 @@ def recorded() -> Response:
         return _goodbye("This call has expired. Goodbye.")
     if not sid.startswith("RE") or not sid.isalnum():
         return _prompt(state["lang"], state["queue"], state["done"])
+    _track(state["lang"], state["queue"], state["done"], CHECKING)
     response = VoiceResponse()
     gather = response.gather(action=_url("staff_line.keep", **state, sid=sid), method="POST",
                              num_digits=1, timeout=10)
@@ -172,8 +211,13 @@ def keep() -> Response:
         if data is None:
             raise RecordingError("the recording could not be fetched from Twilio")
         audio = telephone_audio(data, "phone.wav")
-        with session_scope() as db:
-            save_recording(db, _hotline(), AUTHOR, lang, queue[done], audio, "phone")
+        try:
+            with session_scope() as db:
+                save_recording(db, _hotline(), AUTHOR, lang, queue[done], audio, "phone")
+        except SQLAlchemyError as exc:
+            log.warning("staff recording line: a recording was not saved (%s)",
+                        type(exc).__name__)
+            raise RecordingError("it could not be saved just now.") from exc
     except RecordingError as exc:
         log.warning("staff recording line: a recording was refused: %s", exc)
         response = VoiceResponse()

@@ -16,10 +16,11 @@ from ivr.voice.hotline import Hotline
 
 # Said outside the menu but to callers; the rest of ELSEWHERE's sms.* are text messages.
 SPOKEN_ELSEWHERE_SMS = frozenset({"sms.sent", "sms.failed"})
-# Not for callers to hear in their language: the staff whisper, the <Say>-only fallback,
-# and the English stand-ins of the language menu.
-NOT_RECORDED = frozenset({"whisper", "whisper.no_language", "fallback.sorry",
-                          "language.named_option", "language.named_option_next_page"})
+# Not for callers to hear in their language: the staff whisper and staff door, the
+# <Say>-only fallback, and the English stand-ins of the language menu.
+NOT_RECORDED = frozenset({"whisper", "whisper.no_language", "staff.recording_pin",
+                          "fallback.sorry", "language.named_option",
+                          "language.named_option_next_page"})
 # What a caller hears, best first.
 RECORDING, VOICE, PLACEHOLDER, ENGLISH = "recording", "Twilio voice", "placeholder", "English"
 HEARD_KINDS = (RECORDING, VOICE, PLACEHOLDER, ENGLISH)

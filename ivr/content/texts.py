@@ -47,6 +47,11 @@ BUILTIN_PROMPTS: dict[str, str] = dict([
     prompt("whisper",
            "Caller's language: %(language)s. Hotline call. Press 1 to accept the call."),
     prompt("whisper.no_language", "no language yet"),
+    # TRANSLATORS: heard only when one of the helpline's own phones calls the hotline, in
+    # the staff's language; callers never hear it. "hash" is the # key.
+    prompt("staff.recording_pin",
+           "Staff: enter the recording PIN followed by hash, or stay on the line for the "
+           "hotline."),
     prompt("record.intro",
            "After the tone, leave your message. Only the helpline will hear it. Press hash "
            "when you have finished."),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from twilio.twiml.voice_response import VoiceResponse
@@ -15,6 +16,7 @@ from ivr.content.profile_loader import load_profile
 from ivr.content.speech import SOURCE_VOICE, Prompter
 from ivr.settings import ServiceKey
 from ivr.voice.engine import Clock, Engine, SmsSender, utc_now
+from ivr.voice.staff_door import helpline_phones
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,11 @@ class Hotline:
     prompter: Prompter
     engine: Engine
     fallback: Fallback
+
+    @cached_property
+    def helpline_phones(self) -> frozenset[str]:
+        """The helpline's own phones (E.164): a call from one may enter the staff door."""
+        return helpline_phones(self.profile)
 
     @property
     def fallback_twiml(self) -> str:

@@ -14,8 +14,9 @@ from ivr.security import twilio_signed
 from ivr.storage.db import EVENTS, EventLog, within
 from ivr.storage.voice_messages import Recording, store_voice_messages
 from ivr.voice.conference import Ringer
-from ivr.voice.engine import Answer, Caller, Engine
+from ivr.voice.engine import Answer, Caller, Engine, pressed
 from ivr.voice.hotline import HOTLINE, Hotline
+from ivr.voice.staff_door import DOOR_ROUTE, STAFF_LINE, StaffLine, door, is_helpline_phone
 from ivr.voice.state import CallState, as_count
 
 log = logging.getLogger(__name__)
@@ -86,9 +87,36 @@ def note(kind: str, **fields: object) -> None:
     events().event("voice", kind, request.form.get("CallSid"), **fields)
 
 
+def staff_line_at_the_door() -> StaffLine | None:
+    """The staff line this call may enter: one is set up and the call is from a helpline
+    phone. None for every other call (the number is compared, never kept or logged)."""
+    line = STAFF_LINE.find()
+    if line is None or not line.is_open():
+        return None
+    h = hotline()
+    phone = is_helpline_phone(h.helpline_phones, request.form.get("From", ""), h.profile.country)
+    return line if phone else None
+
+
 @bp.post("")
 @twilio_signed
 def incoming() -> Response:
+    if staff_line_at_the_door() is not None:
+        return twiml(door(engine()))  # "arrived" is noted if it goes on into the hotline
+    note("arrived")
+    return twiml(engine().incoming(caller()))
+
+
+@bp.post("/" + DOOR_ROUTE)
+@twilio_signed
+def staff_door() -> Response:
+    """The PIN typed at the staff door: the staff line for the right one; for a wrong one or
+    silence, the hotline, exactly as any caller hears it from the start."""
+    line = staff_line_at_the_door()
+    if line is not None:
+        entered = line.enter(pressed(request.form.get("Digits")))
+        if entered is not None:
+            return twiml(entered)
     note("arrived")
     return twiml(engine().incoming(caller()))
 

@@ -75,7 +75,8 @@ def test_console_works_on_postgresql(make_app: Callable[..., Flask], postgres_ur
             store.engine.dispose()
 
 
-CONSOLE_TABLES = {"console_operators", "console_reviews"}
+CONSOLE_TABLES = {"console_operators", "console_reviews", "console_prompt_texts",
+                  "console_phone_positions"}
 
 
 def _console_differences(url: str) -> list[object]:
