@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import fcntl
 import functools
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -56,17 +59,33 @@ def stamp_heads(engine: Engine) -> None:
         MigrationContext.configure(connection).stamp(_scripts(), "heads")
 
 
+# The web process only checks where a database is, and alembic with its templates costs a
+# worker about 10 MB: so the check reads the scripts' revision ids and the version table
+# itself (tests/test_storage.py compares both with alembic's own answers).
+_REVISION = re.compile(r"^(down_revision|revision)\b[^=]*=\s*(.+)$", re.MULTILINE)
+
+
+@functools.cache
 def expected_heads() -> set[str]:
-    return set(_scripts().get_heads())
+    """The revisions no other migration script builds on."""
+    revisions: set[str] = set()
+    below: set[str] = set()
+    for script in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+        for name, value in _REVISION.findall(script.read_text()):
+            found = ast.literal_eval(value.strip())
+            ids = {found} if isinstance(found, str) else set(found or ())
+            (revisions if name == "revision" else below).update(ids)
+    return revisions - below
 
 
 def _current_heads(url: str) -> set[str]:
-    from alembic.migration import MigrationContext
-
+    """The revisions alembic's version table holds (none: the database was never migrated)."""
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
-            return set(MigrationContext.configure(connection).get_current_heads())
+            if not inspect(connection).has_table("alembic_version"):
+                return set()
+            return set(connection.scalars(text("SELECT version_num FROM alembic_version")))
     finally:
         engine.dispose()
 
