@@ -6,7 +6,7 @@ from pathlib import Path
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-from ivr.sms.language_model import cache_path, mapped_identifier
+from ivr.sms.language_model import cache_path, identifier, mapped_identifier
 
 LANGUAGES = ("ar", "bg", "de", "en", "es", "fr", "lb", "pt", "ro", "ru", "sq", "sr", "uk", "zh")
 TEXTS = ["Ich brauche Hilfe, mein Chef hat meinen Pass genommen",
@@ -39,3 +39,10 @@ def test_the_cut_model_is_written_once_and_then_reused(tmp_path: Path) -> None:
     assert written.stat().st_mtime_ns == before
     assert list(tmp_path.iterdir()) == [written]  # no partial file left behind
     assert cache_path(("en", "uk"), tmp_path) != written
+
+
+def test_where_no_file_can_be_written_the_model_is_held_in_memory(tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such" / "folder"
+    found = identifier(("de", "en"), missing)
+    assert found.classify(TEXTS[0])[0] == "de"
+    assert not missing.exists()

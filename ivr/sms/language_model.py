@@ -38,10 +38,8 @@ def cache_path(languages: Sequence[str], folder: Path | None = None) -> Path:
 def write_cut_model(languages: Sequence[str], path: Path) -> None:
     """Load the full model, keep these languages, write header and arrays to `path`."""
     import numpy as np
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-    full = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    full.set_languages([code for code in languages if code in full.nb_classes])
+    full = in_memory_identifier(languages)
     parts: dict[str, Any] = {
         "nb_ptc": np.ascontiguousarray(full.nb_ptc, dtype=np.float16),
         "nb_pc": np.ascontiguousarray(full.nb_pc, dtype=np.float32),
@@ -62,6 +60,26 @@ def write_cut_model(languages: Sequence[str], path: Path) -> None:
             out.seek(start + layout[name]["offset"])
             out.write(array.tobytes())
     os.replace(partial, path)  # another process may have written it too: same bytes
+
+
+def identifier(languages: Sequence[str], folder: Path | None = None) -> Any:
+    """The mapped identifier; where no file can be written or mapped, one held in memory."""
+    try:
+        return mapped_identifier(languages, folder)
+    except (OSError, ValueError, subprocess.SubprocessError) as exc:
+        log.warning("SMS language model: not mapped from a file (%s); held in memory",
+                    type(exc).__name__)
+        return in_memory_identifier(languages)
+
+
+def in_memory_identifier(languages: Sequence[str]) -> Any:
+    """py3langid's usual way: the whole model loaded, then cut to these languages."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    full = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    full.set_languages([code for code in languages if code in full.nb_classes])
+    return LanguageIdentifier(full.nb_ptc, full.nb_pc, full.nb_classes, full.tk_nextmove,
+                              full.tk_output, norm_probs=True, tk_row=full.tk_row)
 
 
 def mapped_identifier(languages: Sequence[str], folder: Path | None = None) -> Any:

@@ -23,7 +23,7 @@ from ivr.sms.keywords import (
     within_one_edit,
     without_repeats,
 )
-from ivr.sms.language_model import mapped_identifier
+from ivr.sms.language_model import identifier
 
 # --- keywords ----------------------------------------------------------------------
 
@@ -264,7 +264,7 @@ def _identifier(languages: tuple[str, ...]) -> Any:
     with _identifiers_lock:
         found = _identifiers.get(languages)
         if found is None:
-            found = mapped_identifier(languages)
+            found = identifier(languages)
             _identifiers[languages] = found
         return found
 
