@@ -16,7 +16,8 @@ not from what the app expects:
 - The end of a document hangs up.
 - `<Dial><Conference>` holds the caller in a room while the app calls the phones through
   the REST API (tests/twilio_conference_standin.py): the caller hears the waitUrl's
-  document, then talks to whoever joined, or goes where the app redirected the call.
+  document, then talks to whoever joined, or goes where the app redirected the call
+  (the `<Dial>` action is still requested then, and its answer ignored).
 
 Each phone follows a script (`Phone`); the caller follows a list of inputs (keys, or
 seconds of speech for a recording).
@@ -171,6 +172,9 @@ class TwilioStandIn:
         rest.whispered.clear()
         moved_on = rest.redirects.pop("CAtest", None)
         if moved_on:
+            # Twilio's changelog (2021-05-24): on a call modification the <Dial> action is
+            # still requested, and what it answers is ignored; the new URL's TwiML runs.
+            self.post(dial.get("action") or "", {"DialCallStatus": "completed"})
             return self.post(moved_on, {})
         members = rest.rooms.get(room, [])
         assert members, "the caller was left waiting in the conference"
