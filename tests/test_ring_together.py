@@ -276,3 +276,12 @@ def test_together_must_be_true_or_false(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match=r"broken\.toml:\d+: destinations\.infotraite\."
                                            r"together"):
         load_profile(broken)
+
+
+def test_two_people_who_accept_at_once_the_first_stays_the_second_is_hung_up(
+        rig: Callable[[str], Rig]) -> None:
+    here = rig("evening")
+    call = here.call({MOBILE_1: PERSON_ACCEPTS, MOBILE_2: PERSON_ACCEPTS})  # both at 6 s
+    assert call.bridged_to == MOBILE_1
+    assert here.rest.cancelled == [MOBILE_2]
+    assert here.rest.legs["CAleg1"].status == "completed"

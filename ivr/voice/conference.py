@@ -101,8 +101,9 @@ def coordinate(plan: RingPlan, api: RingApi, sleep: Callable[[float], None] = ti
         members = _safely(api.room_members, plan.room, default=None)
         joined = [sid for sid in members or [] if sid in legs]
         if joined:
+            # Two people who pressed 1 between two looks: the first stays, the other leaves.
             outcome.accepted_by = joined[0]
-            outcome.cancelled = _end_all(api, [sid for sid in legs if sid not in joined])
+            outcome.cancelled = _end_all(api, [sid for sid in legs if sid != joined[0]])
             return outcome
         if _safely(api.call_status, plan.caller_sid, default="") in ENDED:
             outcome.caller_left = True
