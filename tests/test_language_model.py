@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
+import pytest
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-from ivr.sms.language_model import cache_path, identifier, mapped_identifier
+from ivr.sms.language_model import cache_path, identifier, mapped_identifier, private_folder
 
 LANGUAGES = ("ar", "bg", "de", "en", "es", "fr", "lb", "pt", "ro", "ru", "sq", "sr", "uk", "zh")
 TEXTS = ["Ich brauche Hilfe, mein Chef hat meinen Pass genommen",
@@ -46,3 +49,14 @@ def test_where_no_file_can_be_written_the_model_is_held_in_memory(tmp_path: Path
     found = identifier(("de", "en"), missing)
     assert found.classify(TEXTS[0])[0] == "de"
     assert not missing.exists()
+
+
+def test_a_folder_someone_else_could_write_to_is_not_used(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert private_folder() == tmp_path / f"ivr-{os.getuid()}"
+    assert private_folder().stat().st_mode & 0o777 == 0o700
+    private_folder().chmod(0o777)
+    with pytest.raises(PermissionError):
+        private_folder()
+    assert identifier(("de", "en")).classify(TEXTS[0])[0] == "de"  # then held in memory

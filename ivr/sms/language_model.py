@@ -16,6 +16,7 @@ import json
 import logging
 import mmap
 import os
+import stat
 import subprocess
 import sys
 import tempfile
@@ -32,7 +33,18 @@ def cache_path(languages: Sequence[str], folder: Path | None = None) -> Path:
     """Where the cut model for these languages lives (one per py3langid version)."""
     version = importlib.metadata.version("py3langid")
     key = hashlib.sha256(f"{version}:{','.join(languages)}".encode()).hexdigest()[:16]
-    return (folder or Path(tempfile.gettempdir())) / f"ivr-langid-{key}.bin"
+    return (folder or private_folder()) / f"ivr-langid-{key}.bin"
+
+
+def private_folder() -> Path:
+    """This user's own folder in the temporary folder: nobody else can plant a model there."""
+    folder = Path(tempfile.gettempdir()) / f"ivr-{os.getuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    found = folder.lstat()
+    if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.getuid() \
+            or found.st_mode & 0o077:
+        raise PermissionError(f"{folder} is not this user's private folder")
+    return folder
 
 
 def write_cut_model(languages: Sequence[str], path: Path) -> None:
