@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 from ivr.sms.language_model import cache_path, identifier, mapped_identifier, private_folder
+from ivr.sms.text import warm_beside_the_start, warm_language_model
 
 LANGUAGES = ("ar", "bg", "de", "en", "es", "fr", "lb", "pt", "ro", "ru", "sq", "sr", "uk", "zh")
 TEXTS = ["Ich brauche Hilfe, mein Chef hat meinen Pass genommen",
@@ -60,3 +62,14 @@ def test_a_folder_someone_else_could_write_to_is_not_used(tmp_path: Path,
     with pytest.raises(PermissionError):
         private_folder()
     assert identifier(("de", "en")).classify(TEXTS[0])[0] == "de"  # then held in memory
+
+
+def test_warming_beside_several_starts_then_waiting_ends() -> None:
+    """Each app starts a loading thread; gunicorn's master then waits for all of them."""
+    for _ in range(3):
+        warm_beside_the_start(LANGUAGES)
+    waiting = threading.Thread(target=warm_language_model, args=(LANGUAGES,), daemon=True)
+    waiting.start()
+    waiting.join(60)
+    assert not waiting.is_alive(), "waiting for the loading threads never ended"
+    assert [t for t in threading.enumerate() if t.name == "sms-language-model"] == []

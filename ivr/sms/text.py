@@ -282,23 +282,28 @@ def detect_language(text: str, languages: Iterable[str]) -> str | None:
 
 
 _warming: list[threading.Thread] = []
+_warming_lock = threading.Lock()
+
+
+def _load(languages: tuple[str, ...]) -> None:
+    if len(languages) > 1:
+        _identifier(languages)
 
 
 def warm_language_model(languages: Iterable[str]) -> None:
     """Load the model for these languages ahead of the first message; when it returns, no
     loading thread is left running (gunicorn forks its workers right after)."""
-    codes = tuple(sorted(set(languages)))
-    if len(codes) > 1:
-        _identifier(codes)
-    for thread in list(_warming):
-        if thread is not threading.current_thread():
-            thread.join()
-            _warming.remove(thread)
+    _load(tuple(sorted(set(languages))))
+    with _warming_lock:
+        started, _warming[:] = list(_warming), []
+    for thread in started:
+        thread.join()
 
 
 def warm_beside_the_start(languages: Iterable[str]) -> None:
     """Load the model on a thread of its own, so that the app's start does not wait."""
-    thread = threading.Thread(target=warm_language_model, args=(tuple(languages),),
+    thread = threading.Thread(target=_load, args=(tuple(sorted(set(languages))),),
                               name="sms-language-model", daemon=True)
-    _warming[:] = [*(t for t in _warming if t.is_alive()), thread]
-    thread.start()
+    with _warming_lock:  # started inside: a thread in the list can always be joined
+        _warming[:] = [*(t for t in _warming if t.is_alive()), thread]
+        thread.start()
