@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -119,6 +120,47 @@ def test_an_ambiguous_keyword_does_not_change_the_remembered_language(lu: Flask)
     assert "+352 24 460 3220" in police  # grouped as the helpline's page prints it
     replies = messages(send_sms(client, "Дякую"))
     assert "[uk]" in replies[0][1]
+
+
+LU_MOBILE = "+352621987001"  # Luxembourg's own country: suggests no language
+
+
+def test_a_keyword_of_one_language_replaces_the_remembered_language(lu: Flask) -> None:
+    client = lu.test_client()
+    send_sms(client, "HELP", from_=LU_MOBILE)  # English
+    [(_, hilfe)] = messages(send_sms(client, "HILFE", from_=LU_MOBILE))
+    assert hilfe == ("INFOTRAITE: +352 27 36 56 46 oder +352 621 351 884, kostenlos, "
+                     "ohne Namen. Dringend: 113.")
+    replies = messages(send_sms(client, "ok", from_=LU_MOBILE))
+    assert replies[0][1] == f"#{case_code(replies[0][1])} [de] ok"
+    assert replies[-1] == (None, "Danke, Ihre Nachricht ist angekommen. Wir antworten Montag "
+                                 "bis Freitag 09:00-12:00 Uhr und 13:00-17:00 Uhr. Dringend: 113.")
+
+
+def test_an_ambiguous_keyword_as_the_first_message_sets_the_language(lu: Flask) -> None:
+    # POLICE is English and French; nothing known before, so French (the default) is kept:
+    # a later "ok" gets the full French acknowledgement, not the two-language short one.
+    client = lu.test_client()
+    send_sms(client, "POLICE", from_=LU_MOBILE)
+    replies = messages(send_sms(client, "ok", from_=LU_MOBILE))
+    assert replies[0][1] == f"#{case_code(replies[0][1])} [fr] ok"
+    assert replies[-1] == (None, "Merci, votre message est bien reçu. Nous répondons du lundi "
+                                 "au vendredi 09:00-12:00 et 13:00-17:00. Urgent : 113.")
+
+
+def test_a_keyword_a_profile_adds_without_a_reply_answers_with_the_numbers(
+        tmp_path: Path, make_app: Callable[..., Flask]) -> None:
+    source = PROFILES["luxembourg"].read_text(encoding="utf-8")
+    added = tmp_path / "shelter.toml"
+    added.write_text(source + '\n[sms.keywords.shelter]\nen = ["SHELTER"]\nde = ["OBDACH"]\n',
+                     encoding="utf-8")
+    client = sms_app(make_app, str(added)).test_client()
+    assert messages(send_sms(client, "shelter")) == [
+        (None, "INFOTRAITE: +352 27 36 56 46 or +352 621 351 884, free, no need to give your "
+               "name. Urgent: 113.")]
+    assert messages(send_sms(client, "Obdach", from_=OTHER_PERSON)) == [
+        (None, "INFOTRAITE: +352 27 36 56 46 oder +352 621 351 884, kostenlos, ohne Namen. "
+               "Dringend: 113.")]
 
 
 def test_the_helpline_replies_by_case_code_and_the_person_gets_it(lu: Flask) -> None:
