@@ -76,7 +76,8 @@ TARGETS = [
            frozenset({"e164", "handle", "_from_person", "_keyword", "_relay",
                       "_from_helpline", "_closed"}),
            ("tests/test_sms_safety.py", "tests/test_sms.py", "tests/test_sms_reliability.py",
-            "tests/test_sms_privacy.py", "tests/test_sms_support.py")),
+            "tests/test_sms_privacy.py", "tests/test_sms_languages.py",
+            "tests/test_staff_replies.py", "tests/test_storage.py")),
 ]
 
 # Imported once in the parent so that each forked child starts warm. Not `ivr` (the child

@@ -31,6 +31,13 @@ def test_a_reply_with_the_pin_reaches_the_person(guarded: Flask) -> None:
     assert answer == [(PERSON, "We can help you.")]
 
 
+def test_a_reply_of_the_pin_alone_sends_nothing(guarded: Flask) -> None:
+    code = open_case(guarded)
+    replies = messages(send_sms(guarded.test_client(), f"#{code} {PIN}", from_=STAFF))
+    assert replies == [(None, "Commencez votre réponse par le code du dossier, par exemple "
+                              "#K7M2. Rien n'a été envoyé.")]
+
+
 @pytest.mark.parametrize("body", ["#{code} We can help you.", "#{code} 48291356 We can help.",
                                   "#{code} 11820499 We can help."])  # another phone's PIN
 def test_a_reply_without_its_phones_pin_is_answered_as_an_unknown_code(
@@ -38,8 +45,7 @@ def test_a_reply_without_its_phones_pin_is_answered_as_an_unknown_code(
     """A faked From number: the victim's number is never sent back, nor is the code confirmed."""
     code = open_case(guarded)
     replies = messages(send_sms(guarded.test_client(), body.format(code=code), from_=STAFF))
-    channel = guarded.extensions["sms"]
-    assert replies == [(None, channel.staff_text("sms.staff.unknown", case=code))]
+    assert replies == [(None, f"Aucun dossier #{code} : votre réponse n'a pas été envoyée.")]
     assert PERSON not in str(replies)
 
 
