@@ -70,13 +70,14 @@ TARGETS = [
     Target("sms_store", "ivr.storage.sms_store",
            frozenset({"claim_delivery", "finish_delivery", "release_delivery", "opted_out",
                       "opt_out", "opt_in", "case_for"}),
-           ("tests/test_sms_safety.py", "tests/test_storage.py", "tests/test_sms.py",
-            "tests/test_sms_reliability.py")),
+           ("tests/test_sms_store.py", "tests/test_sms_safety.py", "tests/test_storage.py",
+            "tests/test_sms.py", "tests/test_sms_reliability.py")),
     Target("sms_channel", "ivr.sms.channel",
-           frozenset({"e164", "handle", "_guarded", "_from_person", "_keyword", "_relay",
-                      "_from_helpline", "_closed", "send_by_rest"}),
+           frozenset({"e164", "handle", "_from_person", "_keyword", "_relay",
+                      "_from_helpline", "_closed"}),
            ("tests/test_sms_safety.py", "tests/test_sms.py", "tests/test_sms_reliability.py",
-            "tests/test_sms_privacy.py", "tests/test_sms_support.py")),
+            "tests/test_sms_privacy.py", "tests/test_sms_languages.py",
+            "tests/test_staff_replies.py", "tests/test_storage.py")),
 ]
 
 # Imported once in the parent so that each forked child starts warm. Not `ivr` (the child

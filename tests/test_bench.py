@@ -9,6 +9,7 @@ import datetime
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -234,11 +235,30 @@ def test_median_round_resists_one_disturbed_round() -> None:
     assert bench.median_round(rounds[:2]).requests == 300  # the lower middle of two
 
 
-def test_arguments() -> None:
+def stated_defaults(parse: Callable[[list[str]], Any],
+                    capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
+    """Each option's default as its --help states it ("... (default 10)")."""
+    with pytest.raises(SystemExit):
+        parse(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    options = text.split("options:", 1)[1]
+    found = {}
+    for section in re.split(r" (?=--[a-z])", options):
+        stated = re.search(r"default:? (\d+(?:\.\d+)?)", section)
+        if section.startswith("--") and stated:
+            found[section.split()[0].removeprefix("--").replace("-", "_")] = stated.group(1)
+    return found
+
+
+def test_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    # With no arguments: what --help says, and a run the script's own checks accept.
     args = bench.parse_args([])
-    assert (args.connections, args.duration, args.warmup, args.no_fail) == (32, 10.0, 3.0, False)
-    assert (args.min_ratio, args.max_p99_ms, args.rounds) == (0.8, 25.0, 1)
-    assert (args.startup_runs, args.no_caller_time, args.json) == (3, False, None)
+    stated = stated_defaults(bench.parse_args, capsys)
+    assert set(stated) == {"duration", "warmup", "connections", "threads", "min_ratio",
+                           "max_p99_ms", "rounds", "startup_runs"}
+    for name, text in stated.items():
+        assert getattr(args, name) == float(text), name
+    assert not args.no_fail and args.json is None  # a plain run fails on a missed target
     args = bench.parse_args(["--no-fail", "--duration", "2", "--connections", "8",
                              "--profile", str(PROFILES_DIR / "kosovo.toml")])
     assert args.no_fail and args.duration == 2.0 and args.connections == 8
@@ -278,9 +298,12 @@ def test_cpu_requester_insists_on_200() -> None:
         cpu.requester(app, bare.BARE_PATH + "x", {"a": "b"}, {})()  # no such route
 
 
-def test_cpu_arguments() -> None:
+def test_cpu_arguments(capsys: pytest.CaptureFixture[str]) -> None:
     args = cpu.parse_args([])
-    assert (args.requests, args.rounds, args.rate) == (1000, 5, 400.0)
+    assert stated_defaults(cpu.parse_args, capsys) == {"rate": "400"}
+    assert args.rate == 400.0  # paced by default, as --help says
+    args = cpu.parse_args(["--requests", "10", "--rounds", "2", "--rate", "0"])
+    assert (args.requests, args.rounds, args.rate) == (10, 2, 0.0)
     with pytest.raises(SystemExit):
         cpu.parse_args(["--rate", "-1"])
 

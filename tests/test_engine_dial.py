@@ -83,6 +83,8 @@ STEPS_PLANS: dict[str, tuple[str, dict[str, str], list[Ring]]] = {
     "desk tried, option: the one-step line": ("/voice/menu?l=en&n=main&x=desk",
                                               {"Digits": "2"}, LINE_RINGS),
     "desk tried, language menu, silence": ("/voice/language?p=1&x=desk", {"Digits": ""}, []),
+    "desk tried, language menu, second wrong key": ("/voice/language?p=1&x=desk&w=1",
+                                                    {"Digits": "7"}, []),
     "desk tried, language menu, 0": ("/voice/language?p=1&x=desk", {"Digits": "0"},
                                      DESK_OPEN_RINGS),
     "line tried, option: the line": ("/voice/menu?l=en&n=main&x=line", {"Digits": "2"}, []),

@@ -87,3 +87,26 @@ def test_the_holidays_of_the_subdivision_count() -> None:
 ])
 def test_describe(schedule: Schedule, locale: str, days: str | None, expected: str) -> None:
     assert (describe(schedule, locale, days) if days else describe(schedule, locale)) == expected
+
+
+# Luxembourgish CLDR joins with "a(n)" ("a" or "an" by the next word's sound): the hours
+# a caller hears must never carry that choice, so several items are joined with commas.
+@pytest.mark.parametrize(("schedule", "days", "expected"), [
+    (OFFICE, "%(first)s bis %(last)s",
+     "Méindeg bis Freideg 09:00\u201312:00, 13:00\u201317:00"),
+    (SPLIT, None, "Méindeg, Mëttwoch, Freideg 09:00\u201312:00"),
+    (ONE_DAY, None, "Mëttwoch 10:00\u201311:00"),
+])
+def test_luxembourgish_hours_carry_no_a_n_choice(schedule: Schedule, days: str | None,
+                                                 expected: str) -> None:
+    text = describe(schedule, "lb", days) if days else describe(schedule, "lb")
+    assert text == expected
+
+
+# Written in a right-to-left language, each time range sits in a left-to-right isolate
+# (U+2066 … U+2069), so that "09:00–12:00" is not shown as "12:00–09:00".
+def test_right_to_left_hours_isolate_each_time_range() -> None:
+    assert describe(OFFICE, "ar", "%(first)s - %(last)s", right_to_left=True) == (
+        "الاثنين - الجمعة \u206609:00\u201312:00\u2069 و\u206613:00\u201317:00\u2069")
+    assert describe(ONE_DAY, "ar", right_to_left=True) == "الأربعاء \u206610:00\u201311:00\u2069"
+    assert describe(ONE_DAY, "ar") == "الأربعاء 10:00\u201311:00"

@@ -131,10 +131,19 @@ def test_any_instance_answers_any_step(make_app: Callable[..., Flask]) -> None:
     assert on_second.data == on_first.data
 
 
-def test_health_check(client: FlaskClient) -> None:
-    body = client.get("/healthz").json
-    assert body == {"status": "ok", "hotline": "INFOTRAITE", "languages": 14,
-                    "local_mode": False}
+# The fixture profiles (tests/fixtures/profiles/) differ in name and number of languages:
+# /healthz tells a deploy which profile it loaded, whatever the shipped ones hold.
+@pytest.mark.parametrize(("profile", "name", "languages"), [
+    ("one_step.toml", "One-step fixture", 1),
+    ("steps.toml", "Fixture line", 2),
+    ("pages.toml", "Pages fixture", 3),
+])
+def test_health_check_names_the_profile_loaded(make_app: Callable[..., Flask], profile: str,
+                                               name: str, languages: int) -> None:
+    client = make_app(str(Path(__file__).parent / "fixtures" / "profiles" / profile)
+                      ).test_client()
+    assert client.get("/healthz").json == {"status": "ok", "hotline": name,
+                                           "languages": languages, "local_mode": False}
 
 
 def test_the_fallback_needs_nothing_from_this_app(any_app: Flask) -> None:

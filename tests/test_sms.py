@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -121,6 +122,70 @@ def test_an_ambiguous_keyword_does_not_change_the_remembered_language(lu: Flask)
     assert "[uk]" in replies[0][1]
 
 
+LU_MOBILE = "+352621987001"  # Luxembourg's own country: suggests no language
+
+
+def test_a_keyword_of_one_language_replaces_the_remembered_language(lu: Flask) -> None:
+    client = lu.test_client()
+    send_sms(client, "HELP", from_=LU_MOBILE)  # English
+    [(_, hilfe)] = messages(send_sms(client, "HILFE", from_=LU_MOBILE))
+    assert hilfe == ("INFOTRAITE: +352 27 36 56 46 oder +352 621 351 884, kostenlos, "
+                     "ohne Namen. Dringend: 113.")
+    replies = messages(send_sms(client, "ok", from_=LU_MOBILE))
+    assert replies[0][1] == f"#{case_code(replies[0][1])} [de] ok"
+    assert replies[-1] == (None, "Danke, Ihre Nachricht ist angekommen. Wir antworten Montag "
+                                 "bis Freitag 09:00-12:00 Uhr und 13:00-17:00 Uhr. Dringend: 113.")
+
+
+def test_an_ambiguous_keyword_as_the_first_message_sets_the_language(lu: Flask) -> None:
+    # POLICE is English and French; nothing known before, so French (the default) is kept:
+    # a later "ok" gets the full French acknowledgement, not the two-language short one.
+    client = lu.test_client()
+    send_sms(client, "POLICE", from_=LU_MOBILE)
+    replies = messages(send_sms(client, "ok", from_=LU_MOBILE))
+    assert replies[0][1] == f"#{case_code(replies[0][1])} [fr] ok"
+    assert replies[-1] == (None, "Merci, votre message est bien reçu. Nous répondons du lundi "
+                                 "au vendredi 09:00-12:00 et 13:00-17:00. Urgent : 113.")
+
+
+def test_a_keyword_a_profile_adds_without_a_reply_answers_with_the_numbers(
+        tmp_path: Path, make_app: Callable[..., Flask]) -> None:
+    source = PROFILES["luxembourg"].read_text(encoding="utf-8")
+    added = tmp_path / "shelter.toml"
+    added.write_text(source + '\n[sms.keywords.shelter]\nen = ["SHELTER"]\nde = ["OBDACH"]\n',
+                     encoding="utf-8")
+    client = sms_app(make_app, str(added)).test_client()
+    assert messages(send_sms(client, "shelter")) == [
+        (None, "INFOTRAITE: +352 27 36 56 46 or +352 621 351 884, free, no need to give your "
+               "name. Urgent: 113.")]
+    assert messages(send_sms(client, "Obdach", from_=OTHER_PERSON)) == [
+        (None, "INFOTRAITE: +352 27 36 56 46 oder +352 621 351 884, kostenlos, ohne Namen. "
+               "Dringend: 113.")]
+
+
+HELP_FR = ("INFOTRAITE : +352 27 36 56 46 ou +352 621 351 884, gratuit, sans donner votre nom. "
+           "Urgent : 113.")
+HELP_DE = ("INFOTRAITE: +352 27 36 56 46 oder +352 621 351 884, kostenlos, ohne Namen. "
+           "Dringend: 113.")
+
+
+def test_an_empty_message_gets_the_numbers_in_the_senders_language(lu: Flask) -> None:
+    # A picture without text, or only spaces: nothing to relay, the numbers back.
+    client = lu.test_client()
+    assert messages(send_sms(client, "", from_=LU_MOBILE)) == [(None, HELP_FR)]
+    assert messages(send_sms(client, " \n\t ", from_=LU_MOBILE)) == [(None, HELP_FR)]
+    send_sms(client, "HILFE", from_=LU_MOBILE)
+    assert messages(send_sms(client, "", from_=LU_MOBILE)) == [(None, HELP_DE)]
+
+
+def test_a_long_text_is_relayed_cut_to_one_twilio_message(lu: Flask) -> None:
+    body = " ".join(f"word{n}" for n in range(400))  # 2,689 characters
+    relays = [text for to, text in messages(send_sms(lu.test_client(), body)) if to]
+    head = f"#{case_code(relays[0])} [uk] "  # no language in the text: the number's country's
+    assert relays == [head + body[:1600 - len(head) - 3] + "..."] * 2
+    assert len(relays[0]) == 1600  # Twilio's limit for one outgoing message
+
+
 def test_the_helpline_replies_by_case_code_and_the_person_gets_it(lu: Flask) -> None:
     client = lu.test_client()
     code = case_code(messages(send_sms(client, "Je suis bloquée, aidez-moi"))[0][1])
@@ -175,6 +240,30 @@ def test_an_expired_case_refuses_replies(make_app: Callable[..., Flask], clock: 
     assert text == closed_fr(code)
 
 
+def test_a_staff_reply_keeps_the_case_open_for_another_expiry_period(
+        make_app: Callable[..., Flask], clock: Clock) -> None:
+    app = sms_app(make_app)
+    client = app.test_client()
+    code = case_code(messages(send_sms(client, "Please write to me in a few days"))[0][1])
+    start = clock.now
+    days = timedelta(days=app.extensions["sms"].profile.sms.case_expiry_days)  # 14
+    clock.now = start + timedelta(days=10)
+    assert messages(send_sms(client, f"#{code} Are you safe?", from_=STAFF)) == [
+        (PERSON, "Are you safe?")]
+    # 20 days after the person wrote, 10 after the helpline did: still open.
+    clock.now = start + timedelta(days=20)
+    assert messages(send_sms(client, f"#{code} Still here?", from_=STAFF)) == [
+        (PERSON, "Still here?")]
+    # Open to the very end of the expiry period after a reply, closed just after it.
+    last_reply = start + timedelta(days=20) + days
+    clock.now = last_reply
+    assert messages(send_sms(client, f"#{code} Last try", from_=STAFF)) == [
+        (PERSON, "Last try")]
+    clock.now = last_reply + days + timedelta(microseconds=1)
+    assert messages(send_sms(client, f"#{code} hello", from_=STAFF)) == [
+        (None, closed_fr(code))]
+
+
 @pytest.mark.parametrize("stop_word", ["STOP", "stop", "Arrêt", "СТОП", "NDALO"])
 def test_opt_out_is_honoured_told_to_the_helpline_and_undone_by_start(
         lu: Flask, stop_word: str) -> None:
@@ -197,12 +286,43 @@ def test_opt_out_is_honoured_told_to_the_helpline_and_undone_by_start(
         (PERSON, "hello again")]
 
 
+def sms_events(app: Flask) -> list[tuple[str, str | None]]:
+    """(kind, outcome) of every event the app recorded, in order."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from ivr.storage.db import Event, make_engine
+
+    app.extensions["events"].flush()
+    engine = make_engine(app.config["DATABASE_URL"])
+    with Session(engine) as session:
+        events = [(e.kind, e.outcome) for e in session.scalars(select(Event))]
+    engine.dispose()
+    return events
+
+
 def test_the_same_message_sid_twice_relays_once(lu: Flask) -> None:
     client = lu.test_client()
-    first = messages(send_sms(client, "Where can I sleep tonight?", sid="SMduplicate"))
+    response = send_sms(client, "Where can I sleep tonight?", sid="SMduplicate")
+    first = messages(response)
+    response.close()  # as the server does once Twilio has the answer: the sid is handled
     second = messages(send_sms(client, "Where can I sleep tonight?", sid="SMduplicate"))
-    assert len([to for to, _ in first if to]) == 2
+    assert [to for to, _ in first] == [STAFF, STAFF_2, None]
     assert second == []
+    # A duplicate of a handled message, not one still in flight (that waits for the first).
+    assert sms_events(lu) == [("relay", "relayed"), ("duplicate", None)]
+
+
+def test_a_duplicate_while_another_worker_holds_the_message_is_answered_empty(
+        lu: Flask, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr("ivr.sms.channel.BUSY_WAIT_S", 0.0)  # give up waiting at once
+    assert lu.extensions["sms_store"].claim_delivery("SMheld", lu.extensions["sms"].now()
+                                                     ) == "claimed"
+    with caplog.at_level("WARNING"):
+        assert messages(send_sms(lu.test_client(), "Are you there?", sid="SMheld")) == []
+    assert ("SMS SMheld: a duplicate while the first delivery is still being handled; "
+            "answered empty") in caplog.text
+    assert sms_events(lu) == [("duplicate", "in_flight")]
 
 
 def test_a_forged_or_unsigned_message_is_refused(lu: Flask) -> None:

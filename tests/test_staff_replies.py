@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 
 from ivr.sms.staff import StaffGate
-from ivr.storage.sms_store import CODE_ALPHABET, CODE_LENGTH, new_code
+from ivr.storage.sms_store import CODE_ALPHABET, new_code
 from tests.test_sms_support import PERSON, STAFF, STAFF_2, case_code, messages, send_sms, sms_app
 
 PIN = "48291357"
@@ -31,6 +31,13 @@ def test_a_reply_with_the_pin_reaches_the_person(guarded: Flask) -> None:
     assert answer == [(PERSON, "We can help you.")]
 
 
+def test_a_reply_of_the_pin_alone_sends_nothing(guarded: Flask) -> None:
+    code = open_case(guarded)
+    replies = messages(send_sms(guarded.test_client(), f"#{code} {PIN}", from_=STAFF))
+    assert replies == [(None, "Commencez votre réponse par le code du dossier, par exemple "
+                              "#K7M2. Rien n'a été envoyé.")]
+
+
 @pytest.mark.parametrize("body", ["#{code} We can help you.", "#{code} 48291356 We can help.",
                                   "#{code} 11820499 We can help."])  # another phone's PIN
 def test_a_reply_without_its_phones_pin_is_answered_as_an_unknown_code(
@@ -38,8 +45,7 @@ def test_a_reply_without_its_phones_pin_is_answered_as_an_unknown_code(
     """A faked From number: the victim's number is never sent back, nor is the code confirmed."""
     code = open_case(guarded)
     replies = messages(send_sms(guarded.test_client(), body.format(code=code), from_=STAFF))
-    channel = guarded.extensions["sms"]
-    assert replies == [(None, channel.staff_text("sms.staff.unknown", case=code))]
+    assert replies == [(None, f"Aucun dossier #{code} : votre réponse n'a pas été envoyée.")]
     assert PERSON not in str(replies)
 
 
@@ -58,13 +64,15 @@ def test_unknown_codes_are_limited_per_sender(guarded: Flask) -> None:
 
 
 def test_case_codes_are_long_enough_that_guessing_is_hopeless() -> None:
-    assert CODE_LENGTH == 8 and len(CODE_ALPHABET) == 27
-    assert len(CODE_ALPHABET) ** CODE_LENGTH == 282_429_536_481
+    codes = [new_code() for _ in range(2000)]
+    assert {len(code) for code in codes} == {8}
+    symbols = set("".join(codes))
+    # Read off a small screen and typed back: no 0/O, 1/I/L, 5/S, 8/B, no lower case.
+    assert not symbols & set("0O1IL5S8B") and "".join(symbols).isupper()
+    assert len(symbols) == 27 and len(set(codes)) == len(codes)
     # 10 guesses an hour per sender: the chance that one sender finds one of 1,000 open
     # cases in a year is 10 * 24 * 365 * 1000 / 27**8, about 0.03 %.
-    assert 10 * 24 * 365 * 1000 / len(CODE_ALPHABET) ** CODE_LENGTH < 0.0004
-    code = new_code()
-    assert len(code) == 8 and set(code) <= set(CODE_ALPHABET)
+    assert 10 * 24 * 365 * 1000 / len(symbols) ** 8 < 0.0004
 
 
 def test_the_gate_compares_the_pin_and_keeps_the_text() -> None:
