@@ -7,8 +7,9 @@ The Luxembourg profile rings INFOTRAITE's two mobiles `together`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -150,12 +151,37 @@ def test_the_held_caller_hears_their_language_never_more_than_ten_seconds_of_sil
 
 
 def test_when_no_phone_can_be_called_the_caller_moves_on_at_once(
-        rig: Callable[[str], Rig]) -> None:
+        rig: Callable[[str], Rig], caplog: pytest.LogCaptureFixture) -> None:
     here = rig("evening")
     here.rest.fails.add("start_call")
     call = here.call({MOBILE_1: PERSON_ACCEPTS})
     assert call.bridged_to is None and node_of(call.menus[-1]) == "unanswered"
     assert here.rest.elapsed == 0  # no waiting for phones that were never called
+    assert here.ringer.outcomes[-1].started == 0
+    assert [r.getMessage() for r in caplog.records if r.name == "ivr.voice.conference"] == [
+        "conference ring ring-CAtest-0: phone 1 of 2 not called (ConnectionError)",
+        "conference ring ring-CAtest-0: phone 2 of 2 not called (ConnectionError)"]
+
+
+def test_a_caller_who_cannot_be_moved_on_is_said_so(rig: Callable[[str], Rig],
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    """The REST API refuses the move: logged, and left to the hold loop's rescue."""
+    here = rig("evening")
+    here.rest.fails.add("redirect")
+    with pytest.raises(AssertionError, match="left waiting"):
+        here.call({}, default=BUSY)
+    outcome = here.ringer.outcomes[-1]
+    assert (outcome.started, outcome.moved_on) == (2, False)
+    assert "conference ring: caller not moved on (ConnectionError)" in caplog.messages
+
+
+def test_a_call_that_cannot_be_ended_is_said_so(rig: Callable[[str], Rig],
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    here = rig("evening")
+    here.rest.fails.add("end_call")
+    call = here.call({MOBILE_1: Phone(9, "1"), MOBILE_2: Phone(4, "1")})
+    assert call.bridged_to == MOBILE_2
+    assert "conference ring: a call not ended (ConnectionError)" in caplog.messages
 
 
 def test_a_caller_who_hangs_up_while_the_phones_ring_stops_them(
@@ -234,7 +260,9 @@ class FlakyApi:
         self.redirected.append(url)
 
 
-def test_a_rest_api_that_cannot_be_read_still_moves_the_caller_on_at_the_deadline() -> None:
+def test_a_rest_api_that_cannot_be_read_still_moves_the_caller_on_at_the_deadline(
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, "ivr.voice.conference")
     api = FlakyApi()
     plan = RingPlan(room="r", caller_sid="CAx", phones=("+1", "+2"), hotline_number="+3",
                     leg_url="https://h/leg", moved_on_url="https://h/next", ring_seconds=20,
@@ -247,6 +275,34 @@ def test_a_rest_api_that_cannot_be_read_still_moves_the_caller_on_at_the_deadlin
     assert outcome.moved_on and api.redirected == ["https://h/next"]
     assert 40.0 <= api.time < 42.0
     assert api.ended == ["CA+1", "CA+2"]  # status unknown: each is asked to end
+    assert "conference ring: REST read failed (TimeoutError)" in caplog.messages
+
+
+class EndedApi(FlakyApi):
+    """Every call has ended already (busy, say): reads work."""
+
+    def call_status(self, sid: str) -> str:
+        return "in-progress" if sid == "CAx" else "busy"
+
+    def room_members(self, room: str) -> list[str]:
+        return []
+
+
+def test_calls_that_have_ended_are_not_asked_to_end_and_the_deadline_is_exact() -> None:
+    api = EndedApi()
+    plan = RingPlan(room="r", caller_sid="CAx", phones=("+1", "+2"), hotline_number="+3",
+                    leg_url="https://h/leg", moved_on_url="https://h/next", ring_seconds=20,
+                    until=3.0)
+    outcome = coordinate(plan, api, sleep=lambda s: None, now=lambda: 0.0)
+    assert api.ended == [] and outcome.cancelled == 0 and outcome.moved_on
+    # Nobody in the room, calls unreadable: it stops at the deadline itself, not a look later.
+    flaky = FlakyApi()
+
+    def sleep(seconds: float) -> None:
+        flaky.time += seconds
+
+    coordinate(replace(plan, until=3.0), flaky, sleep=sleep, now=lambda: flaky.time)
+    assert flaky.time == 3.0
 
 
 def _query_of(state: CallState) -> str:

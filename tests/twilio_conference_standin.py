@@ -7,8 +7,9 @@ page), not from what the app expects:
   that picks up (a person or a voicemail) runs the TwiML at `url`: the whisper.
 - A phone whose whisper answers `<Dial><Conference>` joins that room (a participant); a
   `<Hangup>`, or a whisper that ends, ends that call.
-- A call can be cancelled while it rings, or completed once it is answered
-  (`calls(sid).update(status=...)`), and a live call can be sent to another URL
+- `calls(sid).update(status="canceled")` ends a call that is queued or ringing and does
+  not affect one in progress; `status="completed"` ends it either way. A live call can be
+  sent to another URL
   (`calls(sid).update(url=...)`): the caller then leaves the conference for that URL.
 - The hold (waitUrl) TwiML may hold only Say, Play, Pause and Redirect (error 13238).
 
@@ -81,8 +82,8 @@ class StandInRest:
     def end_call(self, sid: str, status: str) -> None:
         self._check("end_call")
         leg = self.legs[sid]
-        if leg.status in ("ringing", "in-progress"):
-            leg.status = "canceled" if leg.status == "ringing" else "completed"
+        if leg.status == "ringing" or (leg.status == "in-progress" and status == "completed"):
+            leg.status = "canceled" if status == "canceled" else "completed"
             self.cancelled.append(leg.phone)
 
     def redirect(self, sid: str, url: str) -> None:
