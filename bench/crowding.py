@@ -171,10 +171,11 @@ def production_env(database_url: str, token: str, redis_url: str) -> dict[str, s
     env.pop("LOCAL_MODE", None)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(wb.REPO), env.get("PYTHONPATH")) if p)
+    env.update(wb.secret_settings())  # then this attack's own settings over them
     env.update(TWILIO_AUTH_TOKEN=token, TWILIO_ACCOUNT_SID=FAKE_ACCOUNT_SID,
                PUBLIC_BASE_URL=wb.PUBLIC_BASE_URL, TRUST_PROXY_HOPS="1",
                DATABASE_URL=database_url, RATELIMIT_STORAGE_URI=redis_url,
-               STAFF_REPLY_PINS=STAFF_PIN, **wb.secret_settings())
+               STAFF_REPLY_PINS=STAFF_PIN)
     return env
 
 

@@ -497,3 +497,17 @@ def test_the_report_reads_what_the_gunicorn_config_file_sets() -> None:
     assert (found["workers"], found["threads"], found["worker_class"].__name__) == (
         2, 32, "ReadBoundedThreadWorker")
     assert bench.config_file_settings(["gunicorn", "app"]) == {}
+
+
+def test_the_crowding_bench_starts_the_server_with_its_own_settings() -> None:
+    """bench/crowding.py over bench/webhooks.py's throwaway keys (it once failed to start)."""
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        crowding = load("bench_crowding", REPO / "bench" / "crowding.py")
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    env = crowding.production_env("sqlite:///x.sqlite3", "a-token", "redis://127.0.0.1:6379/9")
+    assert (env["TWILIO_AUTH_TOKEN"], env["DATABASE_URL"], env["RATELIMIT_STORAGE_URI"],
+            env["STAFF_REPLY_PINS"], env["TRUST_PROXY_HOPS"]) == (
+        "a-token", "sqlite:///x.sqlite3", "redis://127.0.0.1:6379/9", crowding.STAFF_PIN, "1")
+    assert env["SECRET_KEY"] and env["NUMBER_ENCRYPTION_KEY"] and "LOCAL_MODE" not in env
