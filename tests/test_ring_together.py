@@ -341,3 +341,54 @@ def test_two_people_who_accept_at_once_the_first_stays_the_second_is_hung_up(
     assert call.bridged_to == MOBILE_1
     assert here.rest.cancelled == [MOBILE_2]
     assert here.rest.legs["CAleg1"].status == "completed"
+
+
+def test_the_held_callers_answer_word_for_word(rig: Callable[[str], Rig], clock: Clock) -> None:
+    """Connecting, then the conference: the caller waits (startConferenceOnEnter false) and
+    leaves it to end when they hang up; no beep. Deadline: 5 + ring 20 + whisper 15 s."""
+    here = rig("evening")
+    until = int(clock.now.timestamp()) + 40
+    here.rest.fails.add("start_call")  # the answer only; the phones are not the point here
+    answer = here.rest.post("/voice/menu?l=en&n=main", {"Digits": "1"})
+    held = f"l=en&amp;d=infotraite&amp;t=0&amp;h=closed&amp;c=ring-CAtest-0&amp;u={until}"
+    assert answer == (
+        '<?xml version="1.0" encoding="UTF-8"?><Response>'
+        '<Say language="en-GB" voice="Polly.Amy">Connecting you to INFOTRAITE. Please stay on '
+        'the line.</Say>'
+        f'<Dial action="/voice/conference/ended?{held}" method="POST">'
+        f'<Conference beep="false" endConferenceOnExit="true" startConferenceOnEnter="false" '
+        f'waitMethod="POST" waitUrl="/voice/conference/hold?{held}">ring-CAtest-0</Conference>'
+        '</Dial></Response>')
+    assert here.ringer.plans[-1].until == until
+
+
+def test_pressing_1_in_time_joins_the_caller_word_for_word(rig: Callable[[str], Rig],
+                                                           clock: Clock) -> None:
+    here = rig("evening")
+    until = int(clock.now.timestamp()) + 3
+    joined = here.rest.post(f"/voice/conference/accept?l=uk&c=ring-CAtest-0&u={until}",
+                            {"Digits": "1"})
+    assert joined == ('<?xml version="1.0" encoding="UTF-8"?><Response><Dial><Conference '
+                      'beep="false" endConferenceOnExit="true" startConferenceOnEnter="true">'
+                      'ring-CAtest-0</Conference></Dial></Response>')
+
+
+@pytest.mark.parametrize(("after_deadline", "rescued"), [(0, False), (10, False), (11, True)])
+def test_the_hold_asks_for_a_rescue_only_ten_seconds_past_the_deadline(
+        rig: Callable[[str], Rig], clock: Clock, after_deadline: int, rescued: bool) -> None:
+    here = rig("evening")
+    until = int(clock.now.timestamp())
+    clock.now += timedelta(seconds=after_deadline)
+    here.rest.post(f"/voice/conference/hold?l=uk&d=infotraite&t=0&c=ring-CAtest-0&u={until}",
+                   {})
+    assert ("CAtest" in here.rest.redirects) is rescued
+
+
+def test_pressing_1_at_the_deadline_itself_is_too_late(rig: Callable[[str], Rig],
+                                                       clock: Clock) -> None:
+    """The coordinator moves the caller on at the deadline (now >= until): no join then."""
+    here = rig("evening")
+    until = int(clock.now.timestamp())
+    late = here.rest.post(f"/voice/conference/accept?l=uk&c=ring-CAtest-0&u={until}",
+                          {"Digits": "1"})
+    assert late == '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup /></Response>'
