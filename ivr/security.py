@@ -5,11 +5,15 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Flask, Request, Response, current_app, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from limits import RateLimitItem, parse
+from limits.storage import Storage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -106,3 +110,35 @@ def twilio_signed(view: View) -> View:
         return view(*args, **kwargs)
 
     return checked  # type: ignore[return-value]
+
+
+@dataclass
+class FailureLimit:
+    """Failures counted per key in a store all workers share (Redis in production): a key
+    may fail `limit` times a window. When the store is down the check lets the attempt
+    through (the secret itself still holds) and says so in the log."""
+
+    namespace: str
+    limit: str
+    storage_uri: str = "memory://"
+    _limiter: FixedWindowRateLimiter = field(init=False, repr=False)
+    _item: RateLimitItem = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        storage = storage_from_string(self.storage_uri)
+        assert isinstance(storage, Storage), "a synchronous storage URI (not async+...)"
+        self._limiter = FixedWindowRateLimiter(storage)
+        self._item = parse(self.limit)
+
+    def may_try(self, key: str) -> bool:
+        try:
+            return bool(self._limiter.test(self._item, self.namespace, key))
+        except Exception as exc:  # noqa: BLE001 — the store is down; the secret still holds
+            log.warning("%s limit not checked: %s", self.namespace, type(exc).__name__)
+            return True
+
+    def failed(self, key: str) -> None:
+        try:
+            self._limiter.hit(self._item, self.namespace, key)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("%s failure not counted: %s", self.namespace, type(exc).__name__)

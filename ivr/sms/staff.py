@@ -14,9 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from limits import RateLimitItem, parse
-from limits.storage import Storage, storage_from_string
-from limits.strategies import FixedWindowRateLimiter
+from ivr.security import FailureLimit
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +33,11 @@ class StaffGate:
 
     pin_of: Callable[[str], str] = no_pin
     storage_uri: str = "memory://"
-    limit: RateLimitItem = field(default_factory=lambda: parse(UNKNOWN_CODE_LIMIT))
-    _limiter: FixedWindowRateLimiter = field(init=False, repr=False)
+    limit: str = UNKNOWN_CODE_LIMIT
+    _failures: FailureLimit = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        storage = storage_from_string(self.storage_uri)
-        assert isinstance(storage, Storage), "a synchronous storage URI (not async+...)"
-        self._limiter = FixedWindowRateLimiter(storage)
+        self._failures = FailureLimit("staff-failures", self.limit, self.storage_uri)
 
     def unlock(self, helpline_number: str, text: str) -> str | None:
         """The reply without its PIN; None when the phone has a PIN and the text lacks it."""
@@ -55,14 +51,7 @@ class StaffGate:
 
     def may_try(self, sender_key: str) -> bool:
         """Whether this sender has failures left in the window (an outage lets it try)."""
-        try:
-            return bool(self._limiter.test(self.limit, "staff-failures", sender_key))
-        except Exception as exc:  # noqa: BLE001 — the limit store is down; the PIN still holds
-            log.warning("staff reply limit not checked: %s", type(exc).__name__)
-            return True
+        return self._failures.may_try(sender_key)
 
     def failed(self, sender_key: str) -> None:
-        try:
-            self._limiter.hit(self.limit, "staff-failures", sender_key)
-        except Exception as exc:  # noqa: BLE001
-            log.warning("staff reply failure not counted: %s", type(exc).__name__)
+        self._failures.failed(sender_key)
