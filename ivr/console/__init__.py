@@ -106,6 +106,7 @@ def init_app(app: Flask) -> None:
     # The staff recording line (a webhook, Twilio-signed, no sign-in): off without a PIN.
     # Also the hotline number's staff door: a helpline phone calling /voice may enter it.
     app.register_blueprint(phone_line.bp)
+    phone_line.WRONG_PINS.set(app, phone_line.wrong_pins_of(app))
     STAFF_LINE.set(app, phone_line.HotlineDoor())
     # Approved texts and recordings: an in-memory snapshot the Prompter reads first,
     # refreshed by a thread per worker (PUBLISH_REFRESH_SECONDS = 0: only on demand, as

@@ -31,7 +31,8 @@ from ivr.console.published import hotline_key
 from ivr.console.recording import RecordingError, save_recording, telephone_audio, text_to_read
 from ivr.console.store import engine, session_scope
 from ivr.content.i18n import SOURCE_LANGUAGE, language_name
-from ivr.security import twilio_signed
+from ivr.security import FailureLimit, twilio_signed
+from ivr.settings import SETTINGS, ServiceKey
 from ivr.voice.hotline import Hotline
 
 log = logging.getLogger(__name__)
@@ -92,9 +93,29 @@ def answer() -> Response:
     return _twiml(response)
 
 
+# Wrong recording PINs, both ways in, counted for the whole hotline and not per caller: a
+# From number can be faked, so a per-number count would not stop anyone. Past the limit
+# no PIN is accepted for the rest of the hour, the right one included (recording waits;
+# no caller of the hotline is affected).
+WRONG_PIN_LIMIT = "20 per hour"
+WRONG_PINS: ServiceKey[FailureLimit] = ServiceKey("staff_line_wrong_pins")
+
+
+def wrong_pins_of(app: Flask) -> FailureLimit:
+    return FailureLimit("recording-pin", WRONG_PIN_LIMIT,
+                        SETTINGS.get(app).ratelimit_storage_uri or "memory://")
+
+
 def _right_pin(entered: str) -> bool:
+    """Whether `entered` is the PIN, within the hotline's allowance of wrong ones."""
     expected = str(current_app.config.get("STAFF_RECORDING_PIN") or "")
-    return bool(expected) and hmac.compare_digest(entered.encode(), expected.encode())
+    wrong = WRONG_PINS.get()
+    if not expected or not entered or not wrong.may_try(hotline_key(_hotline().profile)):
+        return False  # nothing entered (a staff phone calling the hotline) is no guess
+    if hmac.compare_digest(entered.encode(), expected.encode()):
+        return True
+    wrong.failed(hotline_key(_hotline().profile))
+    return False
 
 
 def _language_menu() -> VoiceResponse:

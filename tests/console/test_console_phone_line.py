@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from ivr.console.models import PromptRecording
 from ivr.console.store import session_scope
+from ivr.security import FailureLimit
 from ivr.voice.simulate import Step, parse_twiml
 from tests.conftest import PUBLIC_BASE_URL, twilio_post
 from tests.console.test_console_recordings import speech_like
@@ -84,3 +86,44 @@ def test_record_keep_and_redo_by_phone(make_app: Callable[..., Flask]) -> None:
             "uk", "greeting", "phone", "phone line")
     said = app.extensions["hotline"].prompter.utterance("uk", "greeting")
     assert said.audio_url and said.audio_url.startswith("/prompts/uk/greeting.wav?v=")
+
+
+def test_twenty_wrong_pins_an_hour_close_both_ways_in(make_app: Callable[..., Flask]) -> None:
+    """Counted for the hotline, not per number (a From number can be faked)."""
+    client = line(make_app, []).test_client()
+    asked, _ = step(client, "/voice/staff")
+    assert asked.gather_action
+    for attempt in range(20):
+        _, text = step(client, asked.gather_action, Digits=f"{9000 + attempt}")
+        assert "That PIN is not right. Goodbye." in text
+    _, text = step(client, asked.gather_action, Digits=PIN)  # the right one, too late
+    assert "That PIN is not right. Goodbye." in text
+    door = twilio_post(client, "/voice/staff-door", {"Digits": PIN, "From": "+352621351884"})
+    assert "Enter the number of the language" not in door.get_data(as_text=True)
+
+
+def test_silence_and_the_right_pin_are_not_wrong_guesses(make_app: Callable[..., Flask]) -> None:
+    client = line(make_app, []).test_client()
+    asked, _ = step(client, "/voice/staff")
+    assert asked.gather_action
+    for _ in range(25):
+        step(client, asked.gather_action, Digits="")
+        step(client, asked.gather_action, Digits=PIN)
+    _, text = step(client, asked.gather_action, Digits=PIN)
+    assert "Enter the number of the language, then hash." in text
+
+
+def test_wrong_pins_are_counted_once_for_every_worker() -> None:
+    import redis
+
+    url = "redis://127.0.0.1:6379/13"
+    try:
+        redis.Redis.from_url(url).flushdb()
+    except redis.ConnectionError:
+        pytest.skip("no Redis at 127.0.0.1:6379 (the project's test machine runs one)")
+    first, second = (FailureLimit("recording-pin", "3 per hour", url) for _ in range(2))
+    for _ in range(3):
+        assert second.may_try("lu")
+        first.failed("lu")
+    assert not second.may_try("lu") and not first.may_try("lu")
+    assert second.may_try("xk")  # another hotline's count
