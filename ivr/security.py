@@ -59,14 +59,17 @@ def init_app(app: Flask) -> None:
                     "from this machine (loopback) only")
 
 
+def public_url(path: str) -> str:
+    """`path` on this app as Twilio reaches it: the configured public base URL, else the
+    scheme and host the request shows."""
+    base = current_app.config.get("PUBLIC_BASE_URL") or f"{request.scheme}://{request.host}"
+    return base.rstrip("/") + path
+
+
 def url_twilio_used() -> str:
-    """The URL Twilio signed: the configured public base URL, else what the request shows."""
+    """The URL Twilio signed for this request."""
     query = request.query_string.decode("ascii", "replace")
-    path = request.script_root + request.path + (f"?{query}" if query else "")
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if base:
-        return base.rstrip("/") + path
-    return f"{request.scheme}://{request.host}{path}"
+    return public_url(request.script_root + request.path + (f"?{query}" if query else ""))
 
 
 def is_loopback(address: str | None) -> bool:

@@ -25,6 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from ivr.settings import ServiceKey
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -177,6 +179,10 @@ class TwilioRingApi:
 
     def redirect(self, sid: str, url: str) -> None:
         self.client.calls(sid).update(url=url, method="POST")  # type: ignore[attr-defined]
+
+
+# The app's ringer, where Twilio's REST API is set (ivr/__init__.py builds it).
+RINGER: ServiceKey[Ringer] = ServiceKey("conference_ringer")
 
 
 class ConferenceRinger:

@@ -10,10 +10,10 @@ from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from ivr.security import twilio_signed
+from ivr.security import public_url, twilio_signed
 from ivr.storage.db import EVENTS, EventLog, within
 from ivr.storage.voice_messages import Recording, store_voice_messages
-from ivr.voice.conference import Ringer
+from ivr.voice.conference import RINGER, Ringer
 from ivr.voice.engine import Answer, Caller, Engine, pressed
 from ivr.voice.hotline import HOTLINE, Hotline
 from ivr.voice.staff_door import DOOR_ROUTE, STAFF_LINE, StaffLine, door, is_helpline_phone
@@ -59,21 +59,17 @@ def twiml(answer: Answer | str) -> Response:
     return Response(document, mimetype="text/xml")
 
 
-def absolute(path: str) -> str:
-    """A URL Twilio's REST API can fetch: the public base URL, else this request's host."""
-    base = current_app.config.get("PUBLIC_BASE_URL") or request.host_url
-    return base.rstrip("/") + path
-
-
 def call_after_answering(answer: Answer) -> None:
-    ringer: Ringer | None = current_app.extensions.get("conference_ringer")
+    """Hand the phones to call (or a held caller to move on) to the ringer: the REST API
+    is given absolute URLs."""
+    ringer = RINGER.find()
     if ringer is None:
         return
     if answer.ring:
-        ringer.start(replace(answer.ring, leg_url=absolute(answer.ring.leg_url),
-                             moved_on_url=absolute(answer.ring.moved_on_url)))
+        ringer.start(replace(answer.ring, leg_url=public_url(answer.ring.leg_url),
+                             moved_on_url=public_url(answer.ring.moved_on_url)))
     if answer.rescue:
-        ringer.rescue(request.form.get("CallSid", ""), absolute(answer.rescue))
+        ringer.rescue(request.form.get("CallSid", ""), public_url(answer.rescue))
 
 
 def note_menu_heard(answer: Answer, current: str | None = None) -> None:
@@ -254,7 +250,7 @@ def init_app(app: Flask, ringer: Ringer | None = None) -> None:
     """The webhooks; with a ringer (Twilio's REST API), a `together` step rings at once."""
     app.register_blueprint(bp)
     if ringer is not None:
-        app.extensions["conference_ringer"] = ringer
+        RINGER.set(app, ringer)
         HOTLINE.get(app).engine.conference_ready = True
     together = [d.name for d in HOTLINE.get(app).profile.destinations.values() if d.together]
     if together:
