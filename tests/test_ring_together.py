@@ -8,6 +8,7 @@ The Luxembourg profile rings INFOTRAITE's two mobiles `together`.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -19,7 +20,8 @@ from flask import Flask
 
 from ivr.content.profile import ProfileError
 from ivr.content.profile_loader import load_profile
-from ivr.voice.conference import RingPlan, coordinate
+from ivr.storage.engines import lane_threads
+from ivr.voice.conference import LANE, ConferenceRinger, RingPlan, coordinate
 from ivr.voice.state import CallState
 from tests.conftest import HOTLINE, PROFILES, Clock, twilio_post
 from tests.test_ringing import LANDLINE, MOBILE_1, MOBILE_2, MOMENTS, node_of
@@ -392,3 +394,19 @@ def test_pressing_1_at_the_deadline_itself_is_too_late(rig: Callable[[str], Rig]
     late = here.rest.post(f"/voice/conference/accept?l=uk&c=ring-CAtest-0&u={until}",
                           {"Digits": "1"})
     assert late == '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup /></Response>'
+
+
+def test_the_ringer_runs_the_coordinator_off_the_request() -> None:
+    """ConferenceRinger, as production builds it: start() returns at once; a thread of the
+    conference lane calls the phones and, the deadline past, moves the caller on."""
+    api = EndedApi()
+    plan = RingPlan(room="r", caller_sid="CAx", phones=("+1",), hotline_number="+3",
+                    leg_url="https://h/leg", moved_on_url="https://h/next", ring_seconds=20,
+                    until=0.0)
+    ConferenceRinger(api).start(plan)
+    lane_threads(LANE).submit(lambda: None).result(timeout=10)  # the lane has run it
+    for _ in range(100):
+        if api.redirected:
+            break
+        time.sleep(0.05)
+    assert api.redirected == ["https://h/next"]

@@ -40,7 +40,8 @@ def _forget_lanes_after_fork() -> None:
 os.register_at_fork(after_in_child=_forget_lanes_after_fork)
 
 
-def _lane(name: str) -> ThreadPoolExecutor:
+def lane_threads(name: str) -> ThreadPoolExecutor:
+    """The threads of a lane in this process (made anew in a forked child)."""
     with _lanes_lock:
         if name not in _lanes:
             _lanes[name] = ThreadPoolExecutor(max_workers=16,
@@ -52,7 +53,7 @@ def within(seconds: float, work: Callable[..., T], *args: Any, lane: str = "defa
            **kwargs: Any) -> T:
     """`work(*args, **kwargs)`, or TimeoutError after `seconds`: work that started is left to
     finish; work still waiting for a thread is cancelled, so a backlog never builds up."""
-    future = _lane(lane).submit(work, *args, **kwargs)
+    future = lane_threads(lane).submit(work, *args, **kwargs)
     try:
         return future.result(timeout=seconds)
     except TimeoutError:

@@ -17,19 +17,18 @@ the deadline (`ConferenceRinger.rescue`).
 from __future__ import annotations
 
 import logging
-import os
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from ivr.settings import ServiceKey
+from ivr.storage.engines import lane_threads
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+LANE = "conference-ring"
 POLL_SECONDS = 1.5  # how often the coordinator looks at the room and the calls
 # After the phones stop ringing, time for a person who picked up at the last second to hear
 # the whisper (twice, about 12 s) and press 1.
@@ -186,24 +185,14 @@ RINGER: ServiceKey[Ringer] = ServiceKey("conference_ringer")
 
 
 class ConferenceRinger:
-    """Runs each ring's coordinator on a thread of this process, off the request path."""
+    """Runs each ring's coordinator on a thread of this process, off the request path (a
+    lane of its own: never the threads that store callers' voice messages or SMS)."""
 
-    def __init__(self, api: RingApi, threads: int = 16) -> None:
+    def __init__(self, api: RingApi) -> None:
         self.api = api
-        self.threads = threads
-        self._executor: ThreadPoolExecutor | None = None
-        self._pid = 0
-        self._lock = threading.Lock()
-
-    def _pool(self) -> ThreadPoolExecutor:
-        with self._lock:  # made in the worker that uses it: a forked child has its own
-            if self._executor is None or self._pid != os.getpid():
-                self._executor = ThreadPoolExecutor(self.threads, "conference-ring")
-                self._pid = os.getpid()
-            return self._executor
 
     def start(self, plan: RingPlan) -> None:
-        self._pool().submit(self._run, plan)
+        lane_threads(LANE).submit(self._run, plan)
 
     def _run(self, plan: RingPlan) -> None:
         try:
@@ -217,4 +206,4 @@ class ConferenceRinger:
 
     def rescue(self, caller_sid: str, url: str) -> None:
         """The hold loop outlived its deadline (the coordinator's worker died): move on."""
-        self._pool().submit(move_on, caller_sid, url, self.api)
+        lane_threads(LANE).submit(move_on, caller_sid, url, self.api)
