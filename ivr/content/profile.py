@@ -7,6 +7,8 @@ from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import phonenumbers
+
 from ivr.content.texts import BUILTIN_PROMPTS
 
 PROFILES_DIR = Path(__file__).resolve().parents[1] / "profiles"
@@ -24,6 +26,16 @@ MAX_LANGUAGE_KEYS = 9
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ACTIONS = frozenset({"goto", "connect", "record", "send_sms", "languages"})
 SILENCE_ACTIONS = frozenset({"person", "record"})
+
+
+def e164(number: str, region: str | None = None) -> str | None:
+    """A number as Twilio sends it, in E.164 (national forms read in `region`); None for
+    what is not a phone number ("anonymous", "client:…", short codes, garbage)."""
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException:
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 class ProfileError(ValueError):

@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import phonenumbers
 from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.content.i18n import SOURCE_LANGUAGE, suggest_language
-from ivr.content.profile import Profile
+from ivr.content.profile import Profile, e164
 from ivr.content.speech import Prompter
 from ivr.settings import ServiceKey
 from ivr.sms.language import bilingual, language_of_text
@@ -87,15 +86,6 @@ class Plan:
     answer_if_relay_failed: str | None = None  # instead of `answer`, when no relay went out
     event: dict[str, Any] = field(default_factory=dict)
     finish_sid: str | None = None  # the MessageSid to mark handled once the relays went out
-
-
-def e164(number: str) -> str | None:
-    """A number in E.164, or None for what is not a phone number (short codes, garbage)."""
-    try:
-        parsed = phonenumbers.parse(number, None)
-    except phonenumbers.NumberParseException:
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 class SmsChannel:

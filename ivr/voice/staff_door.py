@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
-import phonenumbers
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.content.profile import Profile
+from ivr.content.profile import Profile, e164
 from ivr.settings import ServiceKey
 from ivr.voice.ringing import Ringing
 
@@ -51,13 +50,7 @@ def is_helpline_phone(phones: frozenset[str], number: str, country: str) -> bool
 
     A withheld or unparsable number ("anonymous", "client:…") is nobody's phone.
     """
-    if not phones or not number:
-        return False
-    try:
-        parsed = phonenumbers.parse(number, country)
-    except phonenumbers.NumberParseException:
-        return False
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) in phones
+    return bool(phones and number) and e164(number, country) in phones
 
 
 def door(flow: Ringing) -> str:
