@@ -58,7 +58,12 @@ class Position:
 
     @property
     def prompt_id(self) -> str | None:
-        return self.queue[self.index] if 0 <= self.index < len(self.queue) else None
+        return prompt_at(self.queue, self.index)
+
+
+def prompt_at(queue: tuple[str, ...], index: int) -> str | None:
+    """The prompt at `index` of a call's list; None once past its end (finished)."""
+    return queue[index] if 0 <= index < len(queue) else None
 
 
 def save_position(engine: Engine, position: Position, now: datetime | None = None) -> None:
@@ -105,7 +110,7 @@ class LiveCall:
 
     @property
     def prompt_id(self) -> str | None:
-        return self.queue[self.index] if 0 <= self.index < len(self.queue) else None
+        return prompt_at(self.queue, self.index)
 
     @property
     def step_label(self) -> str:

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from babel import Locale, UnknownLocaleError
 
 from ivr.content.i18n import CLDR_LOCALES, SOURCE_LANGUAGE, language_name
-from ivr.content.needs import prompt_needs
 from ivr.content.profile import MORE_LANGUAGES_KEY, Node, Profile
 from ivr.content.speech import Utterance, is_part_of_other_prompts
 from ivr.content.texts import placeholders
@@ -217,23 +216,9 @@ def sample_values(hotline: Hotline, lang: str, use: PromptUse) -> dict[str, str]
     return values
 
 
-_SPOKEN: dict[int, tuple[Profile, dict[str, frozenset[str]]]] = {}
-
-
 def spoken_in(hotline: Hotline, lang: str) -> frozenset[str]:
-    """The prompt ids the call flow says to callers of a language (ivr.content.needs, which
-    mirrors the engine), worked out once per profile: they depend on nothing else."""
-    profile = hotline.profile
-    held = _SPOKEN.get(id(profile))
-    if held is None or held[0] is not profile:
-        by_lang: dict[str, set[str]] = {}
-        for need in prompt_needs(profile, hotline.prompter):
-            by_lang.setdefault(need.lang, set()).add(need.prompt_id)
-        if len(_SPOKEN) > 16:
-            _SPOKEN.clear()
-        held = (profile, {code: frozenset(ids) for code, ids in by_lang.items()})
-        _SPOKEN[id(profile)] = held
-    return held[1].get(lang, frozenset())
+    """The prompt ids the call flow says to callers of a language."""
+    return hotline.spoken_prompts.get(lang, frozenset())
 
 
 def heard_as(hotline: Hotline, lang: str, prompt_id: str, translated: bool,

@@ -11,6 +11,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.content.audio import AudioLibrary
 from ivr.content.i18n import SOURCE_LANGUAGE, Catalogs
+from ivr.content.needs import prompt_needs
 from ivr.content.profile import Profile
 from ivr.content.profile_loader import load_profile
 from ivr.content.speech import SOURCE_VOICE, Prompter
@@ -67,6 +68,15 @@ class Hotline:
     def helpline_phones(self) -> frozenset[str]:
         """The helpline's own phones (E.164): a call from one may enter the staff door."""
         return helpline_phones(self.profile)
+
+    @cached_property
+    def spoken_prompts(self) -> dict[str, frozenset[str]]:
+        """Per language, the prompt ids the call flow says to its callers (ivr.content.needs
+        mirrors the engine): they depend on the profile alone, so worked out once."""
+        by_lang: dict[str, set[str]] = {}
+        for need in prompt_needs(self.profile, self.prompter):
+            by_lang.setdefault(need.lang, set()).add(need.prompt_id)
+        return {code: frozenset(ids) for code, ids in by_lang.items()}
 
     @property
     def fallback_twiml(self) -> str:
