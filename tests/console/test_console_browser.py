@@ -12,6 +12,7 @@ import struct
 import threading
 import wave
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -59,19 +60,39 @@ def write_tone(path: Path, seconds: float = 0.6) -> None:
         out.writeframes(frames)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+@contextmanager
+def chromium(args: list[str] = BROWSER_ARGS) -> Iterator[Any]:
+    """Debian's chromium, headless, through Playwright (every browser test's launch)."""
     with playwright_api.sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        launched = driver.chromium.launch(executable_path=CHROMIUM, args=args)
         yield launched
         launched.close()
+
+
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """The app on a real threaded HTTP server on a loopback port; its base URL."""
+    from werkzeug.serving import make_server
+
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://localhost:{http.server_port}"
+    finally:
+        http.shutdown()
+        thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
 def server(console_app: Flask, tmp_path: Path) -> Iterator[str]:
     """The console on a real HTTP server on a loopback port, with known catalogs and audio."""
-    from werkzeug.serving import make_server
-
     locales, prompts = tmp_path / "locales", tmp_path / "prompts"
     write_catalog(locales, "uk", {"main.talk": (UK_TALK, True), "main.signs": (UK_SIGNS, True)})
     write_catalog(locales, "ar", {"main.talk": (AR_TALK, False)})
@@ -81,12 +102,8 @@ def server(console_app: Flask, tmp_path: Path) -> Iterator[str]:
         'source = "recorded"\nduration = 0.6\n', encoding="utf-8")
     console_app.extensions["hotline"] = build(locales, prompts)
     console_app.config["TESTING"] = False  # errors as a user would get them
-    http = make_server("127.0.0.1", 0, console_app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://localhost:{http.server_port}"
-    http.shutdown()
-    thread.join(5)
+    with serving(console_app) as url:
+        yield url
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ Skipped (with the reason) only where chromium or Playwright is not installed.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,8 +25,9 @@ if not Path(CHROMIUM).exists():
 from ivr.console.recording import text_to_read  # noqa: E402
 from ivr.voice.simulate import parse_twiml  # noqa: E402
 from tests.console.test_console_browser import (  # noqa: E402
-    BROWSER_ARGS,
+    chromium,
     serious_violations,
+    serving,
     sign_in,
 )
 from tests.console.test_console_phone_line import PIN, RECORDING_URL  # noqa: E402
@@ -39,25 +39,17 @@ NOW = 'li[aria-current="step"]'
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
 def server(console_app: Flask) -> Iterator[str]:
     """The console on a loopback port; the staff line set up (PIN, a take to fetch)."""
-    from werkzeug.serving import make_server
-
     console_app.config.update(STAFF_RECORDING_PIN=PIN, TESTING=False,
                               STAFF_RECORDING_FETCH=lambda app, sid: speech_like())
-    http = make_server("127.0.0.1", 0, console_app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://localhost:{http.server_port}"
-    http.shutdown()
-    thread.join(5)
+    with serving(console_app) as url:
+        yield url
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ Skipped (with the reason) only where chromium or Playwright is not installed.
 from __future__ import annotations
 
 import io
-import threading
 import wave
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,7 +24,9 @@ if not Path(CHROMIUM).exists():
 from tests.console.conftest import OTHER, OTHER_PASSWORD  # noqa: E402
 from tests.console.test_console_browser import (  # noqa: E402
     BROWSER_ARGS,
+    chromium,
     serious_violations,
+    serving,
     sign_in,
 )
 from tests.console.test_console_menu import UK_TALK, build, write_catalog  # noqa: E402
@@ -48,17 +49,13 @@ def microphone_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def browser(microphone_file: Path) -> Iterator[Any]:
     args = [*BROWSER_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
             f"--use-file-for-fake-audio-capture={microphone_file}"]
-    with playwright_api.sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=CHROMIUM, args=args)
+    with chromium(args) as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
 def server(console_app: Flask, tmp_path: Path) -> Iterator[str]:
     """The console on a loopback port, with uk and lb catalogs and the published snapshot."""
-    from werkzeug.serving import make_server
-
     locales, prompts = tmp_path / "locales", tmp_path / "prompts"
     write_catalog(locales, "uk", {"main.talk": (UK_TALK, True)})
     write_catalog(locales, "lb", {"main.talk": (LB_TALK, True)})
@@ -69,12 +66,8 @@ def server(console_app: Flask, tmp_path: Path) -> Iterator[str]:
     published.on_change.append(hotline.engine.forget_rendered)
     console_app.extensions["hotline"] = hotline
     console_app.config["TESTING"] = False
-    http = make_server("127.0.0.1", 0, console_app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://localhost:{http.server_port}"
-    http.shutdown()
-    thread.join(5)
+    with serving(console_app) as url:
+        yield url
 
 
 @pytest.fixture
