@@ -109,12 +109,12 @@ def wrong_pins_of(app: Flask) -> FailureLimit:
 def _right_pin(entered: str) -> bool:
     """Whether `entered` is the PIN, within the hotline's allowance of wrong ones."""
     expected = str(current_app.config.get("STAFF_RECORDING_PIN") or "")
-    wrong = WRONG_PINS.get()
-    if not expected or not entered or not wrong.may_try(hotline_key(_hotline().profile)):
+    wrong, key = WRONG_PINS.get(), hotline_key(_hotline().profile)
+    if not expected or not entered or not wrong.may_try(key):
         return False  # nothing entered (a staff phone calling the hotline) is no guess
     if hmac.compare_digest(entered.encode(), expected.encode()):
         return True
-    wrong.failed(hotline_key(_hotline().profile))
+    wrong.failed(key)
     return False
 
 
