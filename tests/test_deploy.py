@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -81,7 +82,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     except redis.ConnectionError:
         pytest.skip("no Redis at 127.0.0.1:6379 (the project's test machine runs one)")
     tmp = tmp_path_factory.mktemp("deploy")
-    env = production_env(DATABASE_URL=f"sqlite:///{tmp / 'deploy.sqlite3'}")
+    with web_process(tmp) as url:
+        yield url
+
+
+@contextmanager
+def web_process(tmp: Path, **changes: str) -> Iterator[str]:
+    """The Procfile's web process in production settings (its log in tmp/server.log)."""
+    env = production_env(DATABASE_URL=f"sqlite:///{tmp / 'deploy.sqlite3'}", **changes)
     subprocess.run([sys.executable, "-c", "from ivr.cli.main import main; main()", "db",
                     "upgrade"], env=env, cwd=tmp, check=True, capture_output=True, timeout=120)
     port = free_port()
@@ -176,3 +184,35 @@ def test_a_client_that_stops_sending_is_cut_off(server: str) -> None:
         start = time.monotonic()
         assert stalled.recv(100) == b""  # closed without an answer
         assert time.monotonic() - start < 15
+
+
+def test_a_rest_api_out_of_reach_never_holds_a_call_rung_together(tmp_path: Path) -> None:
+    """Two phones rung together need Twilio's REST API; here it cannot be reached (a fake
+    account, no route to Twilio). The caller's answer comes at once all the same, and the
+    log says what could not be done (the hold loop's rescue retries the move)."""
+    text = (ROOT / "tests" / "fixtures" / "profiles" / "steps.toml").read_text()
+    desk = ('schedule = "office"\nopen = [["020 7946 0001"], ["020 7946 0002", "020 7946 0003"]]'
+            '\nclosed = [["020 7946 0003"], ["020 7946 0004"]]')
+    assert desk in text
+    profile = tmp_path / "together.toml"
+    profile.write_text(text.replace(desk, 'open = [["020 7946 0002", "020 7946 0003"]]\n'
+                                          "together = true"))
+    form = {**FORM, "Digits": "0", "To": "+442079460000"}
+    with web_process(tmp_path, HOTLINE_PROFILE=str(profile)) as url:
+        path = "/voice/menu?l=en&n=main"
+        signature = RequestValidator(TOKEN).compute_signature(url + path, form)
+        start = time.monotonic()
+        answer = requests.post(url + path, data=form, timeout=10,
+                               headers={"X-Twilio-Signature": signature})
+        waited = time.monotonic() - start
+        assert answer.status_code == 200 and "<Conference" in answer.text
+        assert waited < 2.0
+        log = tmp_path / "server.log"
+        for _ in range(150):
+            if "caller not moved on" in log.read_text():
+                break
+            time.sleep(0.1)
+        written = log.read_text()
+    assert "phone 1 of 2 not called" in written and "phone 2 of 2 not called" in written
+    assert "conference ring: caller not moved on" in written
+    assert "+4420794600" not in written  # no number in the log
