@@ -511,3 +511,36 @@ def test_the_crowding_bench_starts_the_server_with_its_own_settings() -> None:
             env["STAFF_REPLY_PINS"], env["TRUST_PROXY_HOPS"]) == (
         "a-token", "sqlite:///x.sqlite3", "redis://127.0.0.1:6379/9", crowding.STAFF_PIN, "1")
     assert env["SECRET_KEY"] and env["NUMBER_ENCRYPTION_KEY"] and "LOCAL_MODE" not in env
+
+
+# A gunicorn master as gunicorn.conf.py runs it: create_app(), then when_ready's warm-up;
+# then a call, then a text whose language must be read.
+WEB_PROCESS = """
+import sys
+from ivr import create_app
+from ivr.sms.text import detect_language, warm_language_model
+HEAVY = {"holidays", "numpy", "py3langid"}
+def heavy(): return sorted({m.split(".")[0] for m in sys.modules} & HEAVY)
+app = create_app()
+hotline = app.extensions["hotline"]
+warm_language_model(hotline.profile.languages)
+print("built", *heavy())
+from ivr.content.hours import is_open
+from datetime import datetime
+from zoneinfo import ZoneInfo
+christmas = datetime(2026, 12, 25, 10, tzinfo=ZoneInfo("Europe/Luxembourg"))
+print("hours", is_open(hotline.profile.schedules["infotraite"], christmas), *heavy())
+print("text", detect_language("Ich brauche Hilfe, mein Chef hat meinen Pass genommen",
+                              hotline.profile.languages), *heavy())
+"""
+
+
+def test_a_web_process_loads_the_big_libraries_only_for_what_needs_them(tmp_path: Path) -> None:
+    """No holidays package (12 MB) in any web process, and numpy (12 MB) only in one that
+    has read a text's language: a worker that only answers calls holds neither."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PUBLIC_BASE_URL": bench.PUBLIC_BASE_URL,
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'e.sqlite3'}", **bench.secret_settings(),
+           "TWILIO_AUTH_TOKEN": "t" * 32}
+    done = subprocess.run([sys.executable, "-c", WEB_PROCESS], env=env, capture_output=True,
+                          text=True, timeout=300, check=True)
+    assert done.stdout.splitlines() == ["built", "hours False", "text de numpy py3langid"]

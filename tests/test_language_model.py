@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-from ivr.sms.language_model import cache_path, identifier, mapped_identifier, private_folder
+from ivr.content.machine_cache import private_folder
+from ivr.sms.language_model import cache_path, identifier, mapped_identifier
 from ivr.sms.text import warm_beside_the_start, warm_language_model
 
 LANGUAGES = ("ar", "bg", "de", "en", "es", "fr", "lb", "pt", "ro", "ru", "sq", "sr", "uk", "zh")

@@ -4,27 +4,21 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from functools import lru_cache
 
-import holidays
 from babel import Locale
 from babel.dates import format_interval, get_day_names
 from babel.lists import format_list
 
+from ivr.content.holiday_dates import cached_calendar
 from ivr.content.profile import Schedule
 from ivr.content.texts import fill
-
-
-@lru_cache(maxsize=32)
-def _holiday_calendar(country: str, subdivision: str | None) -> holidays.HolidayBase:
-    return holidays.country_holidays(country, subdiv=subdivision)
 
 
 def is_holiday(schedule: Schedule, when: datetime) -> bool:
     """True on a public holiday of the schedule's country (in the local date)."""
     if not schedule.holidays_country:
         return False
-    calendar = _holiday_calendar(schedule.holidays_country, schedule.holidays_subdivision)
+    calendar = cached_calendar(schedule.holidays_country, schedule.holidays_subdivision)
     return when.date() in calendar
 
 

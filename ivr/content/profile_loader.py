@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
 import phonenumbers
 
+from ivr.content.holiday_dates import UnknownCalendar, cached_calendar
 from ivr.content.profile import (
     ACTIONS,
     DEFAULT_PROFILE,
@@ -202,10 +202,9 @@ def _schedules(r: TomlReader, data: dict[str, Any]) -> dict[str, Schedule]:
         subdivision = r.get(entry, where, "holidays_subdivision", str, None)
         if country:
             try:
-                holidays.country_holidays(country, subdiv=subdivision)
-            except NotImplementedError as exc:
-                raise r.fail(f"{where}.holidays",
-                             f"the holidays package knows no country {country!r}") from exc
+                cached_calendar(country, subdivision)  # read now, before the first call
+            except UnknownCalendar as exc:
+                raise r.fail(f"{where}.holidays", f"the holidays package: {exc}") from exc
         schedules[name] = Schedule(name, frozenset(days), tuple(periods), country, subdivision)
     return schedules
 

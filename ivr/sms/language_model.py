@@ -16,13 +16,12 @@ import json
 import logging
 import mmap
 import os
-import stat
 import subprocess
-import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from ivr.content.machine_cache import private_folder, run_in_child
 
 log = logging.getLogger(__name__)
 
@@ -36,21 +35,14 @@ def cache_path(languages: Sequence[str], folder: Path | None = None) -> Path:
     return (folder or private_folder()) / f"ivr-langid-{key}.bin"
 
 
-def private_folder() -> Path:
-    """This user's own folder in the temporary folder: nobody else can plant a model there."""
-    folder = Path(tempfile.gettempdir()) / f"ivr-{os.getuid()}"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    found = folder.lstat()
-    if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.getuid() \
-            or found.st_mode & 0o077:
-        raise PermissionError(f"{folder} is not this user's private folder")
-    return folder
-
-
-def write_cut_model(languages: Sequence[str], path: Path) -> None:
-    """Load the full model, keep these languages, write header and arrays to `path`."""
+def write_cut_model(languages: Sequence[str] | str, path: Path | str) -> None:
+    """Load the full model, keep these languages, write header and arrays to `path`
+    (a child process's entry point: the languages may come as one comma-separated word)."""
     import numpy as np
 
+    if isinstance(languages, str):
+        languages = languages.split(",")
+    path = Path(path)
     full = in_memory_identifier(languages)
     parts: dict[str, Any] = {
         "nb_ptc": np.ascontiguousarray(full.nb_ptc, dtype=np.float16),
@@ -94,18 +86,21 @@ def in_memory_identifier(languages: Sequence[str]) -> Any:
                               full.tk_output, norm_probs=True, tk_row=full.tk_row)
 
 
+def model_file(languages: Sequence[str], folder: Path | None = None) -> Path:
+    """The cut model's file, written first by a child process if it is not there yet (the
+    child holds numpy and the full model; this process holds neither)."""
+    path = cache_path(languages, folder)
+    if not path.exists():
+        run_in_child(__name__, "write_cut_model", ",".join(languages), str(path))
+    return path
+
+
 def mapped_identifier(languages: Sequence[str], folder: Path | None = None) -> Any:
     """An identifier whose tables are views of the mapped file (written first if needed)."""
     import numpy as np
     from py3langid.langid import LanguageIdentifier
 
-    path = cache_path(languages, folder)
-    if not path.exists():
-        subprocess.run([sys.executable, "-c", "import sys; from ivr.sms.language_model import "
-                        "write_cut_model; from pathlib import Path; "
-                        "write_cut_model(sys.argv[1].split(','), Path(sys.argv[2]))",
-                        ",".join(languages), str(path)], check=True, timeout=120,
-                       env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    path = model_file(languages, folder)
     with path.open("rb") as file:
         mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
     size = int.from_bytes(mapped[:8], "little")

@@ -5,7 +5,9 @@ Plain functions, no Flask, no database.
 
 from __future__ import annotations
 
+import logging
 import re
+import subprocess
 import threading
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -23,7 +25,9 @@ from ivr.sms.keywords import (
     within_one_edit,
     without_repeats,
 )
-from ivr.sms.language_model import identifier
+from ivr.sms.language_model import identifier, model_file
+
+log = logging.getLogger(__name__)
 
 # --- keywords ----------------------------------------------------------------------
 
@@ -286,13 +290,20 @@ _warming_lock = threading.Lock()
 
 
 def _load(languages: tuple[str, ...]) -> None:
+    """Have the model's file written ahead of the first message. It is mapped (and numpy
+    imported, 12 MB) only by a process that reads a text's language, on its first one:
+    a worker that only answers calls never holds either."""
     if len(languages) > 1:
-        _identifier(languages)
+        try:
+            model_file(languages)
+        except (OSError, subprocess.SubprocessError) as exc:
+            log.warning("SMS language model: not written ahead (%s); tried again with the "
+                        "first text", type(exc).__name__)
 
 
 def warm_language_model(languages: Iterable[str]) -> None:
-    """Load the model for these languages ahead of the first message; when it returns, no
-    loading thread is left running (gunicorn forks its workers right after)."""
+    """Write the model's file for these languages ahead of the first message; when it
+    returns, no loading thread is left running (gunicorn forks its workers right after)."""
     _load(tuple(sorted(set(languages))))
     with _warming_lock:
         started, _warming[:] = list(_warming), []
