@@ -45,6 +45,7 @@ def load(name: str, path: Path) -> ModuleType:
 bench = load("bench_webhooks", REPO / "bench" / "webhooks.py")
 bare = load("bench_bare_app", REPO / "bench" / "bare_app.py")
 HOTLINE_ENDPOINTS = [e for e in bench.ENDPOINTS if e.app == "hotline"]
+VOICE, MENU = HOTLINE_ENDPOINTS
 
 WEB = ("gunicorn --bind 0.0.0.0:${PORT:-8000} --workers ${WEB_CONCURRENCY:-3} "
        "--access-logfile - --access-logformat '%(h)s \"%(m)s %(U)s\" %(s)s' 'ivr:create_app()'")
@@ -163,12 +164,27 @@ def make_results(signed_rate: float, hotline_rate: float, p99: float,
                  errors: int = 0) -> dict[Any, Any]:
     """bare at 2000 req/s, the signed baseline and one hotline endpoint as given."""
     result = bench.Result
-    bare_end, signed_end, hotline_end = bench.ENDPOINTS[:3]
+    bare_end, signed_end, hotline_end = bench.ENDPOINTS[0], bench.ENDPOINTS[1], VOICE
     assert (bare_end.role, signed_end.role, hotline_end.role) == ("bare", "signed", "hotline")
     return {bare_end: result(20000, 10.0, 1.0, 5.0, 9.0, 0, server_cpu_ms=0.25),
             signed_end: result(int(signed_rate * 10), 10.0, 1.5, 6.0, 9.0, 0),
             hotline_end: result(int(hotline_rate * 10), 10.0, 2.0, p99, 30.0, errors,
                                 other_cpus=0.1, server_cpu_ms=0.5)}
+
+
+def test_each_hotline_endpoint_is_compared_with_the_signed_baseline_of_its_form() -> None:
+    results = make_results(1000.0, 800.0, 20.0)
+    menu_signed = next(e for e in bench.ENDPOINTS if e.role == "signed" and "?" in e.path)
+    assert menu_signed.path.endswith(MENU.path.partition("?")[2]) and menu_signed.form == MENU.form
+    results[menu_signed] = bench.Result(5000, 10.0, 1.5, 6.0, 9.0, 0)
+    results[MENU] = bench.Result(4000, 10.0, 2.0, 20.0, 30.0, 0)
+    assert bench.signed_baseline(results, VOICE) is results[bench.ENDPOINTS[1]]
+    assert bench.signed_baseline(results, MENU) is results[menu_signed]
+    assert [held for _, held in bench.verdicts(results, 0.8, 25.0)] == [True] * 6
+    results[menu_signed] = bench.Result(5100, 10.0, 1.5, 6.0, 9.0, 0)  # 4000/5100 < 0.8
+    assert [held for _, held in bench.verdicts(results, 0.8, 25.0)][3] is False
+    menu_row = bench.table(results).splitlines()[-1].split()
+    assert menu_row[-7:-5] == ["0.78", "?"]  # /signed, then CPU ms/req (not measured here)
 
 
 @pytest.mark.parametrize(("hotline_rate", "p99", "errors", "held"), [

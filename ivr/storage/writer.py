@@ -1,6 +1,8 @@
 """The background writer of anonymous events: requests queue them and never wait.
 
-When the database is away the writer keeps what it could not write (up to a bound) and
+A request only appends its event to a deque (no lock, no thread woken unless the writer
+sleeps); the writer takes what has gathered every BATCH_WAIT seconds and writes it in one
+insert. When the database is away the writer keeps what it could not write (up to a bound) and
 writes it when the database returns; what it finally drops is counted exactly and logged
 once per outage, with the total.
 """
@@ -9,7 +11,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import queue
 import threading
 import time
 from collections import deque
@@ -44,8 +45,9 @@ class EventLog:
     secret: str
     capacity: int = 10_000  # waiting to be written
     keep: int = 100_000  # kept through an outage, then dropped (counted)
-    _queue: queue.Queue[QueuedRow] = field(init=False)
-    _held: deque[QueuedRow] = field(init=False, default_factory=deque)
+    _arrived: deque[QueuedRow] = field(init=False, default_factory=deque)  # from requests
+    _wake: threading.Event = field(init=False, default_factory=threading.Event)
+    _held: deque[QueuedRow] = field(init=False, default_factory=deque)  # the writer's
     _engine: Engine | None = field(init=False, default=None)
     _thread: threading.Thread | None = field(init=False, default=None)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
@@ -54,9 +56,6 @@ class EventLog:
     _outage_since: float | None = field(init=False, default=None)
     _failed_at: float = field(init=False, default=float("-inf"))
     _outage_dropped: int = field(init=False, default=0)
-
-    def __post_init__(self) -> None:
-        self._queue = queue.Queue(maxsize=self.capacity)
 
     @property
     def engine(self) -> Engine:
@@ -78,11 +77,12 @@ class EventLog:
                   "kind": kind, "conversation": self.conversation(sid)})
 
     def put(self, row: QueuedRow) -> None:
-        try:
-            self._queue.put_nowait(row)
-        except queue.Full:
+        if len(self._arrived) >= self.capacity:  # the writer is far behind
             self._drop(1)
             return
+        self._arrived.append(row)  # atomic: requests on many threads append at once
+        if not self._wake.is_set():
+            self._wake.set()
         self._start()
 
     def _drop(self, count: int) -> None:
@@ -100,30 +100,27 @@ class EventLog:
                 self._thread.start()
                 atexit.register(self.flush, 2.0)  # a stopping worker writes what it has
 
-    def _take(self, wait: float) -> None:
-        """Move queued events to the held batch, for up to `wait` seconds."""
-        deadline = time.monotonic() + wait
-        while len(self._held) < WRITE_BATCH or self._outage_since is not None:
-            try:
-                row = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                return
-            if len(self._held) >= self.keep:
-                self._drop(1)  # the outage outlasted what memory keeps
-            else:
-                self._held.append(row)
-            self._queue.task_done()  # after holding it, so flush() never sees it nowhere
-            if self._outage_since is None and len(self._held) >= WRITE_BATCH:
-                return
+    def _take(self) -> None:
+        """Move the events that arrived to the held ones (under the lock flush() reads)."""
+        with self._lock:
+            while self._arrived:
+                row = self._arrived.popleft()
+                if len(self._held) >= self.keep:
+                    self.dropped += 1  # the outage outlasted what memory keeps
+                    self._outage_dropped += 1
+                else:
+                    self._held.append(row)
 
     def _run(self) -> None:
         attempt = 0
         while True:
             if not self._held:
-                self._held.append(self._queue.get())
-                self._queue.task_done()  # after holding it, so flush() never sees it nowhere
-            self._take(BATCH_WAIT if self._outage_since is None
+                self._wake.wait()
+            # Cleared before taking: an event that arrives after the take sets it again.
+            self._wake.clear()
+            time.sleep(BATCH_WAIT if self._outage_since is None
                        else RETRY_WAITS[min(attempt, len(RETRY_WAITS) - 1)])
+            self._take()
             while self._held:
                 batch = [self._held[i] for i in range(min(WRITE_BATCH, len(self._held)))]
                 if not self._write(batch):
@@ -165,10 +162,11 @@ class EventLog:
         started = time.monotonic()
         end = started + timeout
         while time.monotonic() < end:
-            if self._queue.unfinished_tasks == 0 and not self._held:
+            with self._lock:
+                arrived, held = len(self._arrived), len(self._held)
+            if arrived == 0 and held == 0:
                 return True
-            if (self._outage_since is not None and self._queue.unfinished_tasks == 0
-                    and self._failed_at > started):
+            if self._outage_since is not None and arrived == 0 and self._failed_at > started:
                 return False  # the database is still away: waiting would not write them
             time.sleep(0.02)
         return False

@@ -46,7 +46,8 @@ def caller() -> Caller:
 
 def state() -> CallState:
     """The call state this webhook's URL carries."""
-    return CallState.from_query(request.args)
+    # A plain dict: a MultiDict raises (and catches) an HTTP error for each absent key.
+    return CallState.from_query(request.args.to_dict())
 
 
 def twiml(answer: Answer | str) -> Response:
