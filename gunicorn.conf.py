@@ -9,10 +9,11 @@ A TLS proxy that buffers whole requests in front (nginx, a platform router) is s
 first defence; this keeps the calls answered when that proxy lets slow clients through.
 
 The app is built once, in the master (preload_app), and forked workers share its read-only
-pages (code, profile, catalogs, rendered fallbacks, the SMS language model) until they write
-them. Forking a built app is safe because create_app() opens no database connection (the
-pools connect on first use, in a worker) and starts the event writer only with the first
-event (tests/test_bench.py checks both). With a preloaded app, `kill -HUP` reloads settings
+pages (code, profile, catalogs, rendered fallbacks) until they write them; the SMS language
+model and the holiday dates are files that every process maps or reads. Forking a built app
+is safe because create_app() opens no database connection (the pools connect on first use,
+in a worker) and starts the event writer only with the first event (tests/test_bench.py
+checks both). With a preloaded app, `kill -HUP` reloads settings
 but not code: deploy by restarting the server.
 """
 
@@ -137,9 +138,10 @@ preload_app = True
 
 
 def when_ready(server: Any) -> None:
-    """In the master, before the first fork: load what every worker would load on first
-    use, then keep the garbage collector off these objects (its bookkeeping writes to them,
-    which would copy every shared page into each worker)."""
+    """In the master, before the first fork: have the SMS language model's file written
+    (a worker maps it with its first text), then keep the garbage collector off the app's
+    objects (its bookkeeping writes to them, which would copy every shared page into each
+    worker)."""
     from ivr.sms.text import warm_language_model
 
     hotline = getattr(server.app.wsgi(), "extensions", {}).get("hotline")

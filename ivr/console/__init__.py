@@ -88,18 +88,19 @@ def init_app(app: Flask) -> None:
         SESSION_COOKIE_SECURE=True, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=True, REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax", PERMANENT_SESSION_LIFETIME=timedelta(hours=8))
-    csrf.init_app(app)
     hooks: list[dict[Any, list[Any]]] = [app.before_request_funcs, app.after_request_funcs,
                                           app.teardown_request_funcs]
     app_wide = [list(found.get(None, [])) for found in hooks]
+    csrf.init_app(app)
     limiter.init_app(app)
-    # Flask-Limiter hooks into every request of the app: even exempt, each of Twilio's
-    # requests paid about 0.1 ms for it. Its hooks go to the console's requests only
-    # (before the console's own, which the blueprint adds when registered).
+    login_manager.init_app(app)
+    # These extensions hook into every request of the app, though only the console's
+    # need them (Twilio's carry no session, form token or sign-in): even exempt, each
+    # webhook paid about 0.1 ms for Flask-Limiter alone. Their hooks go to the console's
+    # requests only (before the console's own, which the blueprint adds when registered).
     for found, kept in zip(hooks, app_wide, strict=True):
         found[views.bp.name] = [hook for hook in found.get(None, []) if hook not in kept]
         found[None] = kept
-    login_manager.init_app(app)
     app.config.setdefault("MAX_CONTENT_LENGTH", 25 * 1024 * 1024)  # recordings uploaded
     app.url_map.converters["id"] = views.DatabaseId  # before the rules that use it
     app.register_blueprint(views.bp)

@@ -235,16 +235,26 @@ def test_sign_in_over_https_with_the_referer_a_browser_sends(console_app: Flask)
     assert signed.status_code == 302 and signed.location == "/console/menu"
 
 
-def test_the_rate_limiter_hooks_only_the_consoles_requests(console_app: Flask) -> None:
-    """Twilio's webhooks do not pay for Flask-Limiter (its hooks cost ~0.1 ms a request)."""
-    from ivr.console import limiter
+def test_the_consoles_extensions_hook_only_the_consoles_requests(console_app: Flask) -> None:
+    """Twilio's webhooks do not pay for Flask-Limiter (its hooks cost ~0.1 ms a request),
+    CSRF checks or sign-in cookies: the console's requests alone run their hooks."""
+    from ivr.console import limiter, login_manager
 
-    def of_limiter(hook: object) -> bool:
-        owner = getattr(hook, "__self__", None) or (getattr(hook, "args", None) or [None])[0]
-        return owner is limiter
+    def owner(hook: object) -> object:
+        bound = getattr(hook, "__self__", None) or (getattr(hook, "args", None) or [None])[0]
+        return bound if bound is not None else getattr(hook, "__qualname__", "")
+
+    def of_console(hook: object) -> bool:
+        found = owner(hook)
+        return found in (limiter, login_manager) or str(found).startswith("CSRFProtect.")
 
     for hooks in (console_app.before_request_funcs, console_app.after_request_funcs,
                   console_app.teardown_request_funcs):
-        assert not any(of_limiter(hook) for hook in hooks.get(None, []))
-    assert of_limiter(console_app.before_request_funcs["console"][0])
-    assert sum(map(of_limiter, console_app.teardown_request_funcs["console"])) == 1
+        assert not any(of_console(hook) for hook in hooks.get(None, []))
+    before = console_app.before_request_funcs["console"]
+    assert [owner(hook) is limiter for hook in before].count(True) == 1
+    assert sum(str(owner(hook)).startswith("CSRFProtect.") for hook in before) == 1
+    after = console_app.after_request_funcs["console"]
+    assert [owner(hook) is login_manager for hook in after].count(True) == 1
+    assert [owner(hook) is limiter for hook in console_app.teardown_request_funcs["console"]
+            ].count(True) == 1
