@@ -11,7 +11,7 @@ import pytest
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 from ivr.content.machine_cache import private_folder
-from ivr.sms.language_model import cache_path, identifier, mapped_identifier
+from ivr.sms.language_model import cache_path, identifier, mapped_identifier, restricted
 from ivr.sms.text import warm_beside_the_start, warm_language_model
 
 LANGUAGES = ("ar", "bg", "de", "en", "es", "fr", "lb", "pt", "ro", "ru", "sq", "sr", "uk", "zh")
@@ -74,3 +74,33 @@ def test_warming_beside_several_starts_then_waiting_ends() -> None:
     waiting.join(60)
     assert not waiting.is_alive(), "waiting for the loading threads never ended"
     assert [t for t in threading.enumerate() if t.name == "sms-language-model"] == []
+
+
+def test_some_of_the_languages_are_answered_from_the_whole_models_file(tmp_path: Path) -> None:
+    """A text's script narrows the languages (Latin letters: not Russian); the detector then
+    answers among those with the profile's model, and writes no model of its own for them."""
+    whole = mapped_identifier(LANGUAGES, tmp_path)
+    latin = ("de", "en", "es", "fr", "lb", "pt", "ro", "sq")
+    usual = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    usual.set_languages(list(latin))
+    some = restricted(whole, latin)
+    assert sorted(some.nb_classes) == list(latin) and some.tk_nextmove is whole.tk_nextmove
+    for text in TEXTS:
+        language, confidence = some.classify(text)
+        expected, expected_confidence = usual.classify(text)
+        assert language == expected and abs(confidence - expected_confidence) < 1e-3, text
+    assert list(tmp_path.iterdir()) == [cache_path(LANGUAGES, tmp_path)]
+
+
+def test_a_text_narrowed_by_its_script_uses_the_profiles_model_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ivr.sms import text
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(text, "_identifiers", {})
+    latin = ("de", "en", "es", "fr", "pt", "ro")
+    german = "Mein Chef hat meinen Pass genommen und ich darf nicht gehen"
+    assert text.detect_language(german, latin, model=LANGUAGES) == "de"
+    assert text.detect_language(german, ("de", "en"), model=LANGUAGES) == "de"
+    written = [path.name for path in private_folder().iterdir()]
+    assert written == [cache_path(LANGUAGES).name]  # one model, the profile's

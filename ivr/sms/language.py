@@ -16,7 +16,8 @@ def language_of_text(text: str, keywords: KeywordTable, languages: Iterable[str]
     letters can only be Arabic in a profile with one Arabic-script language. Only then the
     statistical detector judges, among what is left; it gives up on a few words.
     """
-    candidates = tuple(languages)
+    profile_languages = tuple(languages)
+    candidates = profile_languages
     hint = keywords.find_inside(text)
     if hint is not None:
         if len(hint.languages) == 1:
@@ -27,7 +28,7 @@ def language_of_text(text: str, keywords: KeywordTable, languages: Iterable[str]
         return candidates[0]
     if not candidates:
         return None
-    return detect_language(text, candidates)
+    return detect_language(text, candidates, model=profile_languages)
 
 
 def bilingual(first: str, second: str) -> str:

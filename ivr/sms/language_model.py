@@ -95,6 +95,17 @@ def model_file(languages: Sequence[str], folder: Path | None = None) -> Path:
     return path
 
 
+def restricted(whole: Any, languages: Sequence[str]) -> Any:
+    """An identifier that answers only in some of `whole`'s languages: a few columns of its
+    class tables are copied, its tokenizer (the bulk of the model) is shared."""
+    from py3langid.langid import LanguageIdentifier
+
+    keep = [index for index, code in enumerate(whole.nb_classes) if code in set(languages)]
+    return LanguageIdentifier(whole.nb_ptc[:, keep], whole.nb_pc[keep],
+                              [whole.nb_classes[index] for index in keep], whole.tk_nextmove,
+                              whole.tk_output, norm_probs=True, tk_row=whole.tk_row)
+
+
 def mapped_identifier(languages: Sequence[str], folder: Path | None = None) -> Any:
     """An identifier whose tables are views of the mapped file (written first if needed)."""
     import numpy as np
@@ -103,6 +114,10 @@ def mapped_identifier(languages: Sequence[str], folder: Path | None = None) -> A
     path = model_file(languages, folder)
     with path.open("rb") as file:
         mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+    if hasattr(mmap, "MADV_RANDOM"):
+        # A text visits a few scattered cells. Without this, the first read brings in the
+        # pages around it by readahead: 32 MB of the 43 MB file, in every process's RSS.
+        mapped.madvise(mmap.MADV_RANDOM)
     size = int.from_bytes(mapped[:8], "little")
     header = json.loads(mapped[8:8 + size])
     start = -(-(size + 8) // ALIGN) * ALIGN
@@ -114,8 +129,10 @@ def mapped_identifier(languages: Sequence[str], folder: Path | None = None) -> A
         return np.frombuffer(mapped, dtype=dtype, count=count,
                              offset=start + spec["offset"]).reshape(spec["shape"])
 
-    # The tokenizer reads single cells in a Python loop: memoryviews give plain ints there.
+    # The tokenizer reads single cells in a Python loop: memoryviews give plain ints there
+    # (and tk_row as one, not a list, spares 5 MB: py3langid makes its own list of it).
     nextmove = memoryview(part("tk_nextmove")).cast("B").cast("I")
     output = memoryview(part("tk_output")).cast("B").cast("i")
+    row = memoryview(part("tk_row")).cast("B").cast("q")
     return LanguageIdentifier(part("nb_ptc"), part("nb_pc"), header["classes"], nextmove,
-                              output, norm_probs=True, tk_row=part("tk_row").tolist())
+                              output, norm_probs=True, tk_row=row)

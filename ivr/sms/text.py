@@ -25,7 +25,7 @@ from ivr.sms.keywords import (
     within_one_edit,
     without_repeats,
 )
-from ivr.sms.language_model import identifier, model_file
+from ivr.sms.language_model import identifier, model_file, restricted
 
 log = logging.getLogger(__name__)
 
@@ -259,29 +259,36 @@ def truncate(text: str, limit: int) -> str:
 
 MIN_LETTERS = 8
 MIN_CONFIDENCE = 0.6
-_identifiers: dict[tuple[str, ...], Any] = {}
+_identifiers: dict[tuple[tuple[str, ...], tuple[str, ...]], Any] = {}
 _identifiers_lock = threading.Lock()
 
 
-def _identifier(languages: tuple[str, ...]) -> Any:
-    """py3langid's model limited to the profile's languages (ivr/sms/language_model.py)."""
+def _identifier(model: tuple[str, ...], codes: tuple[str, ...]) -> Any:
+    """py3langid's model cut to `model` (ivr/sms/language_model.py), answering in `codes`."""
     with _identifiers_lock:
-        found = _identifiers.get(languages)
+        found = _identifiers.get((model, codes))
         if found is None:
-            found = identifier(languages)
-            _identifiers[languages] = found
+            whole = _identifiers.get((model, model))
+            if whole is None:
+                whole = _identifiers[(model, model)] = identifier(model)
+            found = _identifiers[(model, codes)] = (whole if codes == model
+                                                   else restricted(whole, codes))
         return found
 
 
-def detect_language(text: str, languages: Iterable[str]) -> str | None:
-    """The profile language a text is most likely in, or None if too short or unclear."""
+def detect_language(text: str, languages: Iterable[str],
+                    model: Iterable[str] | None = None) -> str | None:
+    """The language a text is most likely in, of `languages`, or None if too short or
+    unclear. `model`: the profile's languages (whose model file is written ahead), of which
+    `languages` are some; without it, a model of `languages` alone."""
     codes = tuple(sorted(set(languages)))
     if sum(c.isalpha() for c in text) < MIN_LETTERS and not any(
             unicodedata.name(c, "").startswith("CJK") for c in text):
         return None
     if len(codes) == 1:
         return codes[0]
-    language, confidence = _identifier(codes).classify(text)
+    whole = tuple(sorted(set(model or ()) | set(codes)))
+    language, confidence = _identifier(whole, codes).classify(text)
     return str(language) if confidence >= MIN_CONFIDENCE and language in codes else None
 
 
