@@ -192,7 +192,7 @@ def test_any_signed_message_gets_an_answer_never_a_5xx(prop_app: Flask, body: st
     data = {"MessageSid": sid, "From": sender, "To": HOTLINE, "Body": body}
     data = {k: v for k, v in data.items() if k not in missing}
     response = prop_app.test_client().post(
-        "/sms", data=data, headers={"X-Twilio-Signature": sign("/sms", data)})
+        "/sms", data=data, headers={"X-Twilio-Signature": sign("/sms", data)}, buffered=True)
     assert response.status_code == 200
     for to, text in messages(response):
         assert text.strip()

@@ -38,10 +38,12 @@ def sms_app(make_app: Callable[..., Flask], profile: str = "luxembourg",
 
 def send_sms(client: FlaskClient, body: str, from_: str = PERSON, sid: str | None = None,
              to: str = HOTLINE, **extra: str) -> TestResponse:
-    """POST an inbound SMS as Twilio does: form-encoded and signed."""
+    """POST an inbound SMS as Twilio does: form-encoded and signed. The answer is read to
+    its end and closed, as a server does (a message counts as handled only then)."""
     data = {"MessageSid": sid or f"SM{next(_sids):032d}", "AccountSid": "ACtest",
             "From": from_, "To": to, "Body": body, **extra}
-    return client.post("/sms", data=data, headers={"X-Twilio-Signature": sign("/sms", data)})
+    return client.post("/sms", data=data, headers={"X-Twilio-Signature": sign("/sms", data)},
+                       buffered=True)
 
 
 def messages(response: TestResponse) -> list[tuple[str | None, str]]:
