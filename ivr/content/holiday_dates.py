@@ -15,6 +15,7 @@ import importlib.metadata
 import json
 import logging
 import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -81,8 +82,6 @@ def cached_calendar(country: str, subdivision: str | None) -> HolidayCalendar:
 
 def write_dates(country: str, subdivision: str, first: str, last: str, path: str) -> None:
     """The child process: the holidays of these years, as ISO dates in a JSON list."""
-    import sys
-
     try:
         found = _package_calendar(country, subdivision or None, range(int(first), int(last) + 1))
     except UnknownCalendar as exc:

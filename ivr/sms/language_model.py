@@ -100,7 +100,8 @@ def restricted(whole: Any, languages: Sequence[str]) -> Any:
     class tables are copied, its tokenizer (the bulk of the model) is shared."""
     from py3langid.langid import LanguageIdentifier
 
-    keep = [index for index, code in enumerate(whole.nb_classes) if code in set(languages)]
+    wanted = set(languages)
+    keep = [index for index, code in enumerate(whole.nb_classes) if code in wanted]
     return LanguageIdentifier(whole.nb_ptc[:, keep], whole.nb_pc[keep],
                               [whole.nb_classes[index] for index in keep], whole.tk_nextmove,
                               whole.tk_output, norm_probs=True, tk_row=whole.tk_row)
