@@ -260,6 +260,23 @@ def test_events_wait_out_an_outage_and_what_is_dropped_is_counted(
     log.engine.dispose()
 
 
+def test_events_beyond_what_waits_for_the_writer_are_counted_not_kept(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'events.sqlite3'}"
+    create_tables(url)
+    log = EventLog(url, "secret", capacity=3)
+    monkeypatch.setattr(log, "_start", lambda: None)  # a writer that has not come round yet
+    for i in range(5):
+        log.event("voice", "ended", f"CA{i}")
+    assert (log.dropped, len(log._arrived)) == (2, 3)
+    monkeypatch.undo()
+    log._start()
+    assert log.flush(10.0) is True
+    with Session(log.engine) as session:
+        assert session.scalar(select(func.count()).select_from(Event)) == 3
+    log.engine.dispose()
+
+
 # --- the schema check -----------------------------------------------------------------
 
 def test_a_database_behind_the_migrations_is_said_at_start_and_by_healthz(
