@@ -19,10 +19,11 @@ import requests
 from cryptography.fernet import Fernet
 from twilio.request_validator import RequestValidator
 
-from tests.conftest import PROFILES, TOKEN
+from tests.conftest import PROFILES, TOKEN, empty_redis
 
 ROOT = Path(__file__).resolve().parent.parent
-REDIS_URL = "redis://127.0.0.1:6379/12"
+REDIS_DB = 12
+REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
 FORM = {"CallSid": "CAdeploy", "From": "+380501234567", "To": "+352200000001"}
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -75,12 +76,7 @@ def test_local_mode_refuses_to_listen_beyond_loopback() -> None:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Production settings, no PUBLIC_BASE_URL (the URL is what the request shows), Redis."""
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL).flushdb()
-    except redis.ConnectionError:
-        pytest.skip("no Redis at 127.0.0.1:6379 (the project's test machine runs one)")
+    empty_redis(REDIS_DB)
     tmp = tmp_path_factory.mktemp("deploy")
     with web_process(tmp) as url:
         yield url

@@ -93,13 +93,3 @@ def test_the_limit_is_shared_through_redis(redis_url: str) -> None:
     assert first.may_try("sender-b")
 
 
-@pytest.fixture
-def redis_url() -> str:
-    import redis
-
-    url = "redis://127.0.0.1:6379/13"
-    try:
-        redis.Redis.from_url(url).flushdb()
-    except redis.ConnectionError:
-        pytest.skip("no Redis at 127.0.0.1:6379 (the project's test machine runs one)")
-    return url
