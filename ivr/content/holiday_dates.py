@@ -65,11 +65,10 @@ def calendar(country: str, subdivision: str | None = None,
             run_in_child(__name__, "write_dates", country, subdivision or "", str(first),
                          str(last), str(path))
         dates = frozenset(date.fromisoformat(d) for d in json.loads(path.read_text()))
-    except subprocess.CalledProcessError as exc:
-        if exc.returncode == UNKNOWN_EXIT_CODE:
-            raise UnknownCalendar(exc.stderr.strip()) from None
-        dates = _dates_here(country, subdivision, first, last, type(exc).__name__)
     except (OSError, ValueError, subprocess.SubprocessError) as exc:
+        if isinstance(exc, subprocess.CalledProcessError) \
+                and exc.returncode == UNKNOWN_EXIT_CODE:
+            raise UnknownCalendar(exc.stderr.strip()) from None
         dates = _dates_here(country, subdivision, first, last, type(exc).__name__)
     return HolidayCalendar(country, subdivision, first, last, dates)
 

@@ -39,7 +39,7 @@ def run_in_child(module: str, function: str, *args: str) -> subprocess.Completed
                           env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
 
 
-def replace_atomically(path: Path, data: bytes) -> None:
+def replace_atomically(path: Path, data: bytes | bytearray) -> None:
     """Write `path` so that a reader sees the old file or the whole new one, never a part.
 
     Two processes may write the same file at once: each writes its own part, then renames."""

@@ -15,13 +15,12 @@ import importlib.metadata
 import json
 import logging
 import mmap
-import os
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ivr.content.machine_cache import private_folder, run_in_child
+from ivr.content.machine_cache import private_folder, replace_atomically, run_in_child
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +34,12 @@ def cache_path(languages: Sequence[str], folder: Path | None = None) -> Path:
     return (folder or private_folder()) / f"ivr-langid-{key}.bin"
 
 
-def write_cut_model(languages: Sequence[str] | str, path: Path | str) -> None:
-    """Load the full model, keep these languages, write header and arrays to `path`
-    (a child process's entry point: the languages may come as one comma-separated word)."""
+def write_cut_model(languages: str, path: str) -> None:
+    """The child process (model_file): load the full model, keep these languages (comma-
+    separated), write header and arrays to `path`."""
     import numpy as np
 
-    if isinstance(languages, str):
-        languages = languages.split(",")
-    path = Path(path)
-    full = in_memory_identifier(languages)
+    full = in_memory_identifier(languages.split(","))
     parts: dict[str, Any] = {
         "nb_ptc": np.ascontiguousarray(full.nb_ptc, dtype=np.float16),
         "nb_pc": np.ascontiguousarray(full.nb_pc, dtype=np.float32),
@@ -57,13 +53,12 @@ def write_cut_model(languages: Sequence[str] | str, path: Path | str) -> None:
         offset += -(-array.nbytes // ALIGN) * ALIGN
     header = json.dumps({"classes": list(full.nb_classes), "layout": layout}).encode()
     start = -(-(len(header) + 8) // ALIGN) * ALIGN
-    partial = path.with_suffix(f".{os.getpid()}.part")
-    with partial.open("wb") as out:
-        out.write(len(header).to_bytes(8, "little") + header)
-        for name, array in parts.items():
-            out.seek(start + layout[name]["offset"])
-            out.write(array.tobytes())
-    os.replace(partial, path)  # another process may have written it too: same bytes
+    data = bytearray(start + offset)  # in the child only: about 43 MB, then it exits
+    data[:8 + len(header)] = len(header).to_bytes(8, "little") + header
+    for name, array in parts.items():
+        at = start + layout[name]["offset"]
+        data[at:at + array.nbytes] = array.tobytes()
+    replace_atomically(Path(path), data)  # another process may write it too: same bytes
 
 
 def identifier(languages: Sequence[str], folder: Path | None = None) -> Any:

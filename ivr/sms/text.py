@@ -266,14 +266,11 @@ _identifiers_lock = threading.Lock()
 def _identifier(model: tuple[str, ...], codes: tuple[str, ...]) -> Any:
     """py3langid's model cut to `model` (ivr/sms/language_model.py), answering in `codes`."""
     with _identifiers_lock:
-        found = _identifiers.get((model, codes))
-        if found is None:
-            whole = _identifiers.get((model, model))
-            if whole is None:
-                whole = _identifiers[(model, model)] = identifier(model)
-            found = _identifiers[(model, codes)] = (whole if codes == model
-                                                   else restricted(whole, codes))
-        return found
+        if (model, model) not in _identifiers:
+            _identifiers[(model, model)] = identifier(model)
+        if (model, codes) not in _identifiers:
+            _identifiers[(model, codes)] = restricted(_identifiers[(model, model)], codes)
+        return _identifiers[(model, codes)]
 
 
 def detect_language(text: str, languages: Iterable[str],
@@ -319,7 +316,7 @@ def warm_language_model(languages: Iterable[str]) -> None:
 
 
 def warm_beside_the_start(languages: Iterable[str]) -> None:
-    """Load the model on a thread of its own, so that the app's start does not wait."""
+    """Write the model's file on a thread of its own, so that the app's start does not wait."""
     thread = threading.Thread(target=_load, args=(tuple(sorted(set(languages))),),
                               name="sms-language-model", daemon=True)
     with _warming_lock:  # started inside: a thread in the list can always be joined

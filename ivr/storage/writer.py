@@ -1,10 +1,10 @@
 """The background writer of anonymous events: requests queue them and never wait.
 
-A request only appends its event to a deque (no lock, no thread woken unless the writer
-sleeps); the writer takes what has gathered every BATCH_WAIT seconds and writes it in one
-insert. When the database is away the writer keeps what it could not write (up to a bound) and
-writes it when the database returns; what it finally drops is counted exactly and logged
-once per outage, with the total.
+A request only appends its event to a deque (no lock; the writer is woken once per batch,
+not per event); the writer takes what has gathered every BATCH_WAIT seconds and writes it
+in one insert. When the database is away the writer keeps what it could not write (up to a
+bound) and writes it when the database returns; what it finally drops is counted exactly
+and logged once per outage, with the total.
 """
 
 from __future__ import annotations
@@ -102,14 +102,16 @@ class EventLog:
 
     def _take(self) -> None:
         """Move the events that arrived to the held ones (under the lock flush() reads)."""
+        lost = 0
         with self._lock:
             while self._arrived:
                 row = self._arrived.popleft()
                 if len(self._held) >= self.keep:
-                    self.dropped += 1  # the outage outlasted what memory keeps
-                    self._outage_dropped += 1
+                    lost += 1  # the outage outlasted what memory keeps
                 else:
                     self._held.append(row)
+        if lost:
+            self._drop(lost)
 
     def _run(self) -> None:
         attempt = 0
