@@ -201,6 +201,36 @@ def test_verdicts_apply_the_targets_against_the_signed_baseline(
     assert "ratio to signed-bare" in found[0][0]
 
 
+def test_the_p99_verdict_names_the_baselines_p99_of_the_same_run() -> None:
+    found = bench.verdicts(make_results(1000.0, 900.0, 30.0), 0.8, 25.0)
+    assert found[1] == ("hotline POST /voice: p99 30.0 ms < 25 ms "
+                        "(same run: bare 5.0 ms, signed-bare 6.0 ms)", False)
+
+
+@pytest.mark.parametrize(("rss_mb", "seconds", "held"), [
+    (95.6, 0.84, [True, True]),
+    (100.0, 1.0, [True, True]),  # the bounds hold
+    (100.4, 0.84, [False, True]),
+    (95.6, 1.01, [True, False]),
+    (0.0, 0.84, [False, True]),  # no worker's memory could be read: not a pass
+])
+def test_footprint_verdicts_apply_the_memory_and_startup_targets(
+        rss_mb: float, seconds: float, held: list[bool]) -> None:
+    memory = {"bare": bench.Memory(2, 30.0, 18.0, 29.0),
+              "hotline": bench.Memory(2 if rss_mb else 0, rss_mb, None, None)}
+    found = bench.footprint_verdicts(memory, bench.Startup(seconds, 0.3, 0.8, 3), 100.0, 1.0)
+    assert [ok for _, ok in found] == held
+    assert found[0][0].startswith("hotline: RSS per worker after the load ")
+    assert f"{seconds:.2f} s <= 1 s" in found[1][0]
+
+
+def test_footprint_verdicts_miss_what_was_not_measured() -> None:
+    found = bench.footprint_verdicts({}, None, 100.0, 1.0)
+    assert found == [("hotline: RSS per worker after the load not read <= 100 MB", False),
+                     ("hotline: create_app() in a fresh interpreter not measured <= 1 s",
+                      False)]
+
+
 def test_table_shows_both_ratios_memory_and_startup() -> None:
     results = make_results(1000.0, 800.0, 20.0)
     memory = {"bare": bench.Memory(3, 30.4, 18.2, 29.0),
@@ -271,7 +301,8 @@ def test_arguments(capsys: pytest.CaptureFixture[str]) -> None:
     args = bench.parse_args([])
     stated = stated_defaults(bench.parse_args, capsys)
     assert set(stated) == {"duration", "warmup", "connections", "threads", "min_ratio",
-                           "max_p99_ms", "rounds", "startup_runs"}
+                           "max_p99_ms", "max_rss_mb", "max_startup_s", "rounds",
+                           "startup_runs"}
     for name, text in stated.items():
         assert getattr(args, name) == float(text), name
     assert not args.no_fail and args.json is None  # a plain run fails on a missed target
@@ -460,6 +491,11 @@ def test_the_whole_bench_runs_and_writes_its_json(tmp_path: Path) -> None:
     assert {(t["profile"], t["lang"]) for t in data["caller_time"]} >= {("luxembourg", "fr"),
                                                                        ("kosovo", "sq")}
     assert "signed-bare POST /bare/signed" in done.stdout and "targets:" in done.stdout
+    # Every target of the issue is judged, the footprint's too (its figures are not checked).
+    judged = [t["target"] for t in data["targets"]]
+    assert sum(t.startswith("hotline: RSS per worker after the load ") for t in judged) == 1
+    assert sum(t.startswith("hotline: create_app() in a fresh interpreter ") for t in judged) == 1
+    assert all("(same run: bare " in t for t in judged if ": p99 " in t)
 
 
 def test_the_app_can_be_forked_after_create_app(make_app: Callable[..., Flask]) -> None:
