@@ -201,6 +201,38 @@ def test_verdicts_apply_the_targets_against_the_signed_baseline(
     assert "ratio to signed-bare" in found[0][0]
 
 
+def test_the_throughput_ratio_pairs_each_round_with_the_baselines_round() -> None:
+    """A machine that slows down between rounds slows the baseline's round beside it too:
+    the ratio is the median of the rounds' ratios, not the ratio of two medians."""
+    result = bench.Result
+    bare_end, signed_end = bench.ENDPOINTS[0], bench.ENDPOINTS[1]
+    # The signed baseline and /voice at 2000 and 1700, then 1000 and 850, then 1500 and 1275
+    # req/s: /voice is at 0.85 of its baseline in every round.
+    signed_rates, voice_rates = (2000, 1000, 1500), (1700, 850, 1275)
+    rounds = {bare_end: [result(30000, 10.0, 1.0, 5.0, 9.0, 0)] * 3,
+              signed_end: [result(n * 10, 10.0, 1.5, 6.0, 9.0, 0) for n in signed_rates],
+              VOICE: [result(n * 10, 10.0, 2.0, 20.0, 30.0, 0) for n in voice_rates]}
+    results = bench.summarize(rounds)
+    assert results[signed_end].rate == 1500.0 and results[VOICE].rate == 1275.0  # medians
+    assert results[VOICE].round_ratios == pytest.approx((0.85, 0.85, 0.85))
+    assert bench.signed_ratio(results, VOICE) == pytest.approx(0.85)
+    assert results[signed_end].round_ratios == ()  # baselines are not paired
+    # Two medians taken from different rounds can mislead: the baseline's slow round is its
+    # median, /voice's fast one is its own; paired, /voice is at 0.85 in two rounds of three.
+    rounds[signed_end] = [result(n * 10, 10.0, 1.5, 6.0, 9.0, 0) for n in (2000, 1000, 1000)]
+    rounds[VOICE] = [result(n * 10, 10.0, 2.0, 20.0, 30.0, 0) for n in (1700, 1700, 850)]
+    results = bench.summarize(rounds)
+    assert bench.ratio(results[VOICE], results[signed_end]) == pytest.approx(1.7)
+    assert results[VOICE].round_ratios == pytest.approx((0.85, 1.7, 0.85))
+    assert bench.signed_ratio(results, VOICE) == pytest.approx(0.85)
+    found = bench.verdicts(results, 0.9, 25.0)
+    assert found[0] == ("hotline POST /voice: throughput ratio to signed-bare 0.85 "
+                        "(rounds 0.85-1.70) >= 0.9", False)
+    assert bench.table(results).splitlines()[-1].split()[-7] == "0.85"
+    assert bench.report(results, {}, None, [], found, {})["results"][VOICE.label][
+        "ratio_to_signed"] == pytest.approx(0.85)
+
+
 def test_the_p99_verdict_names_the_baselines_p99_of_the_same_run() -> None:
     found = bench.verdicts(make_results(1000.0, 900.0, 30.0), 0.8, 25.0)
     assert found[1] == ("hotline POST /voice: p99 30.0 ms < 25 ms "
