@@ -42,7 +42,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from twilio.request_validator import RequestValidator
@@ -410,11 +410,14 @@ def run_wrk(wrk: str, url: str, script: Path, seconds: float, connections: int,
 
 # --- targets -----------------------------------------------------------------------------
 
-def baseline(results: Mapping[Endpoint, Result], role: str) -> Result | None:
+Found = TypeVar("Found")  # what a mapping keyed by endpoint holds: a Result, in the end
+
+
+def baseline(results: Mapping[Endpoint, Found], role: str) -> Found | None:
     return next((r for e, r in results.items() if e.role == role), None)
 
 
-def signed_baseline(results: Mapping[Endpoint, Result], endpoint: Endpoint) -> Result | None:
+def signed_baseline(results: Mapping[Endpoint, Found], endpoint: Endpoint) -> Found | None:
     """The signed baseline for an endpoint: the one with its query string and form, else
     the first one."""
     query = endpoint.path.partition("?")[2]
@@ -425,6 +428,17 @@ def signed_baseline(results: Mapping[Endpoint, Result], endpoint: Endpoint) -> R
 
 def ratio(result: Result, base: Result | None) -> float | None:
     return result.rate / base.rate if base is not None and base.rate else None
+
+
+def pass_order(endpoints: Sequence[Endpoint]) -> list[Endpoint]:
+    """The order of one pass: each hotline endpoint right after its signed baseline, so that
+    the two rounds of a pair are as close in time as they can be."""
+    own = {endpoint: endpoint for endpoint in endpoints}
+    order = [endpoint for endpoint in endpoints if endpoint.role == "bare"]
+    for base in (endpoint for endpoint in endpoints if endpoint.role == "signed"):
+        order += [base, *(e for e in endpoints
+                          if e.app == "hotline" and signed_baseline(own, e) is base)]
+    return order + [endpoint for endpoint in endpoints if endpoint not in order]
 
 
 def signed_ratio(results: Mapping[Endpoint, Result], endpoint: Endpoint) -> float | None:
@@ -759,7 +773,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             scripts[endpoint].write_text(wrk_script(endpoint, token))
         rounds: dict[Endpoint, list[Result]] = {endpoint: [] for endpoint in ENDPOINTS}
         for round_number in range(args.rounds):
-            for endpoint in ENDPOINTS:
+            for endpoint in pass_order(ENDPOINTS):
                 url = f"http://{LOOPBACK}:{ports[endpoint.app]}{endpoint.path}"
                 if round_number == 0 and args.warmup > 0:
                     run_wrk(wrk, url, scripts[endpoint], args.warmup, args.connections,

@@ -233,6 +233,13 @@ def test_the_throughput_ratio_pairs_each_round_with_the_baselines_round() -> Non
         "ratio_to_signed"] == pytest.approx(0.85)
 
 
+def test_each_pass_measures_a_hotline_endpoint_right_after_its_signed_baseline() -> None:
+    order = [e.label for e in bench.pass_order(bench.ENDPOINTS)]
+    assert order == ["bare POST /bare", "signed-bare POST /bare/signed", VOICE.label,
+                     "signed-bare POST /bare/signed (menu's query, form)", MENU.label]
+    assert sorted(order) == sorted(e.label for e in bench.ENDPOINTS)  # each once
+
+
 def test_the_p99_verdict_names_the_baselines_p99_of_the_same_run() -> None:
     found = bench.verdicts(make_results(1000.0, 900.0, 30.0), 0.8, 25.0)
     assert found[1] == ("hotline POST /voice: p99 30.0 ms < 25 ms "
