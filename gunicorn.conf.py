@@ -79,7 +79,11 @@ worker_class = ReadBoundedThreadWorker
 workers = _number("WEB_CONCURRENCY", 2)
 threads = _number("WEB_THREADS", 32)
 timeout = 30  # a worker silent for this long is restarted
-graceful_timeout = 20
+# On SIGTERM (a deploy, a platform's daily restart) requests in flight get this long, then
+# the process exits. No call's state lives in a worker (ringing together keeps its own in
+# Redis and Twilio), so nothing needs longer; a webhook takes well under a second, and a
+# phone's call asked of a slow REST API gives up within the REST timeout (3 s).
+graceful_timeout = 4
 keepalive = 5
 limit_request_line = 4094
 limit_request_fields = 60
@@ -144,7 +148,16 @@ def when_ready(server: Any) -> None:
     worker)."""
     from ivr.sms.text import warm_language_model
 
-    hotline = getattr(server.app.wsgi(), "extensions", {}).get("hotline")
+    extensions = getattr(server.app.wsgi(), "extensions", {})
+    hotline = extensions.get("hotline")
     if hotline is not None:  # the hotline, not the benchmark's bare app
         warm_language_model(hotline.profile.languages)
+    together = extensions.get("ring_together")
+    if together is not None:
+        # Whether Twilio's REST API works, in the start log (and then /healthz); every worker
+        # asks again each minute.
+        together.health.check()
+        together.api.forget_connections()  # no open socket for the workers to share
+        server.log.info("ringing together: %s", "the REST API works" if together.health.ok
+                        else together.health.reason + ": phones ring one after another")
     gc.freeze()

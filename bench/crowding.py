@@ -235,7 +235,7 @@ def wait_ready(port: int, server: subprocess.Popen[bytes]) -> bool:
         if server.poll() is not None:
             return False
         try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).ok:
+            if requests.get(f"http://127.0.0.1:{port}/livez", timeout=2).ok:
                 return True
         except requests.RequestException:
             time.sleep(0.2)

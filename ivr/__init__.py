@@ -55,14 +55,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from ivr.sms import outbound as sms_out
     from ivr.sms import wiring as sms
     from ivr.storage import db
-    from ivr.voice import media
+    from ivr.voice import media, together
     from ivr.voice import views as voice
-    from ivr.voice.conference import ConferenceRinger, TwilioRingApi
 
     hotline_kwargs: dict[str, Any] = {"clock": app.config["CLOCK"]} if app.config["CLOCK"] else {}
     if app.config.get("CATALOGS") is not None:  # catalogs read once, shared (the tests)
         hotline_kwargs["catalogs"] = app.config["CATALOGS"]
-    hotline = build_hotline(app.config["HOTLINE_PROFILE"], base=voice.bp.url_prefix or "",
+    # Every URL in the TwiML is absolute where the public address is known (production
+    # requires it): Twilio documents absolute URLs, and the REST API takes nothing else.
+    public = settings.public_base_url.rstrip("/")
+    hotline = build_hotline(app.config["HOTLINE_PROFILE"],
+                            base=public + (voice.bp.url_prefix or ""), media_base=public,
                             **hotline_kwargs)
     settings.check(sends_sms=sends_sms(hotline.profile, settings),
                    helpline_numbers=hotline.profile.sms.helpline_numbers)
@@ -75,11 +78,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     HOTLINE.set(app, hotline)
     db.init_app(app)
     sms.init_app(app)
-    ringer = app.config.get("CONFERENCE_RINGER")  # the tests' stand-in for Twilio's REST API
-    if ringer is None and settings.twilio_account_sid and settings.twilio_auth_token:
-        ringer = ConferenceRinger(TwilioRingApi(sms_out.rest_client(
-            settings.twilio_account_sid, settings.twilio_auth_token)))
-    voice.init_app(app, ringer)
+    voice.init_app(app)
+    together.init_app(app, settings, hotline.engine)
     media.init_app(app)
     if app.config.get("CONSOLE_ENABLED", True):  # off in the console's own try-it sandbox
         from ivr import console

@@ -56,6 +56,10 @@ class Settings:
     local_mode: bool = False
     twilio_auth_token: str = ""
     twilio_account_sid: str = ""
+    # Where the REST client talks: Twilio's region (us1, ie1, au1) and edge (dublin, sydney,
+    # ...). An account's credentials work only in the region they were made in.
+    twilio_region: str = ""
+    twilio_edge: str = ""
     secret_key: str = ""
     number_encryption_key: str = ""
     hotline_profile: str = ""
@@ -91,6 +95,8 @@ class Settings:
             local_mode=_flag(read("LOCAL_MODE")),
             twilio_auth_token=_text(read("TWILIO_AUTH_TOKEN")),
             twilio_account_sid=_text(read("TWILIO_ACCOUNT_SID")),
+            twilio_region=_text(read("TWILIO_REGION")).lower(),
+            twilio_edge=_text(read("TWILIO_EDGE")).lower(),
             secret_key=_text(read("SECRET_KEY")),
             number_encryption_key=_text(read("NUMBER_ENCRYPTION_KEY")),
             hotline_profile=_text(read("HOTLINE_PROFILE")),
@@ -122,6 +128,9 @@ class Settings:
         if not self.twilio_auth_token:
             found.append("TWILIO_AUTH_TOKEN is not set: without it anyone could drive calls "
                          "and read SMS replies (for a developer machine, set LOCAL_MODE=1)")
+        if not self.public_base_url.startswith("https://"):
+            found.append("PUBLIC_BASE_URL is not set to the https:// address Twilio calls: "
+                         "every URL in the TwiML, and the calls the REST API places, need it")
         if len(self.secret_key) < MIN_SECRET_LENGTH:
             found.append(f"SECRET_KEY is not set (or shorter than {MIN_SECRET_LENGTH} "
                          "characters): every process must share one, kept outside the app")

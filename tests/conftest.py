@@ -114,7 +114,9 @@ def sign(path: str, form: Mapping[str, str], token: str = TOKEN) -> str:
 
 def twilio_post(client: FlaskClient, path: str, form: Mapping[str, str] | None = None,
                 **kwargs: Any) -> TestResponse:
-    """POST a webhook as Twilio does: form-encoded and signed."""
+    """POST a webhook as Twilio does: form-encoded and signed (`path` may be the absolute
+    URL a TwiML document gave)."""
+    path = path.removeprefix(PUBLIC_BASE_URL)
     data = {"CallSid": "CAtest", "From": CALLER, "To": HOTLINE, **(form or {})}
     headers = {"X-Twilio-Signature": sign(path, data)}
     return client.post(path, data=data, headers=headers, **kwargs)
@@ -126,6 +128,29 @@ def post(client: FlaskClient) -> Callable[..., TestResponse]:
         return twilio_post(client, path, form, **kwargs)
 
     return send
+
+
+def twilio_world(app: Flask, phones: Mapping[str, Any] | None = None, default: Any = None,
+                 clock: Clock | None = None, world: Any = None) -> Any:
+    """tests/twilio_world.py's Twilio, driving `app` through its test client in virtual time
+    (the app's clock moves with it); each answer is closed as a server closes it. `world`:
+    one made before the app (its REST API given to the app as RING_API)."""
+    from tests.twilio_world import NO_ANSWER, VirtualTime, World
+
+    client = app.test_client()
+
+    def post(url: str, form: dict[str, str]) -> tuple[int, str]:
+        response = twilio_post(client, url, form)
+        body = response.get_data(as_text=True)
+        response.close()  # runs what the app does after answering, as gunicorn would
+        return response.status_code, body
+
+    if world is None:
+        return World(post, dict(phones or {}), default or NO_ANSWER, VirtualTime(clock))
+    world.post_raw = post
+    world.phones.update(phones or {})
+    world.default = default or world.default
+    return world
 
 
 def empty_redis(db: int) -> str:

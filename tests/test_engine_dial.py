@@ -6,9 +6,10 @@ phone unanswered) and the rings are compared with one table per profile below: w
 changes on purpose, update the table, and the diff shows what a caller now gets.
 
 Phones ring one after another (one <Number> per <Dial>, each screened by a whisper) in the
-order of the destination's ring plan; `t` in the dial action is the phone's place in that
-order. A destination whose phones all rang unanswered (`x` in the call state) is not rung
-again by silence, wrong keys or an option, only by 0.
+order of the destination's ring plan (these destinations do not ring `together`); `t` in the
+dial action is the plan's step, `o` the phones of that step still to ring after this one.
+A destination whose phones all rang unanswered (`x` in the call state) is not rung again by
+silence, wrong keys or an option, only by 0.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ Ring = tuple[int, tuple[str, ...]]  # (step, the numbers of one <Dial>: always o
 
 # --- the dial plans: steps.toml ---------------------------------------------------------
 
-# The desk in office hours: the landline, then 0002, then 0003, each alone.
+# The desk in office hours: the landline, then 0002, then 0003 (the second step), each alone.
 DESK_OPEN_RINGS: list[Ring] = [(0, ("+442079460001",)), (1, ("+442079460002",)),
-                               (2, ("+442079460003",))]
+                               (1, ("+442079460003",))]
 # The desk out of hours: 0003, then 0004.
 DESK_CLOSED_RINGS: list[Ring] = [(0, ("+442079460003",)), (1, ("+442079460004",))]
 LINE_RINGS: list[Ring] = [(0, ("+442079460011",))]
@@ -64,7 +65,7 @@ STEPS_PLANS: dict[str, tuple[str, dict[str, str], list[Ring]]] = {
     "a dial result naming an unknown destination": ("/voice/dialed?l=en&d=nowhere&t=0",
                                                     {"DialCallStatus": "no-answer"},
                                                     [(1, ("+442079460002",)),
-                                                     (2, ("+442079460003",))]),
+                                                     (1, ("+442079460003",))]),
     # After the desk rang unanswered (x=desk): only 0 rings it again; silence, wrong keys
     # and its option lead to the voice-message menu; another destination still rings.
     "desk tried, unanswered menu, 0": ("/voice/menu?l=en&n=unanswered&x=desk",
@@ -206,7 +207,9 @@ def test_first_ring_and_later_rings_say_different_things(steps_post: Post) -> No
     second = twiml(steps_post(first.dial_action, {"DialCallStatus": "no-answer"}))
     assert [h.text for h in second.heard] == ["Still trying. Please stay on the line."]
     assert second.dial_numbers == ["+442079460002"]
-    assert query(second.dial_action) == {"l": "en", "d": "desk", "t": "1", "h": "open"}
+    # The second step's first phone; its other phone (the step's second) rings next.
+    assert query(second.dial_action) == {"l": "en", "d": "desk", "t": "1", "h": "open",
+                                         "o": "1"}
 
 
 # --- the end of a ring step: DialBridged, and its absence -------------------------------
@@ -232,7 +235,8 @@ def test_a_ring_step_ends(steps_post: Post, form: dict[str, str], rings_next: bo
     step = twiml(steps_post("/voice/dialed?l=en&d=desk&t=0", form))
     if rings_next:
         assert step.dial_numbers == ["+442079460002"]  # the next phone, alone
-        assert query(step.dial_action) == {"l": "en", "d": "desk", "t": "1", "h": "open"}
+        assert query(step.dial_action) == {"l": "en", "d": "desk", "t": "1", "h": "open",
+                                           "o": "1"}
         assert not step.hangup
     else:
         assert step.dial_numbers == [] and step.hangup
@@ -241,7 +245,7 @@ def test_a_ring_step_ends(steps_post: Post, form: dict[str, str], rings_next: bo
 
 def test_after_the_last_step_the_caller_is_offered_the_unanswered_menu(steps_post: Post
                                                                        ) -> None:
-    step = twiml(steps_post("/voice/dialed?l=en&d=desk&t=2", {"DialCallStatus": "busy"}))
+    step = twiml(steps_post("/voice/dialed?l=en&d=desk&t=1", {"DialCallStatus": "busy"}))
     assert step.dial_numbers == []
     # The desk is remembered as tried: nothing but 0 rings it again.
     assert query(step.gather_action) == {"l": "en", "n": "unanswered", "r": "0", "w": "0",

@@ -20,17 +20,19 @@ from ivr import create_app
 from ivr.content.profile import PROFILES_DIR
 from ivr.storage.db import create_tables
 from tests.conftest import TOKEN
+from tests.twilio_world import World
 
 ROUTES = ["/voice", "/voice/language", "/voice/menu", "/voice/dialed", "/voice/whisper",
           "/voice/whisper/answer", "/voice/recorded", "/voice/recording", "/voice/status",
-          "/voice/fallback", "/voice/conference/hold", "/voice/conference/ended",
-          "/voice/conference/leg", "/voice/conference/accept"]
+          "/voice/fallback", "/voice/ring/wait", "/voice/ring/left", "/voice/ring/leg",
+          "/voice/ring/accept", "/voice/ring/taken", "/voice/ring/status"]
 SMS = "/sms"
 ALL_ROUTES = [*ROUTES, SMS]
-QUERY_KEYS = ["l", "n", "r", "w", "p", "s", "d", "t", "x", "m", "h", "c", "u"]
+QUERY_KEYS = ["l", "n", "r", "w", "p", "s", "d", "t", "x", "m", "h", "c", "u", "o", "g"]
 FORM_KEYS = ["Digits", "From", "To", "FromCountry", "CallSid", "DialCallStatus", "DialBridged",
              "RecordingDuration", "RecordingSid", "RecordingUrl", "RecordingStatus",
-             "CallStatus", "CallDuration", "ErrorCode"]
+             "CallStatus", "CallDuration", "ErrorCode", "QueueTime", "QueueResult", "QueueSid",
+             "DialCallDuration"]
 SMS_FORM_KEYS = ["Body", "From", "To", "MessageSid", "SmsSid", "OptOutType", "AccountSid",
                  "NumMedia", "FromCountry"]
 FUZZ = settings(max_examples=150, deadline=None,
@@ -57,7 +59,10 @@ def local_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
                        "TWILIO_AUTH_TOKEN": "", "SECRET_KEY": "fuzz",
                        "HOTLINE_PROFILE": str(PROFILES_DIR / f"{request.param}.toml"),
                        "DATABASE_URL": url, "NUMBER_ENCRYPTION_KEY": "",
-                       "CLOCK": lambda: moment})
+                       "CLOCK": lambda: moment,
+                       # Ringing together on: the ring routes reach their store and REST API
+                       # (a stand-in whose calls never play out).
+                       "RING_API": World(), "REST_CHECK_INTERVAL": 0})
 
 
 @FUZZ

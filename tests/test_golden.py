@@ -15,6 +15,7 @@ from flask import Flask
 from tests.conftest import Clock, twilio_post
 from tests.golden_files import check_golden, readable_twiml
 from tests.test_engine_dial import ONE_STEP, STEPS
+from tests.twilio_world import World
 
 # name → (profile, local time or None for the default Monday 10:00 in Luxembourg, path, form)
 SCENARIOS: dict[str, tuple[str, str | None, str, dict[str, str]]] = {
@@ -46,6 +47,27 @@ SCENARIOS: dict[str, tuple[str, str | None, str, dict[str, str]]] = {
     "fixture-clinic-closed": (STEPS, "2026-11-24T10:30:00", "/voice/menu?l=en&n=main",
                               {"Digits": "3"}),
     "fixture-one-step-silence": (ONE_STEP, None, "/voice/language?p=1", {"Digits": ""}),
+    # Ringing together (Twilio's REST API set: tests/twilio_world.py stands in for it).
+    "lu-together-enqueue-uk": ("luxembourg", "2026-11-29T21:00:00", "/voice/menu?l=uk&n=main",
+                               {"Digits": "1"}),
+    "lu-together-wait-first-uk": ("luxembourg", "2026-11-29T21:00:00",
+                                  "/voice/ring/wait?l=uk&d=infotraite&t=0&h=closed"
+                                  "&c=ring-CAtest-0", {"QueueTime": "0"}),
+    "lu-together-wait-later-uk": ("luxembourg", "2026-11-29T21:00:00",
+                                  "/voice/ring/wait?l=uk&d=infotraite&t=0&h=closed"
+                                  "&c=ring-CAtest-0", {"QueueTime": "12"}),
+    "lu-together-wait-over": ("luxembourg", "2026-11-29T21:00:00",
+                              "/voice/ring/wait?l=uk&d=infotraite&t=0&h=closed"
+                              "&c=ring-CAtest-0", {"QueueTime": "35"}),
+    "lu-together-leg-whisper-fr": ("luxembourg", "2026-11-29T21:00:00",
+                                   "/voice/ring/leg?l=uk&c=ring-CAtest-0&g=1", {}),
+    "lu-together-accept": ("luxembourg", "2026-11-29T21:00:00",
+                           "/voice/ring/accept?l=uk&c=ring-CAtest-0&g=1", {"Digits": "1"}),
+    "lu-together-taken-too-late": ("luxembourg", "2026-11-29T21:00:00",
+                                   "/voice/ring/taken?l=uk", {"DialCallStatus": "no-answer"}),
+    "lu-together-nobody-ar": ("luxembourg", "2026-11-29T21:00:00",
+                              "/voice/ring/left?l=ar&d=infotraite&t=0&h=closed"
+                              "&c=ring-CAtest-0", {"QueueResult": "leave", "QueueTime": "35"}),
 }
 ZONES = {"luxembourg": "Europe/Luxembourg", "kosovo": "Europe/Belgrade"}
 
@@ -55,6 +77,7 @@ def test_what_the_caller_hears(make_app: Callable[..., Flask], clock: Clock, nam
     profile, when, path, form = SCENARIOS[name]
     if when:
         clock.set(when, ZONES.get(profile, "Europe/London"))
-    response = twilio_post(make_app(profile).test_client(), path, form)
+    config = {"RING_API": World(), "REST_CHECK_INTERVAL": 0} if "-together-" in name else {}
+    response = twilio_post(make_app(profile, **config).test_client(), path, form)
     assert response.status_code == 200, response.get_data(as_text=True)
     check_golden(f"voice/{name}.xml", readable_twiml(response.get_data(as_text=True)))

@@ -56,7 +56,7 @@ def test_ringing_the_wrong_next_phone_is_a_mutant() -> None:
 
 def test_a_plain_local_assignment_is_not_deleted_a_statement_that_acts_is() -> None:
     assert not any("`p = self.profile` deleted" in k for k in by_key(ENGINE))
-    assert ("ringing:connect: `dial.number(steps[step][0], url=self.link('whisper', CallSt…` "
+    assert ("ringing:_ring_one: `dial.number(phone, url=self.link('whisper', CallState(lang=…` "
             "deleted") in by_key(RINGING)
 
 

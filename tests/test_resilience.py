@@ -34,8 +34,8 @@ def walk(client: FlaskClient, recording_status: int = 204) -> list[str]:
              ("/voice/menu?l=uk&n=signs_groups&r=0&w=0", {"Digits": "9"}),  # a wrong key
              ("/voice/menu?l=uk&n=signs_groups&r=1&w=0", {"Digits": "0"}),
              ("/voice/dialed?l=uk&d=infotraite&t=0", {"DialCallStatus": "no-answer"}),
+             ("/voice/dialed?l=uk&d=infotraite&t=1&o=1", {"DialCallStatus": "no-answer"}),
              ("/voice/dialed?l=uk&d=infotraite&t=1", {"DialCallStatus": "no-answer"}),
-             ("/voice/dialed?l=uk&d=infotraite&t=2", {"DialCallStatus": "no-answer"}),
              ("/voice/menu?l=uk&n=unanswered&r=0&w=0", {"Digits": "1"}),
              ("/voice/recorded?l=uk", {"RecordingDuration": "9"}),
              ("/voice/whisper?l=uk", {}), ("/voice/whisper/answer?l=uk", {"Digits": "1"})]
@@ -143,7 +143,8 @@ def test_health_check_names_the_profile_loaded(make_app: Callable[..., Flask], p
     client = make_app(str(Path(__file__).parent / "fixtures" / "profiles" / profile)
                       ).test_client()
     assert client.get("/healthz").json == {"status": "ok", "hotline": name,
-                                           "languages": languages, "local_mode": False}
+                                           "languages": languages, "local_mode": False,
+                                           "ringing": "one after another"}
 
 
 def test_the_fallback_needs_nothing_from_this_app(any_app: Flask) -> None:

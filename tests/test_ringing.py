@@ -1,4 +1,4 @@
-"""Ringing a person, run by a stand-in that behaves like Twilio (tests/twilio_standin.py).
+"""Ringing a person, run by a stand-in that behaves like Twilio (tests/twilio_world.py).
 
 Every ring plan of both profiles, in office hours, out of hours and on a holiday, with
 voicemails, people who decline, nobody, busy lines and a person who hangs up first.
@@ -12,16 +12,17 @@ import pytest
 from flask import Flask
 
 from ivr.voice.state import CallState
-from tests.conftest import HOTLINE, Clock, twilio_post
-from tests.twilio_standin import (
+from tests.conftest import HOTLINE, PUBLIC_BASE_URL, Clock, twilio_world
+from tests.twilio_world import (
     BUSY,
     NO_ANSWER,
     PERSON_ACCEPTS,
     PERSON_ACCEPTS_THEN_HANGS_UP,
     PERSON_DECLINES,
     VOICEMAIL,
+    Call,
     Phone,
-    TwilioStandIn,
+    World,
 )
 
 LANDLINE, MOBILE_1, MOBILE_2 = "+35227365646", "+352621351884", "+352621316919"
@@ -40,20 +41,19 @@ RING_ORDER = {
 }
 # Two ways to ask for a person: "talk to the helpline" in the main menu, and silence
 # after the greeting and the language menu.
-ENTRIES = {"main menu, key 1": ("/voice/menu?l=en&n=main", ["1"]),
-           "silence after the languages": ("/voice", [""])}
+ENTRIES = {"main menu, key 1": ("/voice/menu?l=en&n=main", "1", []),
+           "silence after the languages": ("/voice", None, [""])}
 PLANS = [(profile, moment, entry) for profile, moment in RING_ORDER for entry in ENTRIES]
 
 
-def standin(app: Flask, phones: dict[str, Phone], default: Phone = NO_ANSWER) -> TwilioStandIn:
-    client = app.test_client()
-
-    def post(url: str, form: dict[str, str]) -> str:
-        response = twilio_post(client, url, form)
-        assert response.status_code == 200, (url, response.status_code)
-        return response.get_data(as_text=True)
-
-    return TwilioStandIn(post, phones, default)
+def call(app: Flask, phones: dict[str, Phone], url: str, inputs: list[str],
+         digits: str | None = None, default: Phone = NO_ANSWER) -> Call:
+    """One call from `url` through tests/twilio_world.py's Twilio, played out."""
+    world: World = twilio_world(app, phones, default, clock=app.config["CLOCK"])
+    placed = world.call(PUBLIC_BASE_URL + url, inputs, digits=digits)
+    world.run()
+    assert placed.failed_requests == []
+    return placed
 
 
 @pytest.fixture
@@ -75,15 +75,15 @@ def test_a_voicemail_that_answers_first_never_stops_a_person(
         entry: str) -> None:
     app, order = start(profile, moment)
     phones = {order[0]: VOICEMAIL, **{n: PERSON_ACCEPTS for n in order[1:]}}
-    url, inputs = ENTRIES[entry]
-    call = standin(app, phones).call(inputs, url)
-    assert call.rang == [[n] for n in order[:2]]  # one phone per <Dial>
-    assert call.whispered == order[:2]  # the voicemail heard the whisper and pressed nothing
+    url, digits, inputs = ENTRIES[entry]
+    placed = call(app, phones, url, inputs, digits)
+    assert placed.rang == [[n] for n in order[:2]]  # one phone per <Dial>
+    assert placed.whispered == order[:2]  # the voicemail heard the whisper, pressed nothing
     if len(order) > 1:
-        assert call.bridged_to == order[1]
-        assert "unanswered" not in [node_of(m) for m in call.menus]
+        assert placed.bridged_to == order[1]
+        assert "unanswered" not in [node_of(m) for m in placed.menus]
     else:  # one phone only: its voicemail never takes the call
-        assert call.bridged_to is None and node_of(call.menus[-1]) == "unanswered"
+        assert placed.bridged_to is None and node_of(placed.menus[-1]) == "unanswered"
 
 
 @pytest.mark.parametrize(("profile", "moment", "entry"), PLANS)
@@ -93,23 +93,23 @@ def test_when_nobody_accepts_each_phone_rings_once_then_the_caller_has_choices(
         start: Callable[..., tuple[Flask, list[str]]], profile: str, moment: str, entry: str,
         behaviour: Phone) -> None:
     app, order = start(profile, moment)
-    url, inputs = ENTRIES[entry]
-    call = standin(app, {}, default=behaviour).call(inputs, url)
-    assert call.rang == [[n] for n in order]
-    assert call.bridged_to is None
-    assert node_of(call.menus[-1]) == "unanswered"
-    assert call.caller_ids == [HOTLINE] * len(order)  # the helpline sees the hotline's number
+    url, digits, inputs = ENTRIES[entry]
+    placed = call(app, {}, url, inputs, digits, default=behaviour)
+    assert placed.rang == [[n] for n in order]
+    assert placed.bridged_to is None
+    assert node_of(placed.menus[-1]) == "unanswered"
+    assert placed.caller_ids == [HOTLINE] * len(order)  # the helpline sees the hotline's
 
 
 @pytest.mark.parametrize(("profile", "moment"), list(RING_ORDER))
 def test_a_person_who_hangs_up_first_ends_the_call(
         start: Callable[..., tuple[Flask, list[str]]], profile: str, moment: str) -> None:
     app, order = start(profile, moment)
-    call = standin(app, {}, default=PERSON_ACCEPTS_THEN_HANGS_UP).call(["1"],
-                                                                      "/voice/menu?l=en&n=main")
-    assert call.bridged_to == order[0]
-    assert call.rang == [[order[0]]]  # nobody else is rung after the conversation
-    assert call.ended == "hung up"
+    placed = call(app, {}, "/voice/menu?l=en&n=main", [], "1",
+                  default=PERSON_ACCEPTS_THEN_HANGS_UP)
+    assert placed.bridged_to == order[0]
+    assert placed.rang == [[order[0]]]  # nobody else is rung after the conversation
+    assert placed.ended == "hung up"
 
 
 def test_the_standin_hangs_up_the_others_when_one_picks_up() -> None:
@@ -126,14 +126,19 @@ def test_the_standin_hangs_up_the_others_when_one_picks_up() -> None:
     }
     posted: list[tuple[str, dict[str, str]]] = []
 
-    def post(url: str, form: dict[str, str]) -> str:
+    def post(url: str, form: dict[str, str]) -> tuple[int, str]:
         posted.append((url, form))
-        return documents[url]
+        return 200, documents[url]
 
-    call = TwilioStandIn(post, {"+100": VOICEMAIL, "+200": PERSON_ACCEPTS}).call([], "/start")
-    assert call.whispered == ["+100"] and call.bridged_to is None
-    assert call.heard[-1] == "Nobody"
-    assert posted[-1] == ("/after", {"DialCallStatus": "completed", "DialBridged": "false"})
+    world = World(post, {"+100": VOICEMAIL, "+200": PERSON_ACCEPTS})
+    world.absolute = False
+    placed = world.call("/start", [])
+    world.run()
+    assert placed.whispered == ["+100"] and placed.bridged_to is None
+    assert placed.heard[-1] == "Nobody"
+    assert posted[-1][0] == "/after"
+    assert {k: posted[-1][1][k] for k in ("DialCallStatus", "DialBridged")} == {
+        "DialCallStatus": "completed", "DialBridged": "false"}
 
 
 # --- voice messages ---------------------------------------------------------------------
@@ -141,22 +146,22 @@ def test_the_standin_hangs_up_the_others_when_one_picks_up() -> None:
 
 def test_a_silent_message_that_twilio_drops_still_gets_an_answer(app: Flask) -> None:
     """Silence in <Record>: no action call; what follows <Record> takes over."""
-    call = standin(app, {}).call(["1", "0", "", "", "0"], "/voice/menu?l=en&n=unanswered")
+    placed = call(app, {}, "/voice/menu?l=en&n=unanswered", ["0", "", "", "0"], "1")
     said = app.extensions["hotline"].prompter
     empty = said.utterance("en", "record.empty").text
-    assert call.heard.count(empty) == 2
-    assert call.recorded == []
+    assert placed.heard.count(empty) == 2
+    assert placed.recorded == []
     # The second empty message ends the call kindly instead of recording forever.
-    assert call.ended == "hung up"
-    assert call.heard[-1] == said.utterance("en", "emergency.reminder").text
+    assert placed.ended == "hung up"
+    assert placed.heard[-1] == said.utterance("en", "emergency.reminder").text
 
 
 def test_a_message_is_kept_and_thanked(app: Flask) -> None:
-    call = standin(app, {}).call(["1", "14"], "/voice/menu?l=uk&n=unanswered")
-    assert call.recorded == [14]
-    assert call.heard[-1] == app.extensions["hotline"].prompter.utterance(
+    placed = call(app, {}, "/voice/menu?l=uk&n=unanswered", ["14"], "1")
+    assert placed.recorded == [14]
+    assert placed.heard[-1] == app.extensions["hotline"].prompter.utterance(
         "uk", "record.thanks").text
-    assert call.ended == "hung up"
+    assert placed.ended == "hung up"
 
 
 # --- no loops ---------------------------------------------------------------------------
@@ -177,11 +182,11 @@ def test_nothing_after_nobody_answered_rings_the_same_phones_again(
     clock.set(MOMENTS[moment])
     app = make_app(profile)
     hotline = app.extensions["hotline"].profile
-    client = app.test_client()
-    first = standin(app, {}).call(["1"], "/voice/menu?l=en&n=main").menus[-1]
+    first = call(app, {}, "/voice/menu?l=en&n=main", [], "1").menus[-1]
     assert node_of(first) == "unanswered"
     forbidden = person_numbers(app)
     seen, queue, walked = {first}, [first], 0
+    world: World = twilio_world(app, clock=clock)
     while queue:
         url = queue.pop()
         here = CallState.from_url(url)
@@ -190,32 +195,15 @@ def test_nothing_after_nobody_answered_rings_the_same_phones_again(
                 [lang.key for lang in hotline.language_page(here.page or 1)])
         for key in [*keys, "", "7" if "7" not in keys else "8", "*", "#"]:
             walked += 1
-            rang: list[str] = []
-            call = standin_from(client, rang, url, key)
+            placed = world.call(url, [], digits=key)
+            world.run()
+            rang = [n for numbers in placed.rang for n in numbers]
             assert not forbidden & set(rang), f"{url} + {key!r} rang {rang} again"
-            for menu in call:
+            for menu in placed.menus[:1]:  # the next menu reached (a recording is silent)
                 if menu not in seen:
                     seen.add(menu)
                     queue.append(menu)
     assert walked > 20
-
-
-def standin_from(client: object, rang: list[str], url: str, key: str) -> list[str]:
-    """Press one key at `url`; follow rings (unanswered) and messages; the menus reached."""
-    from flask.testing import FlaskClient
-
-    assert isinstance(client, FlaskClient)
-
-    def post(path: str, form: dict[str, str]) -> str:
-        response = twilio_post(client, path, form)
-        assert response.status_code == 200
-        return response.get_data(as_text=True)
-
-    standin = TwilioStandIn(post, {}, default=NO_ANSWER)
-    document = post(url, {"Digits": key})
-    call = standin.call_from(document, [])  # stops at the next menu; a recording is silent
-    rang.extend(n for numbers in call.rang for n in numbers)
-    return call.menus[:1]
 
 
 # --- the caller's time ------------------------------------------------------------------

@@ -13,7 +13,7 @@ from werkzeug.test import TestResponse
 from ivr.content.profile import KEY_BACK, KEY_PERSON, KEY_REPEAT, Profile
 from ivr.voice.simulate import Step, parse_twiml
 from ivr.voice.state import CallState
-from tests.conftest import CALLER, HOTLINE, Clock, twilio_post
+from tests.conftest import CALLER, HOTLINE, PUBLIC_BASE_URL, Clock, twilio_post
 
 Post = Callable[..., TestResponse]
 
@@ -46,7 +46,7 @@ KEYS_EXPLAINED = {
     'fr': "À tout moment, appuyez sur 0 pour parler à quelqu'un, sur étoile pour revenir, ou sur dièse pour réécouter.",
     'en': 'At any time, press 0 to talk to a person, star to go back, or hash to hear this again.',
     'de': 'Sie können jederzeit 0 drücken, um mit einem Menschen zu sprechen, Stern, um zurückzugehen, oder Raute, um dies noch einmal zu hören.',
-    'lb': '/prompts/lb/keys.explain.wav?v=9f022839af95',
+    'lb': 'https://hotline.example.org/prompts/lb/keys.explain.wav?v=9f022839af95',
     'pt': 'A qualquer momento, prima 0 para falar com uma pessoa, asterisco para voltar, ou cardinal para ouvir de novo.',
     'uk': 'Будь-коли натисніть 0, щоб поговорити з людиною, зірочку, щоб повернутися, або решітку, щоб почути це ще раз.',
     'ru': 'В любой момент нажмите 0, чтобы поговорить с человеком, звёздочку, чтобы вернуться, или решётку, чтобы прослушать ещё раз.',
@@ -55,7 +55,7 @@ KEYS_EXPLAINED = {
     'zh': '您随时可以按0与人通话，按星号键返回，按井号键再听一遍。',
     'ar': 'في أي وقت، اضغط 0 للتحدث مع شخص، أو النجمة للرجوع، أو المربع للاستماع مرة أخرى.',
     'bg': 'По всяко време натиснете 0, за да говорите с човек, звездичка, за да се върнете, или диез, за да чуете това отново.',
-    'sq': '/prompts/sq/keys.explain.wav?v=49dc8ad0b12b',
+    'sq': 'https://hotline.example.org/prompts/sq/keys.explain.wav?v=49dc8ad0b12b',
     'sr': 'U svakom trenutku pritisnite 0 da razgovarate sa osobom, zvezdicu za povratak, ili tarabu da ovo čujete ponovo.',
 }
 
@@ -101,7 +101,7 @@ def test_each_language_option_is_spoken_in_its_own_language(app: Flask, post: Po
             lang.code, "language.option", key=lang.key)
         assert expected.lang == lang.code, f"{lang.code} has no translation of its option"
         if expected.audio_url:
-            assert heard.kind == "play" and heard.text == expected.audio_url
+            assert heard.kind == "play" and heard.text == PUBLIC_BASE_URL + expected.audio_url
         else:
             assert (heard.text, heard.language) == (expected.text, lang.say_language)
     # "Stay on the line to talk to someone" is in the greeting; it is not repeated at the end.
@@ -165,8 +165,9 @@ def test_silence_after_the_language_menu_rings_at_once(app: Flask, post: Post,
     step = twiml(post("/voice/language?p=1&r=0&w=0&s=uk", {"Digits": ""}))
     assert step.dial_numbers == ["+352621351884"] and not step.gather_action
     assert step.heard == []
+    # The first of the step's two mobiles; the second (o=1) rings next.
     assert state(step.dial_action) == CallState(suggested="uk", destination="infotraite",
-                                                hours="closed")
+                                                hours="closed", solo=(1,))
 
 
 def test_wrong_keys_in_the_language_menu(app: Flask, post: Post) -> None:
@@ -206,7 +207,7 @@ def test_every_option_of_both_profiles_does_what_the_profile_says(
                                                             destination=destination.name,
                                                             hours="open")
             elif option.action == "record":
-                assert step.record_action == f"/voice/recorded?l={lang}"
+                assert step.record_action == f"{PUBLIC_BASE_URL}/voice/recorded?l={lang}"
             elif option.action == "send_sms":
                 assert state(step.gather_action).node == profile.start_node
             else:
@@ -227,7 +228,8 @@ def test_every_node_in_every_language_is_spoken_with_language_and_voice(
                     assert heard.language and heard.voice, (lang, node, heard)
                     assert "%(" not in heard.text, (lang, node, heard.text)
                 else:
-                    assert heard.text.startswith(f"/prompts/{lang}/"), heard.text
+                    assert heard.text.startswith(f"{PUBLIC_BASE_URL}/prompts/{lang}/"), \
+                        heard.text
 
 
 def test_signs_say_the_five_situations_then_one_group_per_key(app: Flask, post: Post) -> None:
@@ -341,10 +343,10 @@ def test_in_office_hours_the_landline_rings_first_then_each_mobile(
     assert step.dial_numbers == ["+35227365646"]
     step = twiml(post(step.dial_action, {"DialCallStatus": "no-answer", "DialBridged": "false"}))
     assert step.dial_numbers == ["+352621351884"]
-    assert state(step.dial_action).step == 1
+    assert (state(step.dial_action).step, state(step.dial_action).solo) == (1, (1,))
     step = twiml(post(step.dial_action, {"DialCallStatus": "no-answer", "DialBridged": "false"}))
     assert step.dial_numbers == ["+352621316919"]
-    assert state(step.dial_action).step == 2
+    assert (state(step.dial_action).step, state(step.dial_action).solo) == (1, ())
 
 
 @pytest.mark.parametrize("moment", HOLIDAYS_AND_CLOSED)
@@ -428,7 +430,8 @@ def test_without_dial_bridged_an_answered_dial_is_no_proof(post: Post, status: s
 def test_every_ringing_number_hears_the_whisper_first(post: Post) -> None:
     step = twiml(post("/voice/menu?l=uk&n=main", {"Digits": "1"}))
     numbers = ET.fromstring(step.twiml).findall("Dial/Number")
-    assert numbers and all(n.get("url") == "/voice/whisper?l=uk" for n in numbers)
+    assert numbers and all(n.get("url") == f"{PUBLIC_BASE_URL}/voice/whisper?l=uk"
+                           for n in numbers)
     dial = ET.fromstring(step.twiml).find("Dial")
     assert dial is not None and dial.get("answerOnBridge") == "true"
 
@@ -502,7 +505,7 @@ def test_a_voice_message_is_recorded_then_thanked(app: Flask, post: Post) -> Non
     step = twiml(post("/voice/menu?l=ar&n=unanswered", {"Digits": "1"}))
     record = ET.fromstring(step.twiml).find("Record")
     assert record is not None
-    assert record.get("recordingStatusCallback") == "/voice/recording?l=ar"
+    assert record.get("recordingStatusCallback") == f"{PUBLIC_BASE_URL}/voice/recording?l=ar"
     assert record.get("finishOnKey") == "#" and record.get("playBeep") == "true"
     thanks = twiml(post(step.record_action, {"RecordingDuration": "14"}))
     assert thanks.heard[0].text == ('شكرًا. وصلت رسالتك إلى خط المساعدة. إذا كنت في خطر، اتصل بـ '

@@ -83,15 +83,17 @@ def recordings_group() -> None:
 def sync_recordings(days: int) -> None:
     """Store the reference of every recording of the account the app missed (a callback that
     failed during an outage), read through Twilio's REST API."""
-    from ivr.sms.outbound import rest_client
+    from ivr.settings import SETTINGS
     from ivr.storage.voice_messages import sync_recordings as sync
+    from ivr.twilio_rest import rest_client
 
     sid, token = current_app.config["TWILIO_ACCOUNT_SID"], current_app.config["TWILIO_AUTH_TOKEN"]
     client = current_app.config.get("TWILIO_REST_CLIENT")
     if client is None:
         if not (sid and token):
             raise click.ClickException("set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
-        client = rest_client(sid, token)
+        settings = SETTINGS.get()
+        client = rest_client(sid, token, settings.twilio_region, settings.twilio_edge)
     profile = current_app.extensions["hotline"].profile
     days = min(days, profile.retention_days)  # never bring back what `ivr purge` deleted
     clock = current_app.config.get("CLOCK")

@@ -31,7 +31,7 @@ from ivr.console.published import hotline_key
 from ivr.console.recording import RecordingError, save_recording, telephone_audio, text_to_read
 from ivr.console.store import engine, session_scope
 from ivr.content.i18n import SOURCE_LANGUAGE, language_name
-from ivr.security import FailureLimit, twilio_signed
+from ivr.security import FailureLimit, public_url, twilio_signed
 from ivr.settings import SETTINGS, ServiceKey
 from ivr.voice.hotline import Hotline
 
@@ -62,7 +62,8 @@ def _state() -> dict[str, Any] | None:
 
 
 def _url(endpoint: str, **state: Any) -> str:
-    return url_for(endpoint, t=_signer().dumps(state))
+    """An absolute URL of this line, as Twilio reaches it (Twilio documents absolute URLs)."""
+    return public_url(url_for(endpoint, t=_signer().dumps(state)))
 
 
 def _twiml(response: VoiceResponse) -> Response:

@@ -80,6 +80,8 @@ def prompt_needs(profile: Profile, prompter: Prompter) -> list[Need]:
             no_language, _ = prompter.text(code, "whisper.no_language")
             for named in [language_name(other, code) for other in p.languages] + [no_language]:
                 wanted.append(("whisper", {"language": named}, "whisper to the helpline"))
+            wanted.append(("whisper.gone", {}, "to a person who answers after the caller "
+                           "was taken or moved on"))
             wanted.append(("staff.recording_pin", {}, "to a helpline phone calling the hotline"))
         if prompter.voice(code) is None:
             wanted.append(("language.english_follows", {}, "before English, where no audio"))

@@ -137,6 +137,9 @@ class Prompter:
         self.catalogs = catalogs
         self.audio = audio
         self.published: Published | None = None  # consulted before the catalogs and files
+        # Where Twilio fetches the audio: the public https://host the app is reached at
+        # (Twilio documents absolute <Play> URLs); empty in local mode, where paths do.
+        self.media_base = ""
         self._params = lru_cache(maxsize=64)(self._compute_params)
         # The engine passes a destination's label; the caller hears its translated name.
         self._destination_by_label = {d.label: d.name for d in profile.destinations.values()}
@@ -253,10 +256,9 @@ class Prompter:
         self._append(parent, said)
         return said
 
-    @staticmethod
-    def _append(parent: Gather | VoiceResponse, said: Utterance) -> None:
+    def _append(self, parent: Gather | VoiceResponse, said: Utterance) -> None:
         if said.audio_url:
-            parent.play(said.audio_url)
+            parent.play(self.media_base + said.audio_url)
         else:
             kwargs = {"voice": said.say_voice} if said.say_voice else {}
             parent.say(said.text, language=said.say_language, **kwargs)

@@ -47,6 +47,11 @@ BUILTIN_PROMPTS: dict[str, str] = dict([
     prompt("whisper",
            "Caller's language: %(language)s. Hotline call. Press 1 to accept the call."),
     prompt("whisper.no_language", "no language yet"),
+    # TRANSLATORS: heard by the helpline's staff, not by the caller: said to a person who
+    # picks up, or presses 1, after a colleague took the call or the caller moved on.
+    prompt("whisper.gone",
+           "This caller is no longer waiting: a colleague took the call, or the caller moved "
+           "on."),
     # TRANSLATORS: heard only when one of the helpline's own phones calls the hotline, in
     # the staff's language; callers never hear it. "hash" is the # key.
     prompt("staff.recording_pin",

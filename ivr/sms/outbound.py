@@ -12,20 +12,13 @@ from dataclasses import dataclass, field
 
 from flask import Flask
 from twilio.base.exceptions import TwilioException
-from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from ivr.settings import SETTINGS, ServiceKey
+from ivr.twilio_rest import rest_client
 
 log = logging.getLogger(__name__)
 
-REST_TIMEOUT_S = 3.0  # connect and read, per request (requests' timeout)
-
-
-def rest_client(account_sid: str, auth_token: str) -> Client:
-    """twilio's Client with a timeout on every request and no retries."""
-    return Client(account_sid, auth_token,
-                  http_client=TwilioHttpClient(timeout=REST_TIMEOUT_S, max_retries=0))
 Sender = Callable[[str, str, str], bool]  # (to, from, body) -> sent
 
 
@@ -65,10 +58,11 @@ class LocalOutbox:
 SMS_SENDER: ServiceKey[Sender | None] = ServiceKey("sms_sender")
 
 
-def choose_sender(sid: str, token: str, local_mode: bool) -> Sender | None:
+def choose_sender(sid: str, token: str, local_mode: bool, region: str = "", edge: str = ""
+                  ) -> Sender | None:
     """Twilio's Client when it can send; the outbox in local mode only; else nothing."""
     if sid and token:
-        return TwilioSender(rest_client(sid, token))
+        return TwilioSender(rest_client(sid, token, region, edge))
     return LocalOutbox() if local_mode else None
 
 
@@ -79,5 +73,5 @@ def init_app(app: Flask) -> None:
     if sender is None:
         settings = SETTINGS.get(app)
         sender = choose_sender(settings.twilio_account_sid, settings.twilio_auth_token,
-                               settings.local_mode)
+                               settings.local_mode, settings.twilio_region, settings.twilio_edge)
     SMS_SENDER.set(app, sender)

@@ -2,7 +2,8 @@
 
 Nothing here knows Flask. Everything a call needs travels in the callback URLs (see
 `CallState`), so any instance answers any step, and nothing here touches the database.
-Ringing a person lives in `ivr.voice.ringing`; this module is the menus around it.
+Ringing a person lives in `ivr.voice.ringing` (one after another) and `ivr.voice.queue_ring`
+(together); this module is the menus around it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from ivr.content.profile import (
     Profile,
 )
 from ivr.content.speech import Prompter
-from ivr.voice.ringing import Answer, Caller, Clock, Ringing, SmsSender, utc_now
+from ivr.voice.queue_ring import QueueRinging
+from ivr.voice.ringing import Answer, Caller, Clock, SmsSender, utc_now
 from ivr.voice.state import CallState, as_count
 
 log = logging.getLogger(__name__)
@@ -40,7 +42,7 @@ def pressed(digits: str | None) -> str:
     return (digits or "").strip()
 
 
-class Engine(Ringing):
+class Engine(QueueRinging):
     """One hotline's call flow; `base` is the path its webhooks are mounted under."""
 
     def __init__(self, profile: Profile, prompter: Prompter, base: str, clock: Clock = utc_now,

@@ -89,10 +89,11 @@ HOTLINE: ServiceKey[Hotline] = ServiceKey("hotline")
 
 def build_hotline(profile_path: str | Path | None = None, base: str = "/voice",
                   clock: Clock = utc_now, send_sms: SmsSender | None = None,
-                  catalogs: Catalogs | None = None) -> Hotline:
+                  catalogs: Catalogs | None = None, media_base: str = "") -> Hotline:
     """Read the profile, catalogs and audio manifest once; raises ProfileError on a bad profile.
 
-    `base` is the path the voice webhooks are mounted under (the blueprint's prefix).
+    `base` is the URL the voice webhooks are mounted under (the public https://host and the
+    blueprint's prefix; the prefix alone in local mode), `media_base` the host of the audio.
     Catalogs already read may be passed in (the test suite shares one set across its apps).
     """
     profile = load_profile(profile_path)
@@ -100,6 +101,7 @@ def build_hotline(profile_path: str | Path | None = None, base: str = "/voice",
         catalogs = Catalogs(list(profile.languages))
     audio = AudioLibrary()
     prompter = Prompter(profile, catalogs, audio)
+    prompter.media_base = media_base.rstrip("/")
     engine = Engine(profile, prompter, base, clock=clock, send_sms=send_sms)
     return Hotline(profile, catalogs, audio, prompter, engine,
                    prepare_fallback(profile, prompter))

@@ -10,6 +10,7 @@ from flask import Blueprint, Flask, Response, abort, current_app, jsonify, send_
 
 from ivr.security import VALIDATOR
 from ivr.voice.hotline import HOTLINE, Hotline
+from ivr.voice.together import TOGETHER
 
 bp = Blueprint("media", __name__)
 
@@ -61,17 +62,33 @@ def prompt_audio(lang: str, prompt_id: str) -> Response:
 
 @bp.get("/healthz")
 def healthz() -> Response:
-    """Alive and configured, and the database at the code's migrations: else 503 with the
-    reason (calls still work; SMS and voice messages cannot be answered or kept)."""
+    """Alive and configured, the database at the code's migrations, and Twilio's REST API
+    working where phones ring together: else 503 with the reason (calls still work: SMS and
+    voice messages cannot be answered or kept, or the phones ring one after another)."""
     hotline = HOTLINE.get()
-    problem = current_app.extensions["schema"].problem()
-    if problem:
-        response = jsonify(status="unavailable", reason=problem, hotline=hotline.profile.name)
+    together = TOGETHER.find()
+    ringing = "one after another"
+    if together is not None:
+        together.health.watch()
+        ringing = "together" if together.ready() else "one after another for now"
+    problems = [current_app.extensions["schema"].problem(),
+                together.health.reason if together and not together.health.usable() else None]
+    found = [problem for problem in problems if problem]
+    if found:
+        response = jsonify(status="unavailable", reason="; ".join(found),
+                           hotline=hotline.profile.name, ringing=ringing)
         response.status_code = 503
         return response
     return jsonify(status="ok", hotline=hotline.profile.name,
                    languages=len(hotline.profile.languages),
-                   local_mode=VALIDATOR.get() is None)
+                   local_mode=VALIDATOR.get() is None, ringing=ringing)
+
+
+@bp.get("/livez")
+def livez() -> Response:
+    """The process answers: for a platform that restarts or stops routing to what fails its
+    check (/healthz also fails for what a restart cannot mend: a database, Twilio)."""
+    return jsonify(status="ok")
 
 
 def init_app(app: Flask) -> None:

@@ -1,9 +1,12 @@
-"""Ringing a person: each phone in turn, each answer screened by a whisper.
+"""Ringing a person: a step's phones together, or one after another, each screened by a whisper.
 
-Twilio hangs up every other `<Number>` of a `<Dial>` as soon as one picks up, and a
-voicemail picks up too; with several phones in one `<Dial>`, one voicemail would stop the
-person on another phone from ever taking the call. So the phones of a ring plan ring one
-after another, each for `ring_seconds`, and only a key press (1) in the whisper bridges.
+A ring plan is a list of steps, each a list of phones. A step of several phones of a
+destination marked `together` rings them at once (ivr/voice/together.py: the caller waits
+in a queue of their own, each phone gets a call through the REST API, and the first person
+to press 1 takes the caller). Every other step, and a step that cannot ring together now
+(the REST API or the ring store does not work, or refused every phone), rings its phones
+one after another, each for `ring_seconds`, each in a `<Dial>` of its own: Twilio hangs up
+every other `<Number>` of a `<Dial>` as soon as one picks up, and a voicemail picks up too.
 """
 
 from __future__ import annotations
@@ -18,14 +21,15 @@ from ivr.content.hours import is_open
 from ivr.content.i18n import language_name
 from ivr.content.profile import Destination, Profile
 from ivr.content.speech import Prompter
-from ivr.voice.conference import CREATE_SECONDS, HOLD_PAUSE_SECONDS, WHISPER_SECONDS, RingPlan
 from ivr.voice.state import CallState, url
+from ivr.voice.together import Together
 
 ACCEPT_KEY = "1"
 WHISPER_TIMEOUT = 6
 
 Clock = Callable[[], datetime]
 SmsSender = Callable[[str, str, str], bool]  # (to, from, body) -> sent
+After = Callable[[], None]
 
 
 def utc_now() -> datetime:
@@ -49,8 +53,9 @@ class Answer:
     twiml: str
     menu_heard: tuple[str, str] | None = None  # (language, node) of the menu now playing
     event: str | None = None  # e.g. "accepted" or "declined" for a whisper
-    ring: RingPlan | None = None  # phones to call through the REST API, right after answering
-    rescue: str | None = None  # a held caller to move on (this URL): their ring's owner died
+    # REST requests to make once the answer is sent (stop calls nobody needs any more):
+    # never before, so that the caller or the person never waits for them.
+    after: After | None = None
 
 
 def was_bridged(status: str | None, bridged: str | None) -> bool:
@@ -72,9 +77,9 @@ class Ringing:
         self.prompter = prompter
         self.base = base
         self.clock = clock
-        # Set where Twilio's REST API can be used: steps of a destination marked `together`
-        # then ring at once through a conference (ivr/voice/conference.py).
-        self.conference_ready = False
+        # Where Twilio's REST API and the ring store work: the steps of a destination marked
+        # `together` ring at once (ivr/voice/together.py).
+        self.together: Together | None = None
 
     def link(self, route: str, state: CallState | None = None) -> str:
         """A callback URL on this app (under the base the webhooks are mounted at)."""
@@ -83,8 +88,12 @@ class Ringing:
     def now(self) -> datetime:
         return self.clock().astimezone(self.profile.timezone)
 
-    # Implemented by the Engine.
+    # Implemented by the Engine, and (ringing together) by QueueRinging.
     def menu(self, state: CallState, notice: str | None = None) -> Answer:
+        raise NotImplementedError
+
+    def _ring_together(self, ringing: CallState, phones: tuple[str, ...], caller: Caller
+                       ) -> Answer | None:
         raise NotImplementedError
 
     def when_nobody_accepted(self, state: CallState) -> Answer:
@@ -111,139 +120,83 @@ class Ringing:
         hours = hours or self.hours_now(destination)
         return destination.open_steps if hours == "open" else destination.closed_steps
 
-    def ring_order(self, destination: Destination, hours: str | None = None) -> list[str]:
-        """Every phone of the plan, one after another, in the plan's order, each once."""
-        return list(dict.fromkeys(n for step in self.ring_plan(destination, hours)
-                                  for n in step))
-
     def rings_together(self, destination: Destination, caller: Caller) -> bool:
-        """Whether a step's phones ring at once (a conference) rather than one by one."""
-        return destination.together and self.conference_ready and bool(caller.call_sid)
-
-    def ring_steps(self, destination: Destination, hours: str, together: bool
-                   ) -> tuple[tuple[str, ...], ...]:
-        """The phones of each step: the plan's steps, or each phone a step of its own."""
-        if together:
-            return self.ring_plan(destination, hours)
-        return tuple((phone,) for phone in self.ring_order(destination, hours))
+        """Whether a step's phones may ring at once now (else one after another)."""
+        return (destination.together and self.together is not None and self.together.ready()
+                and bool(caller.call_sid))
 
     def connect(self, state: CallState, destination_name: str, caller: Caller,
-                step: int = 0, automatic: bool = False, announce: bool = True) -> Answer:
-        """Ring one phone of a destination, screened by a whisper.
+                step: int = 0, automatic: bool = False, announce: bool = True,
+                solo: tuple[int, ...] | None = None) -> Answer:
+        """Ring a step of a destination's plan: its phones together, or one after another.
 
         `automatic`: the caller did not press 0 (silence, wrong keys, an option); then a
         destination whose phones already rang unanswered is not rung again, and the
         caller gets what is left instead (a voice message, the numbers by text).
         `announce`: say "connecting you" first (not after the greeting's "stay on the line",
         where the ring tone itself says it, sooner).
+        `solo`: the phones of this step still to ring one after another (None: a new step).
         """
         p = self.profile
         destination = p.destinations.get(destination_name) or p.destinations[p.person]
         lang = self.language(state.lang)
-        speak_lang = lang or state.suggested or p.greeting_language
         if automatic and destination.name in state.tried:
             return self.when_nobody_accepted(state)
         # The list chosen when ringing started stays for the rest of it.
-        hours = state.hours if step > 0 and state.hours else self.hours_now(destination)
-        steps = self.ring_steps(destination, hours, self.rings_together(destination, caller))
+        going_on = step > 0 or solo is not None
+        hours = state.hours if going_on and state.hours else self.hours_now(destination)
+        steps = self.ring_plan(destination, hours)
         if not steps and destination.closed_node:
             return self.menu(CallState(lang=lang or state.suggested or p.default_language,
                                        node=destination.closed_node, tried=state.tried))
         if step >= len(steps):
             return self.when_nobody_accepted(state.having_tried(destination.name))
+        ringing = CallState(lang=lang, suggested=None if lang else state.suggested,
+                            destination=destination.name, step=step, tried=state.tried,
+                            hours=hours)
+        phones = steps[step]
+        if solo is None and len(phones) > 1 and self.rings_together(destination, caller):
+            together = self._ring_together(ringing, phones, caller)
+            if together is not None:
+                return together
+        order = tuple(i for i in (solo if solo is not None else range(len(phones)))
+                      if i < len(phones))
+        if not order:
+            return self.connect(state.but(hours=hours), destination.name, caller, step + 1)
         response = VoiceResponse()
-        if step == 0:
+        speak_lang = lang or state.suggested or p.greeting_language
+        if step == 0 and not going_on:
             if announce:
                 self.prompter.speak(response, speak_lang, "connect.hold",
                                     destination=destination.label)
         else:
             self.prompter.speak(response, speak_lang, "connect.next")
-        ringing = CallState(lang=lang, suggested=None if lang else state.suggested,
-                            destination=destination.name, step=step, tried=state.tried,
-                            hours=hours)
-        if len(steps[step]) > 1:
-            return self._ring_together(response, ringing, steps[step], caller)
+        self._ring_one(response, ringing.but(solo=order[1:]), phones[order[0]], caller)
+        return Answer(str(response))
+
+    def _ring_one(self, response: VoiceResponse, ringing: CallState, phone: str,
+                  caller: Caller) -> None:
+        """One phone in a `<Dial>` of its own, screened by the whisper."""
+        p = self.profile
         caller_id = caller.from_number if p.show_caller_number else caller.to_number
         dial_kwargs: dict[str, object] = {"caller_id": caller_id} if caller_id else {}
         dial = response.dial(action=self.link("dialed", ringing), method="POST",
                              timeout=p.ring_seconds, answer_on_bridge=True, **dial_kwargs)
-        dial.number(steps[step][0], url=self.link("whisper", CallState(lang=lang)),
+        dial.number(phone, url=self.link("whisper", CallState(lang=ringing.lang)),
                     method="POST")
-        return Answer(str(response))
-
-    def _ring_together(self, response: VoiceResponse, ringing: CallState,
-                       phones: tuple[str, ...], caller: Caller) -> Answer:
-        """Hold the caller in a conference of their own; the phones are called right after.
-
-        The helpline's phones see the hotline's number (the REST calls come from it), so
-        `show_caller_number` cannot apply here.
-        """
-        p = self.profile
-        until = int(self.clock().timestamp()) + CREATE_SECONDS + p.ring_seconds \
-            + WHISPER_SECONDS
-        room = f"ring-{caller.call_sid}-{ringing.step}"  # a CallSid: no personal data
-        held = ringing.but(room=room, until=until)
-        dial = response.dial(action=self.link("conference/ended", held), method="POST")
-        dial.conference(room, wait_url=self.link("conference/hold", held), wait_method="POST",
-                        start_conference_on_enter=False, end_conference_on_exit=True,
-                        beep=False)
-        plan = RingPlan(room=room, caller_sid=caller.call_sid, phones=phones,
-                        hotline_number=caller.to_number,
-                        leg_url=self.link("conference/leg",
-                                          CallState(lang=ringing.lang, room=room, until=until)),
-                        moved_on_url=self.link("dialed", ringing), ring_seconds=p.ring_seconds,
-                        until=until)
-        return Answer(str(response), ring=plan)
-
-    def hold(self, state: CallState, caller: Caller) -> Answer:
-        """The held caller's loop: a pause, "still trying" in their language, again.
-
-        Past the deadline (with a margin) the ring's coordinator should have moved the
-        caller on; if it has not (its worker died), this asks for it again.
-        """
-        p = self.profile
-        lang = self.language(state.lang) or state.suggested or p.greeting_language
-        response = VoiceResponse()
-        response.pause(length=HOLD_PAUSE_SECONDS)
-        self.prompter.speak(response, lang, "connect.next")
-        response.redirect(self.link("conference/hold", state), method="POST")
-        late = state.until and self.clock().timestamp() > state.until + 2 * HOLD_PAUSE_SECONDS
-        rescue = self.link("dialed", state.but(room=None, until=0)) \
-            if late and caller.call_sid else None
-        return Answer(str(response), rescue=rescue)
-
-    def conference_ended(self) -> Answer:
-        """The held caller's conference ended with them in it: a person took the call and
-        the conversation is over."""
-        response = VoiceResponse()
-        response.hangup()
-        return Answer(str(response))
-
-    def leg(self, state: CallState) -> Answer:
-        """The whisper on a phone called for a conference ring; 1 joins the caller."""
-        return self.whisper(state, action="conference/accept")
-
-    def leg_answer(self, state: CallState, digits: str | None) -> Answer:
-        """Join the held caller on 1, unless the ring is over; anything else declines."""
-        response = VoiceResponse()
-        accepted = (digits or "").strip() == ACCEPT_KEY
-        in_time = bool(state.room) and self.clock().timestamp() < state.until
-        if accepted and in_time and state.room:
-            dial = response.dial()
-            dial.conference(state.room, start_conference_on_enter=True,
-                            end_conference_on_exit=True, beep=False)
-            return Answer(str(response), event="accepted")
-        response.hangup()
-        return Answer(str(response), event="too late" if accepted else "declined")
 
     def dialed(self, state: CallState, status: str | None, bridged: str | None,
                caller: Caller) -> Answer:
-        """A ring step ended: done if a person took the call, else the next phone."""
+        """A phone rung on its own stopped ringing: done if a person took the call, else
+        the next phone of the step, else the next step."""
         if was_bridged(status, bridged):
             response = VoiceResponse()
             response.hangup()
             return Answer(str(response))
         # connect() falls back to the person line for an unknown destination.
+        if state.solo:
+            return self.connect(state, state.destination or "", caller, step=state.step,
+                                solo=state.solo)
         return self.connect(state, state.destination or "", caller, step=state.step + 1)
 
     def whisper(self, state: CallState, action: str = "whisper/answer") -> Answer:
@@ -256,8 +209,8 @@ class Ringing:
         else:
             chosen, _ = self.prompter.text(staff, "whisper.no_language")
         response = VoiceResponse()
-        gather = response.gather(action=self.link(action, CallState(lang=lang, room=state.room,
-                                                                   until=state.until)),
+        gather = response.gather(action=self.link(action, CallState(lang=lang, ring=state.ring,
+                                                                   leg=state.leg)),
                                  method="POST", num_digits=1, timeout=WHISPER_TIMEOUT,
                                  finish_on_key="")
         for _ in range(2):
@@ -272,3 +225,4 @@ class Ringing:
         if not accepted:
             response.hangup()
         return Answer(str(response), event="accepted" if accepted else "declined")
+

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 COUNT_LIMIT = 9
 STEP_LIMIT = 20
 UNTIL_LIMIT = 2**40  # a Unix time, far beyond any call
+LEG_LIMIT = 10  # Twilio rings at most 10 numbers at once; a step holds no more
 
 
 def as_count(value: str | None, limit: int = COUNT_LIMIT) -> int:
@@ -55,10 +56,15 @@ class CallState:
     # Which list of phones is ringing, "open" or "closed", fixed when ringing starts: office
     # hours that open or close between two rings must not reorder or skip the phones.
     hours: str | None = field(default=None, metadata={"q": "h"})
-    # A ring through a conference (ivr/voice/conference.py): its room (named after the
-    # caller's CallSid, never a number) and the second (Unix time) its phones stop ringing.
-    room: str | None = field(default=None, metadata={"q": "c"})
+    # The phones of this step still to ring one after another (their places in the step):
+    # a step that cannot ring together, or the phones of a ring together that never rang.
+    solo: tuple[int, ...] = field(default=(), metadata={"q": "o"})
+    # A ring together (ivr/voice/together.py): its queue (named after the caller's CallSid,
+    # never a number), the second (Unix time) the caller leaves it at the latest, and on
+    # a phone's call, which phone of the step it is (1 for the first).
+    ring: str | None = field(default=None, metadata={"q": "c"})
     until: int = field(default=0, metadata={"q": "u"})
+    leg: int = field(default=0, metadata={"q": "g"})
 
     def to_query(self) -> dict[str, str]:
         """The URL parameters, in a stable order; defaults are left out except counters in menus."""
@@ -66,9 +72,9 @@ class CallState:
         for f in fields(self):
             value = getattr(self, f.name)
             key = f.metadata["q"]
-            if f.name == "tried":
+            if f.name in ("tried", "solo"):
                 if value:
-                    query[key] = ".".join(value)
+                    query[key] = ".".join(str(v) for v in value)
             elif isinstance(value, int):
                 keep = value or (f.name in ("silent", "wrong") and (self.node or self.page))
                 keep = keep or (f.name == "step" and self.destination is not None)
@@ -83,6 +89,8 @@ class CallState:
         """Read a state back from URL parameters; anything garbled reads as its default."""
         tried = tuple(t for t in (args.get("x") or "").split(".")
                       if _word(t, 64))[:8]
+        solo = tuple(int(i) for i in (args.get("o") or "").split(".")
+                     if i.isdigit() and len(i) == 1)[:10]
         return cls(lang=_word(args.get("l"), 8), node=_word(args.get("n"), 64),
                    silent=as_count(args.get("r")), wrong=as_count(args.get("w")),
                    page=as_count(args.get("p")), suggested=_word(args.get("s"), 8),
@@ -90,7 +98,9 @@ class CallState:
                    step=as_count(args.get("t"), STEP_LIMIT), tried=tried,
                    empty=as_count(args.get("m")),
                    hours=args.get("h") if args.get("h") in HOURS else None,
-                   room=_word(args.get("c"), 64), until=as_count(args.get("u"), UNTIL_LIMIT))
+                   solo=solo, ring=_word(args.get("c"), 64),
+                   until=as_count(args.get("u"), UNTIL_LIMIT),
+                   leg=as_count(args.get("g"), LEG_LIMIT))
 
     @classmethod
     def from_url(cls, url: str | None) -> CallState:

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from ivr.security import public_url, twilio_signed
+from ivr.security import twilio_signed
 from ivr.storage.db import EVENTS, EventLog, within
 from ivr.storage.voice_messages import Recording, store_voice_messages
-from ivr.voice.conference import RINGER, Ringer
 from ivr.voice.engine import Answer, Caller, Engine, pressed
 from ivr.voice.hotline import HOTLINE, Hotline
 from ivr.voice.staff_door import DOOR_ROUTE, STAFF_LINE, StaffLine, door, is_helpline_phone
@@ -44,6 +43,10 @@ def caller() -> Caller:
                   form.get("CallSid", "")[:64])
 
 
+def call_sid() -> str:
+    return request.form.get("CallSid", "")[:64]
+
+
 def state() -> CallState:
     """The call state this webhook's URL carries."""
     # A plain dict: a MultiDict raises (and catches) an HTTP error for each absent key.
@@ -51,26 +54,26 @@ def state() -> CallState:
 
 
 def twiml(answer: Answer | str) -> Response:
-    """A TwiML document (the engine builds it with twilio's VoiceResponse) as the answer.
-
-    Phones the engine wants called at once are called right after, off this request."""
-    if isinstance(answer, Answer) and (answer.ring or answer.rescue):
-        call_after_answering(answer)
+    """A TwiML document (the engine builds it with twilio's VoiceResponse) as the answer."""
     document = answer.twiml if isinstance(answer, Answer) else answer
-    return Response(document, mimetype="text/xml")
+    response = Response(document, mimetype="text/xml")
+    if isinstance(answer, Answer) and answer.after is not None:
+        after_answering(response, answer.after)
+    return response
 
 
-def call_after_answering(answer: Answer) -> None:
-    """Hand the phones to call (or a held caller to move on) to the ringer: the REST API
-    is given absolute URLs."""
-    ringer = RINGER.find()
-    if ringer is None:
-        return
-    if answer.ring:
-        ringer.start(replace(answer.ring, leg_url=public_url(answer.ring.leg_url),
-                             moved_on_url=public_url(answer.ring.moved_on_url)))
-    if answer.rescue:
-        ringer.rescue(request.form.get("CallSid", ""), public_url(answer.rescue))
+def after_answering(response: Response, work: Callable[[], None]) -> None:
+    """REST requests the engine wants made once the answer has been sent (stopping phones
+    nobody needs): on this request's own thread, after its last byte, so that nobody waits
+    for them and nothing outlives the request."""
+
+    def run() -> None:
+        try:
+            work()
+        except Exception:  # noqa: BLE001 — logged; the phones ring out on their own timeout
+            log.exception("work after a voice answer failed")
+
+    response.call_on_close(run)
 
 
 def note_menu_heard(answer: Answer, current: str | None = None) -> None:
@@ -161,32 +164,59 @@ def whisper_answer() -> Response:
     return twiml(answer)
 
 
-@bp.post("/conference/hold")
+@bp.post("/ring/wait")
 @twilio_signed
-def conference_hold() -> Response:
-    """The held caller's waitUrl (only Say, Play, Pause and Redirect are allowed here)."""
-    return twiml(engine().hold(state(), caller()))
+def ring_wait() -> Response:
+    """The waitUrl of a caller whose phones ring together (ivr/voice/together.py)."""
+    return twiml(engine().ring_wait(state(), request.form.get("QueueTime")))
 
 
-@bp.post("/conference/ended")
+@bp.post("/ring/left")
 @twilio_signed
-def conference_ended() -> Response:
-    return twiml(engine().conference_ended())
-
-
-@bp.post("/conference/leg")
-@twilio_signed
-def conference_leg() -> Response:
-    return twiml(engine().leg(state()))
-
-
-@bp.post("/conference/accept")
-@twilio_signed
-def conference_accept() -> Response:
+def ring_left() -> Response:
+    """The Enqueue action: the caller left the queue (QueueResult says how)."""
     here = state()
-    answer = engine().leg_answer(here, request.form.get("Digits"))
+    result = request.form.get("QueueResult")
+    note("dialed", language=here.lang or "", node=here.destination or "",
+         outcome=f"queue {result or ''}"[:32])
+    answer = engine().ring_left(here, result, request.form.get("QueueSid"), caller())
+    note_menu_heard(answer)
+    return twiml(answer)
+
+
+@bp.post("/ring/leg")
+@twilio_signed
+def ring_leg() -> Response:
+    """A phone called for a ring together picked up: the whisper."""
+    return twiml(engine().ring_leg(state(), call_sid()))
+
+
+@bp.post("/ring/accept")
+@twilio_signed
+def ring_accept() -> Response:
+    here = state()
+    answer = engine().ring_accept(here, request.form.get("Digits"), call_sid())
     note("whisper", language=here.lang or "", outcome=answer.event)
     return twiml(answer)
+
+
+@bp.post("/ring/taken")
+@twilio_signed
+def ring_taken() -> Response:
+    """The accepting person's <Dial><Queue> ended."""
+    form = request.form
+    return twiml(engine().ring_taken(form.get("DialCallStatus"), form.get("DialCallDuration")))
+
+
+@bp.post("/ring/status")
+@twilio_signed
+def ring_status() -> Response:
+    """A status callback of a phone's call; for an unknown or finished ring, ignored (204)."""
+    response = Response(status=204)
+    work = engine().ring_status(state(), call_sid(), request.form.get("CallStatus"))
+    if work is not None:
+        after_answering(response, work)
+    return response
 
 
 @bp.post("/recorded")
@@ -247,14 +277,5 @@ def answer_anyway(error: Exception) -> Response | HTTPException:
     return twiml(fallback_answer())
 
 
-def init_app(app: Flask, ringer: Ringer | None = None) -> None:
-    """The webhooks; with a ringer (Twilio's REST API), a `together` step rings at once."""
+def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-    if ringer is not None:
-        RINGER.set(app, ringer)
-        HOTLINE.get(app).engine.conference_ready = True
-    together = [d.name for d in HOTLINE.get(app).profile.destinations.values() if d.together]
-    if together:
-        log.info("ringing %s: %s", ", ".join(together),
-                 "phones of a step at once, through a conference (REST API)" if ringer else
-                 "one phone after another (no TWILIO_ACCOUNT_SID: no REST API)")

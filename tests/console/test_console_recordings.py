@@ -24,6 +24,7 @@ from ivr.console.store import engine, session_scope
 from ivr.content.audio import text_hash
 from ivr.voice.hotline import Hotline
 from ivr.voice.state import CallState
+from tests.conftest import PUBLIC_BASE_URL
 from tests.console.conftest import OPERATOR, OTHER, console_post
 
 UK_TALK_FILLED = "Щоб поговорити з INFOTRAITE зараз, натисніть 1."
@@ -94,7 +95,7 @@ def test_a_recording_is_heard_served_and_goes_stale_when_the_text_changes(
         console_app.extensions["published"].refresh(engine())
     said = h.prompter.utterance("uk", "main.talk", key="1")
     assert said.audio_url == f"/prompts/uk/main.talk.wav?v={audio.sha256[:12]}"
-    assert f"<Play>/prompts/uk/main.talk.wav?v={audio.sha256[:12]}</Play>" in \
+    assert f"<Play>{PUBLIC_BASE_URL}/prompts/uk/main.talk.wav?v={audio.sha256[:12]}</Play>" in \
         h.engine.menu(CallState(lang="uk", node="main")).twiml
     served = console.get("/prompts/uk/main.talk.wav")
     assert served.status_code == 200 and served.data == audio.wav

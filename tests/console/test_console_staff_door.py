@@ -19,7 +19,7 @@ from ivr.voice.simulate import parse_twiml
 from ivr.voice.staff_door import PIN_TIMEOUT, helpline_phones, is_helpline_phone
 from tests.conftest import CALLER, PUBLIC_BASE_URL, twilio_post
 from tests.console.test_console_phone_line import PIN, line
-from tests.twilio_standin import TwilioStandIn
+from tests.twilio_world import Call, World
 
 HELPLINE_MOBILE = "+352621351884"  # a phone INFOTRAITE's destination rings (the profile's)
 NOT_A_HELPLINE_PHONE = ["+352621351885", CALLER, "anonymous", "", "client:browser", "+1"]
@@ -57,13 +57,14 @@ def test_a_helpline_phone_hears_the_door_in_the_staff_language(
     app = door_app(make_app)
     text = post(app.test_client(), "/voice", HELPLINE_MOBILE)
     door = parse_twiml(text)
-    assert door.gather_action == "/voice/staff-door"
+    assert door.gather_action == f"{PUBLIC_BASE_URL}/voice/staff-door"
     assert f'timeout="{PIN_TIMEOUT}"' in text and 'finishOnKey="#"' in text
     assert 'actionOnEmptyResult="true"' in text
     staff, used = app.extensions["hotline"].prompter.text("fr", "staff.recording_pin")
     assert used == "fr" and staff.startswith("Équipe : composez le code")
     assert [(h.kind, h.text, h.language) for h in door.heard] == [("say", staff, "fr-FR")]
-    assert "<Redirect method=\"POST\">/voice/staff-door</Redirect>" in text  # the end: on
+    assert f"<Redirect method=\"POST\">{PUBLIC_BASE_URL}/voice/staff-door</Redirect>" \
+        in text  # the end: on
     assert arrivals(app) == 0  # not yet a hotline call
 
 
@@ -71,9 +72,10 @@ def test_kosovo_staff_hear_the_door_in_albanian(make_app: Callable[..., Flask]) 
     app = make_app("kosovo", STAFF_RECORDING_PIN=PIN)
     [phone] = sorted(helpline_phones(app.extensions["hotline"].profile))[:1]
     door = parse_twiml(post(app.test_client(), "/voice", phone))
-    assert door.gather_action == "/voice/staff-door"
+    assert door.gather_action == f"{PUBLIC_BASE_URL}/voice/staff-door"
     [heard] = door.heard
-    assert heard.kind == "play" and heard.text.startswith("/prompts/sq/staff.recording_pin.wav")
+    assert heard.kind == "play" and heard.text.startswith(
+        f"{PUBLIC_BASE_URL}/prompts/sq/staff.recording_pin.wav")
 
 
 def test_the_right_pin_at_the_door_walks_through_the_recording_line(
@@ -83,7 +85,8 @@ def test_the_right_pin_at_the_door_walks_through_the_recording_line(
     text = post(client, "/voice/staff-door", HELPLINE_MOBILE, Digits=PIN)
     assert "Enter the number of the language, then hash." in text and "Ukrainian, 5" in text
     menu = parse_twiml(text)
-    assert menu.gather_action and menu.gather_action.startswith("/voice/staff/language?t=")
+    assert menu.gather_action and menu.gather_action.startswith(
+        f"{PUBLIC_BASE_URL}/voice/staff/language?t=")
     first = post(client, menu.gather_action, HELPLINE_MOBILE, Digits="5")
     assert re.search(r"Prompt 1 of \d+: greeting\.", first)
     assert arrivals(app) == 0  # a recording call, not a hotline call
@@ -126,19 +129,25 @@ def test_a_whole_call_from_a_helpline_phone_through_twilio(
     app = line(make_app, takes)
     client = app.test_client()
 
-    def from_the_helpline(url: str, form: dict[str, str]) -> str:
-        return post(client, url, HELPLINE_MOBILE, **form)
+    def from_the_helpline(url: str, form: dict[str, str]) -> tuple[int, str]:
+        return 200, post(client, url, HELPLINE_MOBILE, **form)
 
-    twilio = TwilioStandIn(from_the_helpline, {})
-    recorded = twilio.call([PIN, "5", "4", "1"])
+    twilio = World(from_the_helpline)
+
+    def call(inputs: list[str]) -> Call:
+        placed = twilio.call(PUBLIC_BASE_URL + "/voice", inputs, caller=HELPLINE_MOBILE)
+        twilio.run()
+        return placed
+
+    recorded = call([PIN, "5", "4", "1"])
     heard = " ".join(recorded.heard)
     assert re.search(r"Prompt 1 of (\d+): greeting\..*Prompt 2 of \1: language option\.", heard)
     assert recorded.recorded == [4] and takes == ["RE0"]
-    silent = twilio.call(["", ""])  # stays on the line: the hotline's greeting, in full
+    silent = call(["", ""])  # stays on the line: the hotline's greeting, in full
     greeting, _ = app.extensions["hotline"].prompter.text("fr", "greeting",
                                                           {"hotline": "INFOTRAITE"})
-    assert silent.menus[0] == "/voice/staff-door" and silent.menus[1].startswith(
-        "/voice/language")
+    assert silent.menus[0] == f"{PUBLIC_BASE_URL}/voice/staff-door"
+    assert silent.menus[1].startswith(f"{PUBLIC_BASE_URL}/voice/language")
     assert any(said.startswith(greeting[:30]) for said in silent.heard)
 
 
