@@ -105,3 +105,71 @@ class FaultProxy:
         self._closed = True
         self._moving.set()
         self.refuse()
+
+
+class RoundRobinProxy:
+    """A load balancer in front of several web processes: each new connection goes to the
+    next one; one that refuses the connection (stopped, restarting) is skipped, as a load
+    balancer with retries on connect errors does."""
+
+    def __init__(self, targets: list[tuple[str, int]]) -> None:
+        self.targets = list(targets)
+        self._next = 0
+        self._lock = threading.Lock()
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(128)
+        self.port = listener.getsockname()[1]
+        self._listener = listener
+        self.used: list[int] = []  # the index of the target each connection went to
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _upstream(self) -> socket.socket | None:
+        with self._lock:
+            order = [(self._next + i) % len(self.targets) for i in range(len(self.targets))]
+            self._next = (self._next + 1) % len(self.targets)
+        for index in order:
+            try:
+                upstream = socket.create_connection(self.targets[index], timeout=5)
+            except OSError:
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                self.used.append(index)
+            return upstream
+        return None
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            upstream = self._upstream()
+            if upstream is None:
+                client.close()
+                continue
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_pump, args=(a, b), daemon=True).start()
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while True:
+            data = source.recv(65536)
+            if not data:
+                break
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for sock in (source, sink):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        source.close()

@@ -60,6 +60,8 @@ class Settings:
     # ...). An account's credentials work only in the region they were made in.
     twilio_region: str = ""
     twilio_edge: str = ""
+    # How often each process asks whether the REST API works (0: only at start).
+    twilio_rest_check_seconds: float = 60.0
     secret_key: str = ""
     number_encryption_key: str = ""
     hotline_profile: str = ""
@@ -90,6 +92,14 @@ class Settings:
                 from None
         if hops < 0:
             raise ConfigError("TRUST_PROXY_HOPS must be 0 or more")
+        check_text = _text(read("TWILIO_REST_CHECK_SECONDS")) or "60"
+        try:
+            check = float(check_text)
+        except ValueError:
+            raise ConfigError("TWILIO_REST_CHECK_SECONDS must be a number of seconds, not "
+                              f"{check_text!r}") from None
+        if check < 0:
+            raise ConfigError("TWILIO_REST_CHECK_SECONDS must be 0 or more")
         pins = read("STAFF_REPLY_PINS")
         return cls(
             local_mode=_flag(read("LOCAL_MODE")),
@@ -97,6 +107,7 @@ class Settings:
             twilio_account_sid=_text(read("TWILIO_ACCOUNT_SID")),
             twilio_region=_text(read("TWILIO_REGION")).lower(),
             twilio_edge=_text(read("TWILIO_EDGE")).lower(),
+            twilio_rest_check_seconds=check,
             secret_key=_text(read("SECRET_KEY")),
             number_encryption_key=_text(read("NUMBER_ENCRYPTION_KEY")),
             hotline_profile=_text(read("HOTLINE_PROFILE")),

@@ -46,6 +46,8 @@ def rest_client(account_sid: str, auth_token: str, region: str = "", edge: str =
 
 def failure(exc: BaseException) -> RestRefused | RestUnknown:
     """What a failed request means: refused (nothing done) or unknown (maybe done)."""
+    if isinstance(exc, RestRefused | RestUnknown):  # a stand-in's own answer
+        return exc
     if isinstance(exc, TwilioRestException):
         return RestRefused(f"HTTP {exc.status}")
     # Failures before a request reaches Twilio: nothing can have been done.

@@ -62,7 +62,7 @@ def local_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
                        "CLOCK": lambda: moment,
                        # Ringing together on: the ring routes reach their store and REST API
                        # (a stand-in whose calls never play out).
-                       "RING_API": World(), "REST_CHECK_INTERVAL": 0})
+                       "RING_API": World(), "TWILIO_REST_CHECK_SECONDS": 0})
 
 
 @FUZZ

@@ -77,7 +77,7 @@ def test_what_the_caller_hears(make_app: Callable[..., Flask], clock: Clock, nam
     profile, when, path, form = SCENARIOS[name]
     if when:
         clock.set(when, ZONES.get(profile, "Europe/London"))
-    config = {"RING_API": World(), "REST_CHECK_INTERVAL": 0} if "-together-" in name else {}
+    config = {"RING_API": World(), "TWILIO_REST_CHECK_SECONDS": 0} if "-together-" in name else {}
     response = twilio_post(make_app(profile, **config).test_client(), path, form)
     assert response.status_code == 200, response.get_data(as_text=True)
     check_golden(f"voice/{name}.xml", readable_twiml(response.get_data(as_text=True)))

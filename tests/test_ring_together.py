@@ -92,7 +92,7 @@ def rig(make_app: Callable[..., Flask], clock: Clock) -> Callable[..., Rig]:
         world = World()
         store = RingStore(backend or MemoryBackend(), shared=True)
         app = make_app("luxembourg", RING_API=world, RING_STORE=store,
-                       REST_CHECK_INTERVAL=0, **config)
+                       TWILIO_REST_CHECK_SECONDS=0, **config)
         twilio_world(app, clock=clock, world=world)
         world.runtime.clock = clock
         return Rig(app, world)
@@ -440,7 +440,7 @@ def test_a_late_call_of_a_finished_ring_is_stopped(rig: Callable[..., Rig]) -> N
     answer = twilio_post(here.app.test_client(), "/voice/ring/status?c=ring-CAtest-0&g=1",
                          {"CallSid": "CAlate", "CallStatus": "initiated"})
     answer.close()
-    assert ("end_call", "CAlate") in [(op, s) for _, op, s in here.world.rest_requests]
+    assert ("end_call", "CAlate") in [(op, s) for _, op, s, _ in here.world.rest_requests]
 
 
 def test_the_state_in_urls_keeps_the_ring(rig: Callable[..., Rig]) -> None:

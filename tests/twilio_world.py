@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import re
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -231,6 +232,7 @@ class Leg:
     events: tuple[str, ...]
     timeout: int
     created_at: float
+    caller: str = ""  # the CallSid of the caller whose ring placed it
     status: str = "queued"
     rang_until: float | None = None  # when it stopped ringing (picked up, ended)
     stop: Signal = field(default_factory=Signal)
@@ -269,7 +271,10 @@ class World:
         self.lock = threading.RLock()
         self.legs: dict[str, Leg] = {}
         self.queues: dict[str, Queue] = {}
-        self.rest_requests: list[tuple[float, str, str]] = []  # (time, operation, subject)
+        self.deleted: dict[str, Queue] = {}
+        # (time, operation, subject, the CallSid of the caller whose ring asked it, or "")
+        self.rest_requests: list[tuple[float, str, str, str]] = []
+        self.scripts: dict[str, dict[str, Phone]] = {}  # a caller's own phone scripts
         # "operation" or "operation:subject" (a phone, a call SID) -> what the REST API does:
         # an HTTP status ("401", "429", "500"), "slow" (done, answered after the client gave
         # up), "lost" (no answer in time, and not done), "unreachable" (not done).
@@ -280,6 +285,8 @@ class World:
         self._numbers = itertools.count()
         self._next_call_slot = 0.0  # the account's outbound rate
         self.calls: list[Call] = []
+        self.talk_seconds = TALK_SECONDS
+        self.calls_per_second = CALLS_PER_SECOND  # an account's rate (raised on request)
         self.webhooks: list[tuple[float, str]] = []  # (time, route) of every request made
         # How long the app's current webhook waited for the REST API (virtual time only: the
         # requests may come from the app's threads, so not a thread-local).
@@ -287,17 +294,35 @@ class World:
 
     # --- the caller -------------------------------------------------------------------
 
-    def phone(self, number: str) -> Phone:
-        return self.phones.get(number, self.default)
+    def phone(self, number: str, caller: str = "") -> Phone:
+        """How a phone behaves: as scripted for this caller's ring, else for everyone."""
+        return self.scripts.get(caller, self.phones).get(number, self.default)
+
+    def caller_of(self, operation: str, subject: str, url: str = "") -> str:
+        """The caller a REST request is for (their ring named in a URL, a call, a queue)."""
+        if operation == "create_call":
+            found = re.search(r"[?&]c=ring-(\w+)-\d+", url)
+            return found.group(1) if found else ""
+        if operation == "end_call":
+            leg = self.legs.get(subject)
+            return leg.caller if leg else ""
+        if operation == "delete_queue":
+            for queue in list(self.queues.values()) + list(self.deleted.values()):
+                if queue.sid == subject:
+                    found = re.match(r"ring-(\w+)-\d+", queue.name)
+                    return found.group(1) if found else ""
+        return ""
 
     def call(self, url: str, inputs: list[str], digits: str | None = None,
              hang_up_at: float | None = None, call_sid: str = "CAtest",
-             caller: str = "+380501234567") -> Call:
+             caller: str = "+380501234567", phones: dict[str, Phone] | None = None) -> Call:
         """A caller's call, from a first request to `url` (with `digits`, a key pressed
         in the menu that led there); then `inputs` are the keys pressed ("" = silence), and
         the caller hangs up when none is left. run() plays it out."""
         call = Call()
         self.calls.append(call)
+        if phones is not None:
+            self.scripts[call_sid] = phones
         base = {"CallSid": call_sid, "From": caller, "To": self.hotline}
         hang_up = Signal()
         if hang_up_at is not None:
@@ -364,13 +389,13 @@ class World:
             elif verb.tag == "Pause":
                 yield wait(float(verb.get("length") or 1), hang_up)
             elif verb.tag == "Gather":
-                for child in verb:
-                    call.heard.append(child.text or "")
-                    yield wait(_duration(child), hang_up)
+                call.heard.extend(child.text or "" for child in verb)
                 call.menus.append(verb.get("action") or "")
-                if not pending:
+                if not pending:  # nothing more to press: the caller hangs up here
                     call.ended = "caller hung up"
                     return None
+                for child in verb:
+                    yield wait(_duration(child), hang_up)
                 key = pending.pop(0)
                 if not key:
                     yield wait(float(verb.get("timeout") or 5), hang_up)
@@ -462,7 +487,7 @@ class World:
             leg: Leg = member.dequeued.value
             call.bridged_to, call.bridged_at = leg.to, self.runtime.now()
             # The conversation: the action is requested once both have hung up.
-            yield wait(TALK_SECONDS)
+            yield wait(self.talk_seconds)
         call.queue_results.append(result)
         action = verb.get("action")
         answer = self.post(action or "", {**base, "QueueResult": result, "QueueSid": queue.sid,
@@ -471,7 +496,8 @@ class World:
         if result == "hangup":
             call.ended = "caller hung up"
             return None
-        if result == "bridged" and not self.phone(call.bridged_to or "").hangs_up_first:
+        if result == "bridged" and not self.phone(call.bridged_to or "",
+                                                  base["CallSid"]).hangs_up_first:
             call.ended = "conversation over, caller hung up"
             return None
         return answer
@@ -495,11 +521,11 @@ class World:
         call.caller_ids.append(verb.get("callerId"))
         timeout = float(verb.get("timeout") or 30)
         picked = sorted((p.picks_up_after, n, url) for n, url in numbers
-                        if (p := self.phone(n)).picks_up_after is not None
+                        if (p := self.phone(n, base["CallSid"])).picks_up_after is not None
                         and p.picks_up_after <= timeout and not p.busy)
         action = verb.get("action")
         if not picked:
-            busy = all(self.phone(n).busy for n, _ in numbers)
+            busy = all(self.phone(n, base["CallSid"]).busy for n, _ in numbers)
             yield wait(0.5 if busy else timeout, hang_up)
             outcome = {"DialCallStatus": "busy" if busy else "no-answer", "DialBridged": "false"}
         else:
@@ -508,7 +534,7 @@ class World:
             if hang_up.fired:
                 call.ended = "caller hung up"
                 return None
-            phone = self.phone(winner)
+            phone = self.phone(winner, base["CallSid"])
             bridged = True
             if url:
                 call.whispered.append(winner)
@@ -517,12 +543,12 @@ class World:
                 outcome = {"DialCallStatus": "completed", "DialBridged": "false"}
             else:
                 call.bridged_to, call.bridged_at = winner, self.runtime.now()
-                yield wait(TALK_SECONDS)
+                yield wait(self.talk_seconds)
                 if not phone.hangs_up_first:
                     call.ended = "conversation over, caller hung up"
                     return None
                 outcome = {"DialCallStatus": "completed", "DialBridged": "true",
-                           "DialCallDuration": str(int(TALK_SECONDS))}
+                           "DialCallDuration": str(int(self.talk_seconds))}
         if hang_up.fired:
             call.ended = "caller hung up"
             return None
@@ -561,13 +587,18 @@ class World:
 
     # --- the REST API ---------------------------------------------------------------------
 
-    def _rest(self, operation: str, subject: str) -> bool:
-        """Count a request and apply its fault: raises for a refusal; True when "slow" (the
-        work is done, then the client is told it timed out)."""
+    def count_rest(self, operation: str, subject: str, url: str = "") -> str | None:
+        """Count a REST request; the fault set for it, if any."""
         with self.lock:
-            self.rest_requests.append((self.runtime.now(), operation, subject))
-        fault = (self.faults.get(f"{operation}:{subject}") or self.faults.get(operation)
-                 or self.faults.get("*"))
+            self.rest_requests.append((self.runtime.now(), operation, subject,
+                                       self.caller_of(operation, subject, url)))
+        return (self.faults.get(f"{operation}:{subject}") or self.faults.get(operation)
+                or self.faults.get("*"))
+
+    def _rest(self, operation: str, subject: str, url: str = "") -> bool:
+        """The REST API called in-process (virtual time): a fault raised as the client
+        would raise it; True for "slow" (the work is done, then the client times out)."""
+        fault = self.count_rest(operation, subject, url)
         if fault is None:
             return False
         if fault == "lost":
@@ -584,45 +615,28 @@ class World:
         raise TwilioRestException(int(fault), f"https://api.twilio.com/{operation}",
                                   msg=f"stand-in: {fault}")
 
+    # The RingApi the app calls (ivr/voice/together.py), in-process.
+
     def create_call(self, to: str, from_: str, url: str, status_callback: str,
                     timeout: int) -> str:
-        slow = self._rest("create_call", to)
-        assert url.startswith("https://") and status_callback.startswith("https://"), \
-            "the REST API takes absolute URLs"
-        assert from_ == self.hotline, "the phones see the hotline's number"
-        with self.lock:
-            sid = f"CAleg{next(self._numbers)}"
-            now = self.runtime.now()
-            start = max(now, self._next_call_slot)
-            self._next_call_slot = start + 1.0 / CALLS_PER_SECOND
-            leg = self.legs[sid] = Leg(sid, to, url, status_callback,
-                                       ("initiated", "answered", "completed"), timeout, now)
-        self.runtime.spawn(self._leg(leg), delay=start - now + 0.2)
+        slow = self._rest("create_call", to, url)
+        sid = self.place_call(to, from_, url, status_callback,
+                              ("initiated", "answered", "completed"), timeout)
         if slow:
             raise requests.exceptions.ReadTimeout("stand-in: slow")
         return sid
 
     def end_call(self, sid: str, status: str) -> None:
         slow = self._rest("end_call", sid)
-        with self.lock:
-            leg = self.legs.get(sid)
-            if leg is None:
-                raise TwilioRestException(404, "https://api.twilio.com/calls", msg="no call")
-            if leg.status in ("queued", "initiated", "ringing") or (
-                    status == "completed" and leg.status == "in-progress"):
-                leg.stop.fire(status)
+        if not self.stop_call(sid, status):
+            raise TwilioRestException(404, "https://api.twilio.com/calls", msg="no call")
         if slow:
             raise requests.exceptions.ReadTimeout("stand-in: slow")
 
     def delete_queue(self, queue_sid: str) -> None:
         self._rest("delete_queue", queue_sid)
-        with self.lock:
-            for name, queue in list(self.queues.items()):
-                if queue.sid == queue_sid:
-                    if queue.members:
-                        raise TwilioRestException(400, "https://api.twilio.com/queues",
-                                                  msg="queue not empty")
-                    del self.queues[name]
+        if not self.remove_queue(queue_sid):
+            raise TwilioRestException(400, "https://api.twilio.com/queues", msg="not empty")
 
     def probe(self) -> None:
         self._rest("fetch_account", "")
@@ -630,9 +644,50 @@ class World:
     def forget_connections(self) -> None:
         return None
 
+    # What the requests do, whichever way they came.
+
+    def place_call(self, to: str, from_: str, url: str, status_callback: str,
+                   events: tuple[str, ...], timeout: int) -> str:
+        assert url.startswith("https://") and status_callback.startswith("https://"), \
+            "the REST API takes absolute URLs"
+        assert from_ == self.hotline, "the phones see the hotline's number"
+        with self.lock:
+            sid = f"CAleg{next(self._numbers)}"
+            now = self.runtime.now()
+            start = max(now, self._next_call_slot)
+            self._next_call_slot = start + 1.0 / self.calls_per_second
+            leg = self.legs[sid] = Leg(sid, to, url, status_callback, events, timeout, now,
+                                       caller=self.caller_of("create_call", to, url))
+        self.runtime.spawn(self._leg(leg), delay=start - now + 0.2)
+        return sid
+
+    def stop_call(self, sid: str, status: str) -> bool:
+        """`canceled` stops a queued or ringing call; `completed` any live one. False for
+        a call Twilio does not know."""
+        with self.lock:
+            leg = self.legs.get(sid)
+            if leg is None:
+                return False
+            if leg.status in ("queued", "initiated", "ringing") or (
+                    status == "completed" and leg.status == "in-progress"):
+                if leg.status == "queued":  # still waiting for the account's rate: never rang
+                    leg.rang_until = self.runtime.now()
+                leg.stop.fire(status)
+        return True
+
+    def remove_queue(self, queue_sid: str) -> bool:
+        """Delete an empty queue; False while somebody waits in it."""
+        with self.lock:
+            for name, queue in list(self.queues.items()):
+                if queue.sid == queue_sid:
+                    if queue.members:
+                        return False
+                    self.deleted[name] = self.queues.pop(name)
+        return True
+
     def _status(self, leg: Leg, status: str) -> None:
         if leg.status in ("queued", "initiated", "ringing") and status not in (
-                "initiated", "ringing"):
+                "initiated", "ringing") and leg.rang_until is None:
             leg.rang_until = self.runtime.now()
         leg.status = status
         event = "completed" if status in ENDED else {"in-progress": "answered"}.get(status,
@@ -644,7 +699,7 @@ class World:
                                             "From": self.hotline, "To": leg.to})
 
     def _leg(self, leg: Leg) -> Process:
-        phone = self.phone(leg.to)
+        phone = self.phone(leg.to, leg.caller)
         if leg.stop.fired:  # cancelled while queued at the account's rate
             self._status(leg, "canceled")
             return
@@ -728,23 +783,28 @@ class World:
             return self.post(action, {**form, "DialCallStatus": "no-answer"}) if action \
                 else None
         leg.bridged_with = member.call_sid
-        yield wait(TALK_SECONDS)
+        yield wait(self.talk_seconds)
         return self.post(action, {**form, "DialCallStatus": "completed",
-                                  "DialCallDuration": str(int(TALK_SECONDS))}) \
+                                  "DialCallDuration": str(int(self.talk_seconds))}) \
             if action else None
 
     # --- reading the outcome ------------------------------------------------------------
 
-    def rest_count(self, operation: str | None = None) -> int:
-        return sum(1 for _, op, _ in self.rest_requests if operation in (None, op))
+    def rest_count(self, operation: str | None = None, caller: str | None = None) -> int:
+        """REST requests made: of one operation, for one caller's ring (all by default)."""
+        return sum(1 for _, op, _, whose in self.rest_requests
+                   if operation in (None, op) and caller in (None, whose))
 
-    def rang_after(self, moment: float, grace: float = 0.0) -> list[str]:
+    def rang_after(self, moment: float, grace: float = 0.0, caller: str | None = None
+                   ) -> list[str]:
         """Phones whose call still rang (or was queued) `grace` seconds after `moment`."""
         return [leg.to for leg in self.legs.values()
-                if leg.rang_until is None or leg.rang_until > moment + grace]
+                if caller in (None, leg.caller)
+                and (leg.rang_until is None or leg.rang_until > moment + grace)]
 
-    def people_connected(self) -> list[str]:
-        return [leg.to for leg in self.legs.values() if leg.bridged_with]
+    def people_connected(self, caller: str | None = None) -> list[str]:
+        return [leg.to for leg in self.legs.values()
+                if leg.bridged_with and caller in (None, leg.caller)]
 
 
 def _unset(url: str, form: dict[str, str]) -> tuple[int, str]:

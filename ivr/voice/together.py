@@ -33,7 +33,6 @@ from ivr.content.profile import Profile
 from ivr.settings import ServiceKey, Settings
 from ivr.storage.engines import lane_threads
 from ivr.twilio_rest import (
-    CHECK_INTERVAL_S,
     REST_TIMEOUT_S,
     RestHealth,
     RestRefused,
@@ -254,8 +253,7 @@ def init_app(app: Flask, settings: Settings, engine: RingingEngine) -> None:
         return
     now = lambda: engine.clock().timestamp()  # noqa: E731 — the engine's clock (tests set it)
     store.clock = now
-    health = RestHealth(api.probe, interval=float(app.config.get("REST_CHECK_INTERVAL",
-                                                                 CHECK_INTERVAL_S)))
+    health = RestHealth(api.probe, interval=settings.twilio_rest_check_seconds)
     together = TOGETHER.set(app, Together(api, store, health, now))
     engine.together = together
     app.before_request(health.watch)
