@@ -32,16 +32,40 @@ def test_call_walks_to_a_ringing_helpline_in_office_hours(cli: CliRunner) -> Non
     assert "(hung up)" in result.output
 
 
-def test_call_out_of_hours_rings_the_mobiles_then_offers_a_message(cli: CliRunner) -> None:
+def test_call_out_of_hours_rings_the_mobiles_together_then_offers_a_message(
+        cli: CliRunner) -> None:
     result = cli.invoke(main, ["call", "--lang", "en", "--at", "2026-11-28 10:00",
-                               "--keys", "1,n,n,1,"])
+                               "--keys", "1,n,1,"])
     assert result.exit_code == 0, result.output
-    # One mobile, then the other: a voicemail on one cannot stop the other from ringing.
-    assert ">> ringing +352621351884 (" in result.output
-    assert ">> ringing +352621316919 (" in result.output
+    assert ">> the caller waits in a queue of their own and hears:" in result.output
+    assert "[en-GB] Connecting you to INFOTRAITE. Please stay on the line." in result.output
+    assert ">> ringing together: +352621351884, +352621316919" in result.output
     assert "+35227365646" not in result.output
+    assert ">> nobody accepted: the caller leaves the queue" in result.output
     assert "Nobody could answer right now." in result.output
     assert ">> recording a voice message for the helpline" in result.output
+
+
+def test_call_shows_who_accepts_and_which_phone_stopped(cli: CliRunner) -> None:
+    result = cli.invoke(main, ["call", "--lang", "en", "--at", "2026-11-28 10:00",
+                               "--keys", "1,v"])
+    assert result.exit_code == 0, result.output
+    assert ">> +352621351884: a voicemail answered, heard the whisper, pressed nothing" \
+        in result.output
+    assert ">> +352621316919 pressed 1: the caller is put through" in result.output
+    again = cli.invoke(main, ["call", "--lang", "en", "--at", "2026-11-28 10:00",
+                              "--keys", "1,2"])
+    assert ">> +352621351884 stopped ringing (the hotline cancelled its call)" in again.output
+
+
+def test_call_with_the_rest_api_refusing_rings_one_after_another(cli: CliRunner) -> None:
+    result = cli.invoke(main, ["call", "--lang", "en", "--at", "2026-11-28 10:00",
+                               "--rest-refuses", "--keys", "1,n,a"])
+    assert result.exit_code == 0, result.output
+    assert "Twilio's REST API refuses" in result.output
+    assert "ringing together" not in result.output
+    assert ">> ringing +352621351884 (" in result.output
+    assert ">> ringing +352621316919 (" in result.output
 
 
 def test_call_reads_keys_from_standard_input(cli: CliRunner) -> None:

@@ -181,6 +181,17 @@ def test_a_phone_answered_after_someone_accepted_hears_it_is_taken(
     assert here.world.people_connected() == [MOBILE_1]
 
 
+@pytest.mark.parametrize("picks_up", [4, 12, 19])
+def test_a_person_who_picks_up_late_in_the_ring_still_takes_the_caller(
+        rig: Callable[..., Rig], picks_up: float) -> None:
+    """The caller has heard several "still trying" by then: they are still in the queue."""
+    here = rig()
+    call = here.call({MOBILE_1: Phone(picks_up, "1")})
+    assert call.bridged_to == MOBILE_1 and call.queue_results == ["bridged"]
+    assert call.bridged_at == pytest.approx(picks_up + 0.2 + 2)  # placed at 0.2 s, 1 after 2
+    assert len(call.held) >= 1 + int(picks_up // 9)
+
+
 def test_a_person_who_hangs_up_first_ends_the_call(rig: Callable[..., Rig]) -> None:
     here = rig()
     call = here.call({MOBILE_1: PERSON_ACCEPTS_THEN_HANGS_UP})

@@ -440,7 +440,7 @@ class World:
             queue.joined = Signal()
         call.queued_at = member.entered
         wait_url = verb.get("waitUrl") or ""
-        result = "leave"
+        result = ""  # how the caller left the queue, once they have
         while True:
             waited = int(self.runtime.now() - member.entered)
             document = self.post(wait_url, {**base, "QueueTime": str(waited),
@@ -449,6 +449,9 @@ class World:
                                  call)
             if document is None:
                 result = "error"
+                with self.lock:
+                    if member in queue.members:
+                        queue.members.remove(member)
                 break
             verbs = list(ET.fromstring(document))
             assert {v.tag for v in verbs} <= WAIT_VERBS, \
@@ -475,10 +478,9 @@ class World:
                     result = "hangup"
                 elif leave:
                     result = "leave"
-                if result in ("hangup", "leave") or member.dequeued.fired:
-                    if member in queue.members:
-                        queue.members.remove(member)
-            if member.dequeued.fired or hang_up.fired or leave:
+                if result and member in queue.members:
+                    queue.members.remove(member)
+            if result:
                 break
         waited_s = self.runtime.now() - member.entered
         call.longest_hold = max(call.longest_hold, waited_s)

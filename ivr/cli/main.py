@@ -20,7 +20,7 @@ from ivr.content.profile import MORE_LANGUAGES_KEY, ProfileError
 from ivr.content.profile_loader import load_profile
 from ivr.content.spoken_check import spoken_text_problems
 from ivr.voice.hotline import HOTLINE
-from ivr.voice.simulate import SimulatedCall, Step, state_of
+from ivr.voice.simulate import SimulatedCall, SimulatedRest, Step, state_of
 
 
 def _create_app() -> Flask:
@@ -127,10 +127,17 @@ def _show(step: Step, recordings: dict[str, AudioFile] | None = None) -> None:
                    "of the hotline's country).")
 @click.option("--country", default="", help="Twilio's FromCountry, e.g. UA.")
 @click.option("--keys", help="Keys to press, comma-separated, instead of asking "
-                             "(empty = silence, a = accept the call, n = nobody answers).")
+                             "(empty = silence, a = accept the call, n = nobody answers; "
+                             "phones ringing together: 1, 2… that phone's person accepts, v = "
+                             "a voicemail answers the first, the second accepts).")
+@click.option("--rest-refuses", is_flag=True,
+              help="Twilio's REST API refuses (a rotated token): see what callers get then.")
 def call(lang: str | None, at: str | None, profile_path: str | None, from_number: str,
-         country: str, keys: str | None) -> None:
-    """Walk the call menu as a caller: type a key, Enter alone for silence, q to hang up."""
+         country: str, keys: str | None, rest_refuses: bool) -> None:
+    """Walk the call menu as a caller: type a key, Enter alone for silence, q to hang up.
+
+    Phones ring as in production: together where the profile says so (Twilio's REST API is
+    simulated: no call is placed), else one after another."""
     import os
 
     from ivr import create_app
@@ -138,7 +145,9 @@ def call(lang: str | None, at: str | None, profile_path: str | None, from_number
     # A walk through the menu is not a call: its events go nowhere (as in the console's
     # Try-it), and nothing reaches the real database.
     config: dict[str, object] = {"LOCAL_MODE": True, "TWILIO_AUTH_TOKEN": "", "TESTING": True,
-                                 "DATABASE_URL": "sqlite://"}
+                                 "DATABASE_URL": "sqlite://",
+                                 "RING_API": SimulatedRest(refuses=rest_refuses),
+                                 "TWILIO_REST_CHECK_SECONDS": 0}
     if profile_path:
         config["HOTLINE_PROFILE"] = profile_path
     try:
@@ -162,7 +171,9 @@ def call(lang: str | None, at: str | None, profile_path: str | None, from_number
     library = app.extensions["hotline"].prompter.audio
     recordings = {library.url(audio): audio for audio in library.files.values()}
     simulated = SimulatedCall(app, from_number=from_number, from_country=country)
-    click.echo(f"Calling {profile.name}" + (f" at {at}" if at else "") + " …")
+    click.echo(f"Calling {profile.name}" + (f" at {at}" if at else "") + " …"
+               + (" (Twilio's REST API refuses: no phone can ring together)"
+                  if rest_refuses else ""))
     step = simulated.start()
     _show(step, recordings)
     if lang:
@@ -173,6 +184,12 @@ def call(lang: str | None, at: str | None, profile_path: str | None, from_number
             _show(step, recordings)  # the second language page too
     scripted = keys.split(",") if keys is not None else None
     while not step.hangup:
+        if step.rings_together:
+            after = _ring_together(simulated, scripted, recordings)
+            if after is None:
+                break
+            step = after
+            continue
         if step.dial_numbers and not step.waits_for_key:
             whisper = simulated.whisper()
             click.echo("  >> the person who answers hears:")
@@ -199,6 +216,38 @@ def call(lang: str | None, at: str | None, profile_path: str | None, from_number
             break
         _show(step, recordings)
     click.echo("(hung up)")
+
+
+def _ring_together(simulated: SimulatedCall, scripted: list[str] | None,
+                   recordings: dict[str, AudioFile]) -> Step | None:
+    """Phones ringing together: the hold, each whisper, then who accepts (asked)."""
+    story = simulated.ring_story()
+    click.echo("  >> the caller waits in a queue of their own and hears:")
+    _show(story.hold, recordings)
+    click.echo(f"  >> ringing together: {', '.join(story.phones)} (shown to them as the "
+               "hotline's number)")
+    if story.whispers:
+        click.echo("  >> the person who answers hears:")
+        _show(Step(heard=story.whispers[0].heard), recordings)
+    choices = "/".join(f"[{i + 1}] {phone} accepts" for i, phone in enumerate(story.phones))
+    answer = _next_key(scripted, f"who accepts? {choices} / [v]oicemail on the first, then the "
+                                 "second accepts / [n]obody answers: ")
+    if answer is None or answer == "q":
+        return None
+    accepting = int(answer) - 1 if answer.isdigit() else 1 if answer == "v" else None
+    if answer == "a":
+        accepting = 0
+    step, story = simulated.ring_out_together(accepting, voicemail_first=answer == "v")
+    for phone in story.declined:
+        click.echo(f"  >> {phone}: a voicemail answered, heard the whisper, pressed nothing")
+    if story.accepted:
+        click.echo(f"  >> {story.accepted} pressed 1: the caller is put through")
+    else:
+        click.echo("  >> nobody accepted: the caller leaves the queue")
+    for phone in story.stopped:
+        click.echo(f"  >> {phone} stopped ringing (the hotline cancelled its call)")
+    _show(step, recordings)
+    return step
 
 
 def _next_key(scripted: list[str] | None, prompt: str) -> str | None:

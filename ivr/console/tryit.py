@@ -21,7 +21,14 @@ from flask import Flask
 from ivr.console.published import DraftView
 from ivr.content.speech import Prompter, Utterance
 from ivr.settings import ServiceKey
-from ivr.voice.simulate import SimulatedCall, Step, state_of
+from ivr.voice.simulate import (
+    RingStory,
+    SimulatedCall,
+    SimulatedRest,
+    Step,
+    refuse_rest,
+    state_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +106,9 @@ def sandbox(app: Flask) -> Flask:
                 "SECRET_KEY": app.config["SECRET_KEY"], "DATABASE_URL": "sqlite://",
                 "PUBLIC_BASE_URL": "", "CLOCK": sandbox_clock, "SMS_SENDER": CapturedTexts(),
                 "CONSOLE_ENABLED": False,
+                # Phones ring as in production: together where the profile says so, through
+                # a REST API that places no call (it can be told to refuse).
+                "RING_API": SimulatedRest(), "TWILIO_REST_CHECK_SECONDS": 0,
             })
             found.extensions["events"] = NoEvents()
             # The sandbox hears what callers hear (the app's snapshot), and drafts on request.
@@ -134,6 +144,10 @@ class TryState:
     record_action: str | None = None
     ended: bool = False
     history: list[str] = field(default_factory=list)
+    # Phones ringing together: the menu URL and key that started the ring (played out again
+    # when the operator says who accepts: any worker can answer that request), and the phones.
+    ring_from: list[str] | None = None
+    ring_phones: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -143,9 +157,14 @@ class TryState:
         if not data:
             return None
         history = data.get("history")
+        ring_from = data.get("ring_from")
+        phones = data.get("ring_phones")
         return cls(data.get("gather_action"), data.get("dial_action"), data.get("whisper_url"),
                    data.get("record_action"), bool(data.get("ended")),
-                   [str(h) for h in history] if isinstance(history, list) else [])
+                   [str(h) for h in history] if isinstance(history, list) else [],
+                   [str(p) for p in ring_from][:2] if isinstance(ring_from, list)
+                   and len(ring_from) == 2 else None,
+                   [str(p) for p in phones][:10] if isinstance(phones, list) else [])
 
 
 @dataclass
@@ -159,12 +178,16 @@ class TryResult:
     texts: list[str] = field(default_factory=list)  # SMS bodies the caller would get
     where: str = ""
     played: dict[str, Utterance] = field(default_factory=dict)  # audio URL -> its words
+    ring: RingStory | None = None  # phones ringing together (and, once told, who accepted)
 
 
-def _state_of(step: Step, history: list[str]) -> TryState:
-    ended = step.hangup or not (step.gather_action or step.dial_action or step.record_action)
+def _state_of(step: Step, history: list[str], ring_from: list[str] | None = None,
+              story: RingStory | None = None) -> TryState:
+    ended = step.hangup or not (step.gather_action or step.dial_action or step.record_action
+                                or step.queue)
     return TryState(step.gather_action, step.dial_action, step.whisper_url, step.record_action,
-                    ended, history[-20:])
+                    ended, history[-20:], ring_from if step.queue else None,
+                    story.phones if story and step.queue else [])
 
 
 def _where(step: Step) -> str:
@@ -175,27 +198,30 @@ def _where(step: Step) -> str:
         return f"language menu, page {where.page or 1}"
     if step.dial_numbers:
         return "ringing"
+    if step.queue:
+        return "ringing together"
     if step.record_action:
         return "recording"
     return "call ended"
 
 
 def run(app: Flask, state: TryState | None, command: str, key: str = "",
-        moment: datetime | None = None) -> TryResult:
+        moment: datetime | None = None, rest_refuses: bool = False) -> TryResult:
     """Do one thing in a tried call: start, press a key, answer a transfer, leave a message.
 
     Raises ValueError for something the call cannot do now (the page says so).
     """
     try:
-        return _run(app, state, command, key, moment)
+        return _run(app, state, command, key, moment, rest_refuses)
     except RuntimeError as exc:  # a webhook answered with an error: say so, never a 500
         log.warning("try-it: a step failed: %s", exc)
         raise ValueError("The call could not go on from here; start a new call.") from exc
 
 
 def _run(app: Flask, state: TryState | None, command: str, key: str,
-         moment: datetime | None) -> TryResult:
+         moment: datetime | None, rest_refuses: bool) -> TryResult:
     twin = sandbox(app)
+    refuse_rest(twin, rest_refuses)
     # Drafts are heard in one tried call and not the next: nothing rendered is kept.
     twin.extensions["hotline"].engine.forget_rendered()
     # It calls from an example mobile number: in the sandbox a text reaches only the outbox.
@@ -204,6 +230,8 @@ def _run(app: Flask, state: TryState | None, command: str, key: str,
     played: dict[str, Utterance] = {}
     history = list(state.history) if state else []
     whisper = None
+    story = None
+    ring_from = None
     with at_moment(moment, texts, played):
         if command == "start" or state is None or state.ended and command != "start":
             if command != "start":
@@ -219,6 +247,7 @@ def _run(app: Flask, state: TryState | None, command: str, key: str,
                     raise ValueError("Nothing is waiting for a key now.")
                 if key not in {"", *"0123456789*#"}:
                     raise ValueError("That is not a key of a phone.")
+                ring_from = [state.gather_action, key]
                 step = call.press(key)
                 action = f"You pressed {key}." if key else "You waited without pressing a key."
                 history.append(f"pressed {key or '(silence)'}")
@@ -229,6 +258,9 @@ def _run(app: Flask, state: TryState | None, command: str, key: str,
                 action = ("The person who answered pressed 1: the caller is put through."
                           if command == "accept" else "Nobody answered.")
                 history.append("accepted" if command == "accept" else "nobody answered")
+            elif command in ("together", "voicemail", "nobody-together"):
+                step, story, action = _ring_out(call, state, command, key)
+                history.append(action.split(":")[0])
             elif command == "message":
                 if not state.record_action:
                     raise ValueError("Nothing is recording now.")
@@ -239,5 +271,30 @@ def _run(app: Flask, state: TryState | None, command: str, key: str,
                 raise ValueError("Unknown action.")
         if step.dial_numbers and step.whisper_url:
             whisper = call.whisper()
-    return TryResult(step, _state_of(step, history), action, whisper, texts, _where(step),
-                     played)
+        if step.queue:
+            story = call.ring_story()
+    return TryResult(step, _state_of(step, history, ring_from, story), action, whisper, texts,
+                     _where(step), played, story)
+
+
+def _ring_out(call: SimulatedCall, state: TryState, command: str, key: str
+              ) -> tuple[Step, RingStory, str]:
+    """Phones ringing together, played out as the operator says: the ring is started again
+    from the key that started it (on whichever worker answers), then who accepts."""
+    if not state.ring_from:
+        raise ValueError("Nothing rings together now.")
+    call.step = Step(gather_action=state.ring_from[0])
+    if not call.press(state.ring_from[1]).queue:
+        raise ValueError("The phones no longer ring together (the REST API refuses?).")
+    if command == "together":
+        place = int(key) - 1 if key.isdigit() else 0
+        step, story = call.ring_out_together(place)
+        said = f"{story.accepted} answered and pressed 1: the caller is put through."
+    elif command == "voicemail":
+        step, story = call.ring_out_together(1, voicemail_first=True)
+        said = (f"A voicemail answered {', '.join(story.declined)} and pressed nothing; "
+                f"then {story.accepted} pressed 1: the caller is put through.")
+    else:
+        step, story = call.ring_out_together(None)
+        said = "Nobody accepted: the caller leaves the queue."
+    return step, story, said

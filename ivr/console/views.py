@@ -301,6 +301,7 @@ def try_it() -> str | tuple[str, int]:
     state = TryState.from_dict(saved.get("state"))
     at_text = saved.get("at") or ""
     hear_drafts = saved.get("drafts") is True
+    rest_refuses = saved.get("rest_refuses") is True
     result = None
     error = None
     status = 200
@@ -308,6 +309,7 @@ def try_it() -> str | tuple[str, int]:
         command = request.form.get("command") or "press"
         if command == "start":
             hear_drafts = request.form.get("drafts") == "on"
+            rest_refuses = request.form.get("rest_refuses") == "on"
             at_text = (request.form.get("at") or "").strip()[:16]
             if at_text and _moment_arg(at_text) is None:
                 error, status = "That time is not a date and time (YYYY-MM-DDTHH:MM).", 400
@@ -318,18 +320,20 @@ def try_it() -> str | tuple[str, int]:
             token = use_drafts(waiting)
             try:
                 result = run(current_app, state, command, (request.form.get("key") or "")[:1],
-                             _moment_arg(at_text))
+                             _moment_arg(at_text), rest_refuses)
             except ValueError as exc:
                 error, status = str(exc), 400
             finally:
                 stop_drafts(token)
         if result is not None:
             state = result.state
-            session["try"] = {"state": state.as_dict(), "at": at_text, "drafts": hear_drafts}
+            session["try"] = {"state": state.as_dict(), "at": at_text, "drafts": hear_drafts,
+                              "rest_refuses": rest_refuses}
     languages = {code: text_direction(code) for code in h.profile.languages}
     return render_template("console/try.html", title="Try it", result=result, state=state,
                            error=error, keypad=KEYPAD, at=at_text, directions=languages,
-                           hear_drafts=hear_drafts, language_names=dict(
+                           hear_drafts=hear_drafts, rest_refuses=rest_refuses,
+                           language_names=dict(
                                language_choices(h.profile)),
                            timezone=str(h.profile.timezone)), status
 

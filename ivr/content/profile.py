@@ -69,8 +69,8 @@ class Destination:
     open_steps: tuple[tuple[str, ...], ...]  # E.164 numbers, rung step after step
     closed_steps: tuple[tuple[str, ...], ...]
     closed_node: str | None
-    # The phones of a step ring at once, through a conference each accepts into
-    # (needs Twilio's REST API); else, and without it, they ring one after another.
+    # The phones of a step ring at once, the caller waiting in a queue each may take them
+    # from (needs Twilio's REST API and Redis); else, and without them, one after another.
     together: bool = False
 
 

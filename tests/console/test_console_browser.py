@@ -217,6 +217,26 @@ def test_walk_the_keypad_to_a_transfer_with_the_keyboard(page: Any,
     assert "call starts → pressed 2 → pressed 1 → accepted" in page.inner_text(".history")
 
 
+def test_try_phones_ringing_together_out_of_hours(page: Any,
+                                                  shots: Callable[[Any, str], Path]) -> None:
+    sign_in(page)
+    page.goto("/console/try")
+    page.get_by_label("Time of the call").fill("2026-11-22T22:00")  # Sunday night
+    page.get_by_role("button", name="Start a call").click()
+    page.wait_for_selector("text=Now: language menu, page 1")
+    page.keyboard.press("2")
+    page.wait_for_selector("text=Now: menu main")
+    page.keyboard.press("1")
+    page.wait_for_selector("text=Now: ringing together")
+    assert page.get_by_text("Ringing together: +352621351884, +352621316919").is_visible()
+    shots(page, "try-together")
+    assert serious_violations(page) == []
+    page.get_by_role("button", name="+352621316919 answers and presses 1").click()
+    page.wait_for_selector("text=The call has ended.")
+    assert page.get_by_text("The hotline stopped +352621351884 ringing.").is_visible()
+    shots(page, "try-together-accepted")
+
+
 def test_mark_a_prompt_reviewed(page: Any) -> None:
     sign_in(page)
     page.goto("/console/menu?lang=uk&ref=en")

@@ -50,8 +50,59 @@ def test_clock_control_tries_out_of_hours_routing(console_app: Flask,
     act(console, command="press", key="2")
     page = act(console, command="press", key="4")  # the police's trafficking unit
     assert "Now: menu police_closed" in page and "It is closed now" in page
-    page = act(console, command="press", key="0")  # a person, out of hours: a mobile first
-    assert re.search(r"Ringing \+352621351884\b", page) and "+352621316919" not in page
+    page = act(console, command="press", key="0")  # a person, out of hours: both mobiles
+    assert "Now: ringing together" in page
+    assert "Ringing together: +352621351884, +352621316919" in page
+
+
+def test_out_of_hours_the_mobiles_ring_together_and_the_first_to_accept_takes_the_call(
+        console_app: Flask, console: FlaskClient) -> None:
+    act(console, command="start", at=SUNDAY_NIGHT)
+    act(console, command="press", key="2")
+    page = act(console, command="press", key="1")
+    assert "The caller waits in a queue of their own and hears:" in page
+    assert "Connecting you to INFOTRAITE. Please stay on the line." in page
+    assert "Whoever answers hears first:" in page and "anglais" in page  # French whisper
+    assert page.count('name="command" value="together"') == 2
+    page = act(console, command="together", key="2")
+    assert "+352621316919 answered and pressed 1: the caller is put through." in page
+    assert "The hotline stopped +352621351884 ringing." in page
+    assert "The call has ended." in page
+
+
+def test_a_voicemail_on_the_first_mobile_never_takes_the_call(console_app: Flask,
+                                                              console: FlaskClient) -> None:
+    act(console, command="start", at=SUNDAY_NIGHT)
+    act(console, command="press", key="2")
+    act(console, command="press", key="1")
+    page = act(console, command="voicemail")
+    assert "A voicemail answered +352621351884 and pressed nothing; then +352621316919 " \
+           "pressed 1" in page
+
+
+def test_nobody_accepting_together_offers_what_is_left(console_app: Flask,
+                                                       console: FlaskClient) -> None:
+    act(console, command="start", at=SUNDAY_NIGHT)
+    act(console, command="press", key="2")
+    act(console, command="press", key="1")
+    page = act(console, command="nobody-together")
+    assert "Nobody accepted: the caller leaves the queue." in page
+    assert "Now: menu unanswered" in page and "Nobody could answer right now." in page
+
+
+def test_when_the_rest_api_refuses_the_mobiles_ring_one_after_another(
+        console_app: Flask, console: FlaskClient) -> None:
+    act(console, command="start", at=SUNDAY_NIGHT, rest_refuses="on")
+    act(console, command="press", key="2")
+    page = act(console, command="press", key="1")
+    assert "Ringing together" not in page
+    assert re.search(r"Ringing \+352621351884\.", page)
+    page = act(console, command="nobody")
+    assert re.search(r"Ringing \+352621316919\.", page)
+    # Unticked again: together again.
+    act(console, command="start", at=SUNDAY_NIGHT)
+    act(console, command="press", key="2")
+    assert "Ringing together" in act(console, command="press", key="1")
 
 
 def test_trying_stores_nothing_and_sends_no_text(console_app: Flask,
