@@ -9,17 +9,21 @@ draft (a helpline with one native speaker of a language); by default it takes tw
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from twilio.twiml.messaging_response import MessagingResponse
+from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.console.menu import PromptUse, menu_tree, sample_values
 from ivr.console.models import PromptText
 from ivr.console.published import APPROVED, hotline_key, sha256_of
 from ivr.content.i18n import SOURCE_LANGUAGE
 from ivr.content.profile import Profile
+from ivr.content.safe_text import refusal
 from ivr.content.texts import fill, placeholders
 from ivr.voice.hotline import Hotline
 
@@ -48,6 +52,24 @@ def placeholder_problems(source: str, text: str) -> list[str]:
         problems.append("Something looks like a placeholder but is not one: write "
                         "placeholders exactly as %(name)s, as in the English.")
     return problems
+
+
+def render_problem(hotline: Hotline, lang: str, prompt_id: str, text: str) -> str | None:
+    """Why a text cannot go live (None when it can): rendered as the caller or texter gets
+    it, placeholders filled, in the TwiML that carries it, and parsed back."""
+    why = refusal(text, lang)
+    if why:
+        return why
+    filled = preview(hotline, lang, prompt_id, text)
+    spoken, texted = VoiceResponse(), MessagingResponse()
+    spoken.say(filled)  # a prompt is said, or (sms.*) sent: both documents must parse
+    texted.message(filled)
+    try:
+        for document in (str(spoken), str(texted)):
+            ET.fromstring(document)
+    except ET.ParseError as exc:
+        return f"As callers would get it, the text does not make a valid document ({exc})."
+    return None
 
 
 def prompt_use(profile: Profile, prompt_id: str) -> PromptUse:
@@ -113,6 +135,9 @@ def save_draft(session: Session, hotline: Hotline, author: str, lang: str, promp
         raise EditError("Write the translation first.")
     if len(text) > MAX_TEXT:
         raise EditError(f"A prompt is at most {MAX_TEXT} characters.")
+    why = refusal(text, lang)
+    if why:
+        raise EditError(why)
     source = hotline.profile.prompt_text(prompt_id)
     problems = placeholder_problems(source, text)
     if problems:
@@ -145,6 +170,10 @@ def approve(session: Session, hotline: Hotline, approver: str, text_id: int) -> 
     source = hotline.profile.prompt_text(row.prompt_id)
     if row.source_hash != sha256_of(source):
         raise EditError("The English text changed after this draft: write it again.")
+    # Nothing goes live that does not render: the last approved text stays until it does.
+    why = render_problem(hotline, row.lang, row.prompt_id, row.text)
+    if why:
+        raise EditError(why)
     for older in session.scalars(_versions(hotline, row.lang, row.prompt_id)
                                  .where(PromptText.state == APPROVED)):
         older.state = REPLACED

@@ -20,7 +20,7 @@ from babel.messages.pofile import read_po, write_po
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr.console.editing import placeholder_problems
+from ivr.console.editing import placeholder_problems, render_problem
 from ivr.console.models import PromptRecording, PromptText
 from ivr.console.published import APPROVED, hotline_key, sha256_of
 from ivr.content.audio import AudioFile, read_manifest, write_manifest
@@ -134,6 +134,10 @@ def import_content(session: Session, hotline: Hotline, locales: Path, prompts: P
                 continue
             if placeholder_problems(source, message.string):
                 moved.skipped.append(f"{lang} {prompt_id}: placeholders differ from the English")
+                continue
+            why = render_problem(hotline, lang, prompt_id, message.string)
+            if why:
+                moved.skipped.append(f"{lang} {prompt_id}: {why}")
                 continue
             current.state = "replaced"
             session.add(PromptText(hotline=key, lang=lang, prompt_id=prompt_id,

@@ -10,7 +10,8 @@ import phonenumbers
 from babel import Locale
 from babel.messages.pofile import read_po
 
-from ivr.content.profile import Profile
+from ivr.content.profile import Profile, ProfileError
+from ivr.content.safe_text import refusal
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,10 @@ def language_name(code: str, in_language: str) -> str:
     """A language's name as said in another language, from CLDR (e.g. uk in fr: ukrainien)."""
     name = cldr_locale(code).get_language_name(cldr_locale(in_language))
     return name or code
+
+
+class CatalogError(ProfileError):
+    """A catalog a caller cannot be served from; the message names the file and line."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +64,10 @@ class Catalogs:
             entries = {}
             for message in catalog:
                 if message.id and isinstance(message.id, str) and message.string:
+                    why = refusal(str(message.string), code)
+                    if why:
+                        raise CatalogError(f"{po_path}:{message.lineno}: msgctxt "
+                                           f"{message.context!r}: {why}")
                     entries[(message.context, message.id)] = Translation(
                         str(message.string), message.fuzzy)
             self._entries[code] = entries

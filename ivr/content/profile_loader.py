@@ -30,6 +30,7 @@ from ivr.content.profile import (
     SmsSettings,
     prompt_parameter_names,
 )
+from ivr.content.safe_text import describe_problems
 from ivr.content.texts import BUILTIN_PROMPTS, placeholders
 from ivr.content.toml_reader import TomlReader
 
@@ -67,6 +68,10 @@ def _build(r: TomlReader, data: dict[str, Any]) -> Profile:
     for prompt_id, prompt in prompts.items():
         if not isinstance(prompt, str) or not prompt.strip():
             raise r.fail(f'prompts."{prompt_id}"', "must be a non-empty text")
+        # English source text: bidirectional controls have no place in it either.
+        why = describe_problems(prompt)
+        if why:
+            raise r.fail(f'prompts."{prompt_id}"', why)
 
     def language_setting(name: str, default: str | None = None) -> str:
         code = r.get(hotline, "hotline", name, str, default)
@@ -93,7 +98,7 @@ def _build(r: TomlReader, data: dict[str, Any]) -> Profile:
 
     profile = Profile(
         path=r.path,
-        name=r.get(hotline, "hotline", "name", str),
+        name=_text(r, hotline, "hotline", "name"),
         country=country,
         timezone=timezone,
         default_language=default_language,
@@ -135,6 +140,18 @@ def _build(r: TomlReader, data: dict[str, Any]) -> Profile:
     )
     _check_prompts(r, profile)
     return profile
+
+
+def _text(r: TomlReader, table: dict[str, Any], where: str, key: str,
+          default: str | None = None) -> str:
+    """A text callers or staff read or hear: refused, naming the line, when it holds a
+    character that cannot be spoken or sent (ivr/content/safe_text.py)."""
+    text = r.get(table, where, key, str, default) if default is not None \
+        else r.get(table, where, key, str)
+    why = describe_problems(text)
+    if why:
+        raise r.fail(f"{where}.{key}", why)
+    return str(text)
 
 
 def _languages(r: TomlReader, data: dict[str, Any], country: str) -> dict[str, Language]:
@@ -259,7 +276,7 @@ def _destinations(r: TomlReader, data: dict[str, Any], country: str, emergency: 
         if schedule and not closed_steps and not closed_node:
             raise r.fail(where, "out of hours it needs numbers (closed) or a closed_node")
         destinations[name] = Destination(
-            name=name, label=r.get(entry, where, "label", str, name), schedule=schedule,
+            name=name, label=_text(r, entry, where, "label", name), schedule=schedule,
             open_steps=open_steps, closed_steps=closed_steps, closed_node=closed_node,
             together=r.get(entry, where, "together", bool, False))
     return destinations

@@ -16,6 +16,7 @@ from ivr.content.audio import AudioLibrary
 from ivr.content.hours import describe
 from ivr.content.i18n import CLDR_LOCALES, SOURCE_LANGUAGE, Catalogs, language_name
 from ivr.content.profile import Profile
+from ivr.content.safe_text import xml_safe
 from ivr.content.texts import BUILTIN_PROMPTS, fill
 
 
@@ -193,7 +194,8 @@ class Prompter:
         if label in self._destination_by_label:
             name = self._destination_by_label[label]
             values["destination"] = self.spoken_name(used, destination_prompt(name), label)
-        return fill(template, values), used
+        # Whatever is stored, the text can never make a TwiML document unparseable.
+        return xml_safe(fill(template, values), f"prompt {prompt_id} [{used}]"), used
 
     def voice(self, lang: str) -> tuple[str, str | None] | None:
         """Twilio's (language, voice) for <Say> in a language, or None where it has none."""

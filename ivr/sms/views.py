@@ -10,6 +10,7 @@ from collections.abc import Callable
 from flask import Blueprint, Response, current_app, request
 from twilio.twiml.messaging_response import MessagingResponse
 
+from ivr.content.safe_text import xml_safe
 from ivr.security import twilio_signed
 from ivr.sms.channel import SMS_CHANNEL, Inbound, Plan
 from ivr.sms.outbound import SMS_SENDER
@@ -24,12 +25,15 @@ RETRY_AFTER_S = 10
 
 
 def as_twiml(plan: Plan) -> MessagingResponse:
-    """The plan as TwiML: <Message to=…> for relays, a bare <Message> for the answer."""
+    """The plan as TwiML: <Message to=…> for relays, a bare <Message> for the answer.
+
+    A relay carries the person's own words, which may hold anything: what XML forbids is
+    taken out, so that the document, and the relay in it, always reaches Twilio."""
     response = MessagingResponse()
     for relay in plan.relays:
-        response.message(relay.body, to=relay.to)
+        response.message(xml_safe(relay.body, "an SMS relay"), to=relay.to)
     if plan.answer:
-        response.message(plan.answer)
+        response.message(xml_safe(plan.answer, "an SMS answer"))
     return response
 
 
