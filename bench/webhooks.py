@@ -649,7 +649,8 @@ def secret_settings() -> dict[str, str]:
             # A Fernet key: 32 random bytes, URL-safe base64.
             "NUMBER_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
             "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,  # never used: no caller asks for an SMS
-            "RATELIMIT_STORAGE_URI": "memory://", "STAFF_REPLY_PINS": secrets.token_hex(4)}
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "STAFF_REPLY_PINS": f"{secrets.randbelow(10**8):08d}"}
 
 
 def prepare_database(procfile_text: str, env: Mapping[str, str]) -> str | None:

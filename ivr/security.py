@@ -40,6 +40,37 @@ class WebhookSessionInterface(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
+WEBHOOK_BODY_LIMIT = 64 * 1024  # a Twilio webhook's form is a few kilobytes
+CONSOLE_BODY_LIMIT = 25 * 1024 * 1024  # a recording uploaded from the console
+CONSOLE_PREFIX = "/console"
+
+
+def body_limit(path: str) -> int:
+    """The largest body a request to this path may send."""
+    return CONSOLE_BODY_LIMIT if path.startswith(CONSOLE_PREFIX) else WEBHOOK_BODY_LIMIT
+
+
+class BodyLimit:
+    """WSGI middleware: a body larger than its path allows is answered 413 before a byte of
+    it is read (nothing is spooled to disk), and the connection is closed so that the server
+    does not read the rest either. A chunked body with no length is capped while it is read
+    (Flask's max_content_length, set per request in init_app)."""
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        length = environ.get("CONTENT_LENGTH") or ""
+        limit = body_limit(environ.get("PATH_INFO") or "")
+        if length.isdigit() and int(length) > limit:
+            body = f"Request body too large (at most {limit // 1024} KB here).\n".encode()
+            start_response("413 Request Entity Too Large",
+                           [("Content-Type", "text/plain"), ("Content-Length", str(len(body))),
+                            ("Connection", "close")])
+            return [body]
+        return self.app(environ, start_response)
+
+
 def init_app(app: Flask) -> None:
     """Wire the validator and, behind TRUST_PROXY_HOPS proxies, trust what they forward.
 
@@ -50,6 +81,9 @@ def init_app(app: Flask) -> None:
     token = settings.twilio_auth_token
     app.session_interface = WebhookSessionInterface()
     VALIDATOR.set(app, RequestValidator(token) if token else None)
+    app.config["MAX_CONTENT_LENGTH"] = CONSOLE_BODY_LIMIT  # the largest any path takes
+    app.before_request(_limit_this_body)
+    app.wsgi_app = BodyLimit(app.wsgi_app)  # type: ignore[method-assign]
     hops = settings.trust_proxy_hops
     if hops:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
@@ -57,6 +91,11 @@ def init_app(app: Flask) -> None:
     if not token:
         log.warning("local mode: no TWILIO_AUTH_TOKEN, so unsigned webhooks are accepted, "
                     "from this machine (loopback) only")
+
+
+def _limit_this_body() -> None:
+    """A body without a Content-Length (chunked) is cut at its path's limit as it is read."""
+    request.max_content_length = body_limit(request.path)
 
 
 def public_url(path: str) -> str:
@@ -119,11 +158,14 @@ def twilio_signed(view: View) -> View:
 class FailureLimit:
     """Failures counted per key in a store all workers share (Redis in production): a key
     may fail `limit` times a window. When the store is down the check lets the attempt
-    through (the secret itself still holds) and says so in the log."""
+    through (the secret itself still holds) and says so in the log, unless `fail_closed`:
+    then no attempt is let through while failures cannot be counted (a PIN: guessing must
+    never be free)."""
 
     namespace: str
     limit: str
     storage_uri: str = "memory://"
+    fail_closed: bool = False
     _limiter: FixedWindowRateLimiter = field(init=False, repr=False)
     _item: RateLimitItem = field(init=False, repr=False)
 
@@ -136,9 +178,10 @@ class FailureLimit:
     def may_try(self, key: str) -> bool:
         try:
             return bool(self._limiter.test(self._item, self.namespace, key))
-        except Exception as exc:  # noqa: BLE001 — the store is down; the secret still holds
-            log.warning("%s limit not checked: %s", self.namespace, type(exc).__name__)
-            return True
+        except Exception as exc:  # noqa: BLE001 — the store is down
+            log.warning("%s limit not checked (%s): %s", self.namespace, type(exc).__name__,
+                        "refused meanwhile" if self.fail_closed else "the secret still holds")
+            return not self.fail_closed
 
     def failed(self, key: str) -> None:
         try:

@@ -38,6 +38,11 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
+def is_pin(text: str) -> bool:
+    """A PIN staff can type on any phone, long enough not to be guessed: 6 digits or more."""
+    return text.isascii() and text.isdigit() and len(text) >= MIN_STAFF_PIN_LENGTH
+
+
 def parse_staff_pins(text: str) -> dict[str, str]:
     """STAFF_REPLY_PINS: `PHONE=PIN,PHONE=PIN` (E.164 phones of the profile), or one PIN for all."""
     pins: dict[str, str] = {}
@@ -151,6 +156,9 @@ class Settings:
         if not self.ratelimit_storage_uri:
             found.append("RATELIMIT_STORAGE_URI is not set: sign-in limits must be shared by "
                          "every worker (e.g. redis://127.0.0.1:6379/0)")
+        if self.staff_recording_pin and not is_pin(self.staff_recording_pin):
+            found.append(f"STAFF_RECORDING_PIN must be {MIN_STAFF_PIN_LENGTH} digits or more "
+                         "(typed on a phone's keypad; a short one is guessed)")
         if sends_sms and not self.twilio_account_sid:
             found.append("TWILIO_ACCOUNT_SID is not set, but this profile sends SMS (a menu "
                          "option sends the numbers, or replies go through the REST API)")
@@ -158,7 +166,7 @@ class Settings:
             missing = [n for n in helpline_numbers if not self.staff_pin(n)]
             if missing:
                 found.append("STAFF_REPLY_PINS has no PIN for every helpline phone (of at "
-                             f"least {MIN_STAFF_PIN_LENGTH} characters): a sender's number "
+                             f"least {MIN_STAFF_PIN_LENGTH} digits): a sender's number "
                              "alone can be faked")
         return found
 
@@ -169,10 +177,11 @@ class Settings:
             raise ConfigError("the hotline cannot start in production:\n- " + "\n- ".join(found))
 
     def staff_pin(self, helpline_number: str) -> str:
-        """The PIN a helpline phone's replies must carry ('' when none is long enough)."""
+        """The PIN a helpline phone's replies must carry ('' when none is a PIN of
+        MIN_STAFF_PIN_LENGTH digits or more)."""
         pin = self.staff_reply_pins.get(helpline_number) or self.staff_reply_pins.get(
             ANY_PHONE, "")
-        return pin if len(pin) >= MIN_STAFF_PIN_LENGTH else ""
+        return pin if is_pin(pin) else ""
 
     def as_config(self) -> dict[str, Any]:
         """The settings under Flask's upper-case config names (extensions read those)."""

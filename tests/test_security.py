@@ -119,7 +119,7 @@ def test_a_complete_production_configuration_starts(make_app: Callable[..., Flas
 
 @pytest.mark.parametrize("variable", ["TWILIO_AUTH_TOKEN", "SECRET_KEY", "NUMBER_ENCRYPTION_KEY",
                                       "RATELIMIT_STORAGE_URI", "TWILIO_ACCOUNT_SID",
-                                      "STAFF_REPLY_PINS"])
+                                      "STAFF_REPLY_PINS", "PUBLIC_BASE_URL"])
 def test_production_refuses_to_start_naming_what_is_missing(
         make_app: Callable[..., Flask], variable: str) -> None:
     with pytest.raises(ConfigError, match=rf"- {variable} "):
@@ -131,6 +131,17 @@ def test_a_short_staff_pin_or_secret_key_is_refused(make_app: Callable[..., Flas
         make_app(**{**PRODUCTION, "STAFF_REPLY_PINS": "1234"})
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         make_app(**{**PRODUCTION, "SECRET_KEY": "short"})
+
+
+@pytest.mark.parametrize("pin", ["7", "12345", "abcdef", "12 3456", "١٢٣٤٥٦"])
+def test_every_pin_is_six_digits_or_more_or_production_does_not_start(
+        make_app: Callable[..., Flask], pin: str) -> None:
+    """Issue #22: STAFF_RECORDING_PIN=7 was accepted at start."""
+    with pytest.raises(ConfigError, match="STAFF_RECORDING_PIN must be 6 digits or more"):
+        make_app(**{**PRODUCTION, "STAFF_RECORDING_PIN": pin})
+    with pytest.raises(ConfigError, match="STAFF_REPLY_PINS has no PIN for every"):
+        make_app(**{**PRODUCTION, "STAFF_REPLY_PINS": pin})
+    assert make_app(**{**PRODUCTION, "STAFF_RECORDING_PIN": "246813"})
 
 
 def test_without_local_mode_nothing_unsigned_is_accepted(make_app: Callable[..., Flask]) -> None:

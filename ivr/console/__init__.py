@@ -101,7 +101,6 @@ def init_app(app: Flask) -> None:
     for found, kept in zip(hooks, app_wide, strict=True):
         found[views.bp.name] = [hook for hook in found.get(None, []) if hook not in kept]
         found[None] = kept
-    app.config.setdefault("MAX_CONTENT_LENGTH", 25 * 1024 * 1024)  # recordings uploaded
     app.url_map.converters["id"] = views.DatabaseId  # before the rules that use it
     app.register_blueprint(views.bp)
     # The staff recording line (a webhook, Twilio-signed, no sign-in): off without a PIN.

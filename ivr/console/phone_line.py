@@ -103,8 +103,11 @@ WRONG_PINS: ServiceKey[FailureLimit] = ServiceKey("staff_line_wrong_pins")
 
 
 def wrong_pins_of(app: Flask) -> FailureLimit:
+    # Fail closed: with the store down, wrong PINs cannot be counted, so none is tried (the
+    # staff line waits; no caller of the hotline is affected).
     return FailureLimit("recording-pin", WRONG_PIN_LIMIT,
-                        SETTINGS.get(app).ratelimit_storage_uri or "memory://")
+                        SETTINGS.get(app).ratelimit_storage_uri or "memory://",
+                        fail_closed=True)
 
 
 def _right_pin(entered: str) -> bool:

@@ -8,10 +8,9 @@ clipped recording is refused first: distortion cannot be undone by turning it do
 from __future__ import annotations
 
 import hashlib
-import sys
+import re
 import tempfile
 import wave
-from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +26,8 @@ from ivr.content.sound import MAX_DURATION, MIN_DURATION, _run, convert
 from ivr.voice.hotline import Hotline
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_SOURCE_SECONDS = 180.0  # one prompt (at most a minute) with silence around it
+MAX_CHANNELS = 32  # what sox itself handles; only the first two are ever decoded
 # A sample this close to full scale has been cut off by the microphone or the converter.
 CLIP_LEVEL = 32_700
 CLIP_RUN = 3  # samples in a row at full scale: one is a loud peak, three are a flat top
@@ -44,29 +45,64 @@ class TelephoneAudio:
     sha256: str
 
 
-def clipped_places(path: Path) -> int:
-    """How many times a 16-bit WAV's waveform sits flat at full scale (CLIP_RUN samples or more)."""
+def clipped_places(path: Path, block_seconds: float = 10.0) -> int:
+    """How many times a 16-bit WAV's waveform sits flat at full scale (CLIP_RUN samples or
+    more in a row), read `block_seconds` at a time (never the whole file in memory).
+
+    A run is counted at the sample where it reaches CLIP_RUN: that sample and the CLIP_RUN
+    - 1 before it are flat, the one before those is not. The last CLIP_RUN flags of a block
+    go in front of the next, so that a run across two blocks is counted once."""
+    import numpy as np  # the console's uploads only: web processes otherwise never load it
+
+    places = 0
+    tail = np.zeros(CLIP_RUN, dtype=bool)
     with wave.open(str(path), "rb") as reader:
         if reader.getsampwidth() != 2:
             return 0
-        data = reader.readframes(reader.getnframes())
-    samples = array("h")
-    samples.frombytes(data[: len(data) - len(data) % 2])
-    if sys.byteorder == "big":
-        samples.byteswap()
-    places, run = 0, 0
-    for sample in samples:
-        if sample >= CLIP_LEVEL or sample <= -CLIP_LEVEL:
-            run += 1
-            if run == CLIP_RUN:
-                places += 1
-        else:
-            run = 0
+        block = max(1, int(reader.getframerate() * block_seconds))
+        while data := reader.readframes(block):
+            samples = np.frombuffer(data[: len(data) - len(data) % 2], dtype="<i2")
+            flags = np.concatenate((tail, np.abs(samples.astype(np.int32)) >= CLIP_LEVEL))
+            reached = ~flags[: len(flags) - CLIP_RUN]
+            for back in range(CLIP_RUN):
+                reached &= flags[CLIP_RUN - back: len(flags) - back]
+            places += int(np.count_nonzero(reached))
+            tail = flags[-CLIP_RUN:]
     return places
 
 
+@dataclass(frozen=True)
+class SourceHeader:
+    """What an uploaded file's header says, read by sox without decoding the sound."""
+
+    channels: int
+    rate: int
+    seconds: float  # 0 where the header does not say
+
+
+def read_header(source: Path) -> SourceHeader:
+    """The channels, rate and length a file's header gives (sox --info), in a limited child."""
+    try:
+        said = {key.strip(): value.strip() for key, value in (
+            line.split(":", 1) for line in
+            _run(["sox", "--info", str(source)], limited=True).splitlines() if ":" in line)}
+        channels = int(said["Channels"])
+        rate = int(float(said["Sample Rate"]))
+    except (AudioError, ValueError, KeyError) as exc:
+        raise RecordingError("The file could not be read as sound: send WAV, FLAC, Ogg or "
+                             "MP3 as recorded.") from exc
+    samples = re.search(r"= (\d+) samples", said.get("Duration", ""))
+    seconds = int(samples.group(1)) / rate if samples and rate > 0 else 0.0
+    return SourceHeader(channels, rate, seconds)
+
+
 def telephone_audio(data: bytes, filename: str) -> TelephoneAudio:
-    """Any recording sox reads -> the prompts' WAV format; RecordingError with the reason."""
+    """Any recording sox reads -> the prompts' WAV format; RecordingError with the reason.
+
+    An upload's length is taken from its header before a sample is decoded, and decoding
+    runs in a child with memory, file-size and time limits (ivr.content.sound._run): a small
+    file that claims or unpacks to hours of sound costs the web process nothing. At most
+    MAX_SOURCE_SECONDS, 2 channels and 48 kHz of it are ever decoded."""
     suffix = Path(filename).suffix.lower() or ".wav"
     if suffix not in AUDIO_SUFFIXES:
         raise RecordingError(f"{suffix} files are not taken: send WAV, FLAC, Ogg or MP3.")
@@ -77,17 +113,30 @@ def telephone_audio(data: bytes, filename: str) -> TelephoneAudio:
     with tempfile.TemporaryDirectory(prefix="ivr-record-") as work:
         source = Path(work) / f"source{suffix}"
         source.write_bytes(data)
-        plain = Path(work) / "plain.wav"  # same rate and channels, 16-bit: to look for clipping
+        header = read_header(source)
+        if header.seconds > MAX_SOURCE_SECONDS:
+            raise RecordingError(f"The file lasts {header.seconds / 60:.0f} minutes; send one "
+                                 f"prompt, at most {MAX_SOURCE_SECONDS:.0f} s with the silence "
+                                 "around it.")
+        if not 1 <= header.channels <= MAX_CHANNELS:
+            raise RecordingError(f"The file has {header.channels} channels; send a mono or "
+                                 "stereo recording.")
+        plain = Path(work) / "plain.wav"  # 16-bit, at most 2 channels: to look for clipping
         target = Path(work) / "prompt.wav"
+        # The first two channels of a multi-channel file; a very high rate halved; whatever
+        # the header said, never more than MAX_SOURCE_SECONDS decoded.
+        shape = (["remix", "1", "2"] if header.channels > 2 else []) + \
+            (["rate", "48k"] if header.rate > 48_000 else [])
         try:
-            _run(["sox", "-V1", str(source), "-b", "16", "-e", "signed-integer", str(plain)])
+            _run(["sox", "-V1", str(source), "-b", "16", "-e", "signed-integer", str(plain),
+                  *shape, "trim", "0", f"{MAX_SOURCE_SECONDS:g}"], limited=True)
             clips = clipped_places(plain)
             if clips >= CLIPS_REFUSED:
                 raise RecordingError(
                     f"The recording is clipped: the sound was too loud in {clips} places and "
                     "is distorted. Hold the microphone further away or speak a little more "
                     "softly, then record again.")
-            info = convert(source, target)
+            info = convert(plain, target, limited=True)
         except AudioError as exc:
             message = str(exc)
             if "nothing but silence" in message:

@@ -22,6 +22,8 @@ from flask import (
 )
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
+from limits.errors import StorageError
+from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import TooManyRequests
@@ -121,6 +123,18 @@ def database_down(error: SQLAlchemyError) -> tuple[str, int]:
                                    "answered by SMS until the database is back. Voice "
                                    "messages stay at Twilio (`ivr recordings sync` brings "
                                    "back any missed). Try again in a minute."), 503
+
+
+@bp.errorhandler(RedisError)
+@bp.errorhandler(StorageError)
+def limits_down(error: Exception) -> tuple[str, int]:
+    """The shared store of attempt counts (Redis) does not answer: no sign-in is checked
+    while attempts cannot be counted (calls go on as usual)."""
+    log.warning("console: the limit store failed: %s", type(error).__name__)
+    return render_template("console/error.html", title="Try again shortly",
+                           message="Sign-in attempts cannot be counted just now, so none "
+                                   "is checked. Calls go on as usual. Try again in a minute."
+                           ), 503
 
 
 @bp.errorhandler(TooManyRequests)

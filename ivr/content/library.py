@@ -15,6 +15,7 @@ from ivr.content.audio import (
 from ivr.content.needs import Need
 from ivr.content.prompt_set import AUDIO_SUFFIXES, PromptSet
 from ivr.content.sound import (
+    SILENCE_LEVEL,
     Problem,
     check_file,
     convert,
@@ -72,8 +73,8 @@ def import_recordings(prompts: PromptSet, directory: Path, lang: str,
         need = found
         target = prompts.root / lang / f"{recording.stem}.wav"
         try:
-            kwargs = {"silence_level": silence_level} if silence_level is not None else {}
-            info = convert(recording, target, **kwargs)
+            info = convert(recording, target, SILENCE_LEVEL if silence_level is None
+                           else silence_level)
         except AudioError as exc:
             result.problems.append(Problem(recording.name, str(exc)))
             continue

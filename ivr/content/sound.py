@@ -126,17 +126,37 @@ def inspect_wav(path: Path) -> WavInfo:
 # --- making files: sox and espeak-ng ------------------------------------------------------
 
 
-def _run(command: list[str]) -> None:
-    """Run a tool with list arguments; its error output becomes an AudioError."""
+# A tool working on a file someone uploaded runs in a child with these limits (prlimit):
+# whatever the file claims or holds, it cannot take the machine's memory, disk or time.
+CHILD_MEMORY_BYTES = 512 * 1024 * 1024
+CHILD_FILE_BYTES = 200 * 1024 * 1024
+CHILD_SECONDS = 10
+
+
+def _run(command: list[str], limited: bool = False) -> str:
+    """Run a tool with list arguments; its output, or its error output as an AudioError.
+
+    `limited`: within CHILD_MEMORY_BYTES of memory, CHILD_FILE_BYTES per file written and
+    CHILD_SECONDS of time (for files from outside)."""
     if shutil.which(command[0]) is None:
         raise AudioError(f"{command[0]} is not installed (Debian: apt-get install {command[0]})")
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if limited and shutil.which("prlimit"):
+        command = ["prlimit", f"--as={CHILD_MEMORY_BYTES}", f"--fsize={CHILD_FILE_BYTES}",
+                   f"--cpu={CHILD_SECONDS}", "--", *command]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, check=False,
+                                timeout=CHILD_SECONDS if limited else None)
+    except subprocess.TimeoutExpired as exc:
+        raise AudioError(f"{command[0]} took more than {CHILD_SECONDS} s") from exc
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()
-        raise AudioError(f"{command[0]} failed: {detail[-1] if detail else result.returncode}")
+        tool = command[command.index("--") + 1] if "--" in command else command[0]
+        raise AudioError(f"{tool} failed: {detail[-1] if detail else result.returncode}")
+    return result.stdout
 
 
-def convert(source: Path, target: Path, silence_level: float = SILENCE_LEVEL) -> WavInfo:
+def convert(source: Path, target: Path, silence_level: float = SILENCE_LEVEL, *,
+            limited: bool = False) -> WavInfo:
     """Any format sox reads -> 8 kHz mono 16-bit PCM WAV, silence trimmed, level normalized.
 
     Two passes: the first mixes to mono, removes rumble under 60 Hz, trims leading and
@@ -149,7 +169,7 @@ def convert(source: Path, target: Path, silence_level: float = SILENCE_LEVEL) ->
         trimmed = Path(work) / "trimmed.wav"
         _run(["sox", "-V1", str(source), *fmt, str(trimmed), "remix", "-", "highpass", "60",
               "silence", "1", "0.02", percent, "reverse", "silence", "1", "0.02", percent,
-              "reverse"])
+              "reverse"], limited)
         measured = inspect_wav(trimmed)
         if measured.frames == 0 or measured.active_level_db == -math.inf:
             raise AudioError(f"{source.name}: nothing but silence")
@@ -158,7 +178,7 @@ def convert(source: Path, target: Path, silence_level: float = SILENCE_LEVEL) ->
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.stem + ".partial.wav")
         _run(["sox", "-V1", str(trimmed), *fmt, str(partial), "gain", f"{gain:.2f}",
-              "pad", str(LEAD_PAD), str(TAIL_PAD)])
+              "pad", str(LEAD_PAD), str(TAIL_PAD)], limited)
         partial.replace(target)
     return inspect_wav(target)
 

@@ -15,7 +15,7 @@ from ivr.voice.simulate import Step, parse_twiml
 from tests.conftest import PUBLIC_BASE_URL, twilio_post
 from tests.console.test_console_recordings import speech_like
 
-PIN = "2468"
+PIN = "246813"
 RECORDING_URL = "https://api.twilio.com/2010-04-01/Accounts/ACtest/Recordings/RE0001"
 
 
