@@ -18,6 +18,7 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.console.accounts import SignedIn, load_signed_in
+from ivr.console.ids import DatabaseId
 from ivr.console.store import session_scope
 from ivr.settings import SETTINGS
 
@@ -101,7 +102,7 @@ def init_app(app: Flask) -> None:
     for found, kept in zip(hooks, app_wide, strict=True):
         found[views.bp.name] = [hook for hook in found.get(None, []) if hook not in kept]
         found[None] = kept
-    app.url_map.converters["id"] = views.DatabaseId  # before the rules that use it
+    app.url_map.converters["id"] = DatabaseId  # before the rules that use it
     app.register_blueprint(views.bp)
     # The staff recording line (a webhook, Twilio-signed, no sign-in): off without a PIN.
     # Also the hotline number's staff door: a helpline phone calling /voice may enter it.
@@ -116,7 +117,7 @@ def init_app(app: Flask) -> None:
     # worker's replacement too), and a fork taken while a master thread is inside SQLite
     # leaves the child's SQLite lock held forever (every later connect hangs).
     hotline = app.extensions["hotline"]
-    published = PublishedContent(hotline_key(hotline.profile))
+    published = PublishedContent(hotline_key(hotline.profile), app.extensions["events"].engine)
     hotline.prompter.published = published
     published.on_change.append(hotline.engine.forget_rendered)
     app.extensions["published"] = published

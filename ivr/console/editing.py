@@ -21,9 +21,8 @@ from twilio.twiml.voice_response import VoiceResponse
 from ivr.console.menu import PromptUse, menu_tree, sample_values
 from ivr.console.models import PromptText
 from ivr.console.published import APPROVED, hotline_key, sha256_of
-from ivr.content.i18n import SOURCE_LANGUAGE
+from ivr.content.i18n import SOURCE_LANGUAGE, refusal
 from ivr.content.profile import Profile
-from ivr.content.safe_text import refusal
 from ivr.content.texts import fill, placeholders
 from ivr.voice.hotline import Hotline
 

@@ -17,8 +17,10 @@ from ivr.content.speech import Utterance, is_part_of_other_prompts
 from ivr.content.texts import placeholders
 from ivr.voice.hotline import Hotline
 
-# Translation states, then audio states, as the badges show them.
+# Translation states, then audio states, as the badges show them. APPROVED: a text two
+# operators approved in the console (it is what callers hear, whatever the catalog says).
 SOURCE, TRANSLATED, FUZZY, MISSING = "source", "translated", "fuzzy", "missing"
+APPROVED = "approved"
 RECORDED, SYNTHESIZED, STALE = "recorded", "synthesized", "stale"
 # What a caller of a language really hears of a prompt (the Prompter's decision), and why.
 HEARD_RECORDING = "recording"  # a person's recording (a file, or one made in the console)
@@ -122,6 +124,13 @@ class PromptView:
             TEXT_MESSAGE: f"Not heard in {name}: it is a text message, never said in a call.",
             STAFF_ONLY: f"Not heard in {name}: only the helpline's staff hear it.",
         }.get(self.heard_as, "")
+
+    @property
+    def text_ready(self) -> bool:
+        """The text is one a person stands behind: the source, approved in the console,
+        a reviewed catalog entry, or one not marked fuzzy."""
+        return self.translation in (SOURCE, APPROVED, TRANSLATED) or (
+            self.translation == FUZZY and self.reviewed)
 
     @property
     def problems(self) -> list[str]:
@@ -258,17 +267,26 @@ def prompt_view(hotline: Hotline, lang: str, use: PromptUse,
     profile, prompter = hotline.profile, hotline.prompter
     source = profile.prompt_text(use.prompt_id)
     found = hotline.catalogs.lookup(lang, use.prompt_id, source)
+    published = prompter.published
+    approved = published.text(lang, use.prompt_id, source) \
+        if published is not None and lang != SOURCE_LANGUAGE else None
     if lang == SOURCE_LANGUAGE:
         translation = SOURCE
+    elif approved is not None:
+        translation = APPROVED
     elif found is None:
         translation = MISSING
     else:
         translation = FUZZY if found.fuzzy else TRANSLATED
-    template = found.text if found else None
+    template = approved if approved is not None else found.text if found else None
     extra = sample_values(hotline, lang, use)
     text, used = prompter.text(lang, use.prompt_id, extra)
     current = hotline.audio.current(lang, use.prompt_id, text) if used == lang else None
-    if current is not None:
+    taken = published.audio_url(lang, use.prompt_id, text) \
+        if published is not None and used == lang else None
+    if taken is not None:
+        audio = RECORDED  # a take approved in the console speaks exactly this text
+    elif current is not None:
         audio = current.source
     elif any(key[:2] == (lang, use.prompt_id) for key in hotline.audio.files):
         audio = STALE  # a file exists, but for a text that has changed since
@@ -285,7 +303,36 @@ def prompt_view(hotline: Hotline, lang: str, use: PromptUse,
         direction=text_direction(heard.lang), source=source, template=template,
         text=heard.text, translation=translation, audio=audio, audio_url=heard.audio_url,
         voice=voice, review_hash=digest, heard_as=kind, heard_file=file,
-        reviewed=digest in (reviews or {}).get((lang, use.prompt_id), set()))
+        reviewed=translation == APPROVED
+        or digest in (reviews or {}).get((lang, use.prompt_id), set()))
+
+
+def distinct_prompts(profile: Profile) -> list[PromptUse]:
+    """Every prompt of the hotline once, where the menu first uses it: the one list every
+    page counts (Overview, Review, Script, the menu)."""
+    found: dict[str, PromptUse] = {}
+    for node in menu_tree(profile):
+        for use in node.prompts:
+            found.setdefault(use.prompt_id, use)
+    return list(found.values())
+
+
+@dataclass(frozen=True)
+class TextSummary:
+    """How far a language's texts are: the same totals on every page."""
+
+    total: int
+    ready: int  # a person stands behind it (approved here, reviewed, or not fuzzy)
+    waiting: int  # translated, waiting for a native speaker's review
+    missing: int  # not translated: callers hear English
+
+
+def text_summary(views: Iterable[PromptView]) -> TextSummary:
+    """The totals of the views of a language's distinct prompts."""
+    listed = list(views)
+    ready = sum(view.text_ready for view in listed)
+    missing = sum(view.template is None and view.translation != SOURCE for view in listed)
+    return TextSummary(len(listed), ready, len(listed) - ready - missing, missing)
 
 
 def language_choices(profile: Profile) -> list[tuple[str, str]]:

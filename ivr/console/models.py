@@ -92,11 +92,18 @@ class PromptText(Base):
 
 
 class PromptRecording(Base):
-    """A person's recording of one prompt, as telephone-ready WAV, tied to the text it speaks."""
+    """A person's recording of one prompt, as telephone-ready WAV, tied to the text it speaks.
+
+    Like a text, a draft until a second operator approves it (or the same one, where the
+    profile allows single sign-off); then the live one (`active`) until another replaces it.
+    """
 
     __tablename__ = "console_prompt_recordings"
     __table_args__ = (Index("ix_console_prompt_recordings_key", "hotline", "lang",
-                            "prompt_id"),)
+                            "prompt_id"),
+                      # An audio URL names the recording by its content: found at once.
+                      Index("ix_console_prompt_recordings_audio", "hotline", "lang",
+                            "prompt_id", "audio_sha256"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     hotline: Mapped[str] = mapped_column(String(64))
@@ -111,7 +118,11 @@ class PromptRecording(Base):
     author: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  default=lambda: datetime.now(UTC))
-    active: Mapped[bool] = mapped_column(default=True)  # False once re-recorded
+    active: Mapped[bool] = mapped_column(default=False)  # the live one: approved, current
+    state: Mapped[str] = mapped_column(String(16), default="draft")  # draft|approved|replaced
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(Text)  # e.g. "restores ben's take of …"
 
 
 class PhonePosition(Base):

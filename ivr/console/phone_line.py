@@ -179,14 +179,18 @@ def _track(lang: str, queue: list[str], index: int, step: str) -> None:
             lang, tuple(queue), index, step))
 
 
-def _prompt(lang: str, queue: list[str], done: int) -> Response:
+def _prompt(lang: str, queue: list[str], done: int, notice: str | None = None) -> Response:
     """Ask for the next prompt of the queue, or say that every one is recorded."""
     _track(lang, queue, min(done, len(queue)), READING if done < len(queue) else FINISHED)
     if done >= len(queue):
-        return _goodbye(f"Every {language_name(lang, SOURCE_LANGUAGE)} prompt is recorded. "
+        return _goodbye(f"{notice + ' ' if notice else ''}Every "
+                        f"{language_name(lang, SOURCE_LANGUAGE)} prompt is recorded. Callers "
+                        "hear your takes once another operator approves them in the console. "
                         "Thank you. Goodbye.")
     prompt_id, h = queue[done], _hotline()
     response = VoiceResponse()
+    if notice:
+        response.say(notice, **ENGLISH)
     response.say(f"Prompt {done + 1} of {len(queue)}: {prompt_id.replace('.', ' ')}.", **ENGLISH)
     text = text_to_read(h, lang, prompt_id) or ""
     voice = h.prompter.voice(lang)
@@ -250,8 +254,8 @@ def keep() -> Response:
         response.redirect(_url("staff_line.again", lang=lang, queue=queue, done=done),
                           method="POST")
         return _twiml(response)
-    current_app.extensions["published"].refresh(engine())
-    return _prompt(lang, queue, done + 1)
+    return _prompt(lang, queue, done + 1,
+                   "Kept. It waits for another operator's approval in the console.")
 
 
 @bp.post("/again")

@@ -160,11 +160,13 @@ def import_content(session: Session, hotline: Hotline, locales: Path, prompts: P
                 PromptRecording.hotline == key, PromptRecording.lang == audio.lang,
                 PromptRecording.prompt_id == audio.prompt_id,
                 PromptRecording.active.is_(True))):
-            older.active = False
+            older.active, older.state = False, "replaced"
         session.add(PromptRecording(
             hotline=key, lang=audio.lang, prompt_id=audio.prompt_id, text=audio.text,
             text_sha256=audio.sha256, audio_sha256=sha256_of_bytes(data), wav=data,
-            duration=audio.duration, how="import", author=IMPORTER, active=True))
+            duration=audio.duration, how="import", author=IMPORTER, active=True,
+            state=APPROVED, approved_by=IMPORTER, approved_at=datetime.now(UTC),
+            note=f"imported from {audio.path.name}"))
         moved.recordings += 1
     session.flush()
     return moved

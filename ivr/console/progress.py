@@ -6,9 +6,21 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ivr.console.editing import fill_values
-from ivr.console.menu import ELSEWHERE, PromptUse, menu_tree, review_hash
-from ivr.console.published import PublishedContent, sha256_of
+from ivr.console.menu import (
+    ELSEWHERE,
+    HEARD_RECORDING,
+    HEARD_SYNTHESIZED,
+    HEARD_VOICE,
+    RECORDED,
+    STALE,
+    PromptUse,
+    TextSummary,
+    distinct_prompts,
+    menu_tree,
+    prompt_view,
+    text_summary,
+)
+from ivr.console.published import PublishedContent
 from ivr.console.recording import text_to_read
 from ivr.content.i18n import SOURCE_LANGUAGE, language_name
 from ivr.content.profile import Profile
@@ -24,7 +36,7 @@ NOT_RECORDED = frozenset({"whisper", "whisper.no_language", "staff.recording_pin
 # What a caller hears, best first.
 RECORDING, VOICE, PLACEHOLDER, ENGLISH = "recording", "Twilio voice", "placeholder", "English"
 HEARD_KINDS = (RECORDING, VOICE, PLACEHOLDER, ENGLISH)
-CURRENT, STALE, MISSING = "current", "stale", "missing"
+CURRENT, MISSING = "current", "missing"  # and STALE, as the menu says it
 
 
 def spoken_prompts(profile: Profile) -> list[PromptUse]:
@@ -55,7 +67,8 @@ class PromptStatus:
 class LanguageProgress:
     lang: str
     name: str
-    prompts: list[PromptStatus] = field(default_factory=list)
+    prompts: list[PromptStatus] = field(default_factory=list)  # those callers hear
+    texts: TextSummary = TextSummary(0, 0, 0, 0)  # every prompt's text, as Review counts
 
     def count(self, **match: object) -> int:
         return sum(all(getattr(p, k) == v for k, v in match.items()) for p in self.prompts)
@@ -72,38 +85,27 @@ class LanguageProgress:
 
 def prompt_status(hotline: Hotline, lang: str, use: PromptUse,
                   reviews: Mapping[tuple[str, str], set[str]]) -> PromptStatus:
-    """One prompt in one language: what a caller hears today and how far it is."""
-    prompter, pid = hotline.prompter, use.prompt_id
-    values = fill_values(hotline, lang, pid)
-    said = prompter.utterance(lang, pid, **values)
-    published = prompter.published if isinstance(prompter.published, PublishedContent) else None
-    live = published.snapshot.recordings.get((lang, pid)) if published else None
-    manifest = hotline.audio.current(lang, pid, said.text) if said.instead_of is None else None
-    if said.instead_of or said.lang != lang:
-        heard = ENGLISH
-    elif said.audio_url is None:
-        heard = VOICE
-    elif (live and live.text_sha256 == sha256_of(said.text)) or (
-            manifest is not None and manifest.source == "recorded"):
-        heard = RECORDING
-    else:
-        heard = PLACEHOLDER
+    """One prompt in one language: what a caller hears today and how far it is, read from
+    the same view every page shows (ivr.console.menu.prompt_view)."""
+    view = prompt_view(hotline, lang, use, reviews)
+    heard = {HEARD_RECORDING: RECORDING, HEARD_SYNTHESIZED: PLACEHOLDER,
+             HEARD_VOICE: VOICE}.get(view.heard_as, ENGLISH)
     if heard == RECORDING:
         recording = CURRENT
-    elif live is not None or any(key[:2] == (lang, pid) and audio.source == "recorded"
-                                 for key, audio in hotline.audio.files.items()):
+    elif view.audio == STALE or _recorded_before(hotline, lang, use.prompt_id):
         recording = STALE
     else:
         recording = MISSING
-    source = hotline.profile.prompt_text(pid)
-    approved = lang == SOURCE_LANGUAGE
-    if not approved and published and published.text(lang, pid, source):
-        approved = True
-    found = hotline.catalogs.lookup(lang, pid, source)
-    if not approved and found is not None:
-        approved = not found.fuzzy or review_hash(source, found.text) in reviews.get(
-            (lang, pid), set())
-    return PromptStatus(pid, said.text, heard, recording, approved)
+    return PromptStatus(use.prompt_id, view.text, heard, recording, view.text_ready)
+
+
+def _recorded_before(hotline: Hotline, lang: str, prompt_id: str) -> bool:
+    """A person's recording exists, for a text that has changed since."""
+    published = hotline.prompter.published
+    live = published.snapshot.recordings.get((lang, prompt_id)) \
+        if isinstance(published, PublishedContent) else None
+    return live is not None or any(key[:2] == (lang, prompt_id) and audio.source == RECORDED
+                                   for key, audio in hotline.audio.files.items())
 
 
 def language_progress(hotline: Hotline, lang: str,
@@ -111,6 +113,8 @@ def language_progress(hotline: Hotline, lang: str,
     progress = LanguageProgress(lang, language_name(lang, SOURCE_LANGUAGE))
     for use in spoken_prompts(hotline.profile):
         progress.prompts.append(prompt_status(hotline, lang, use, reviews))
+    progress.texts = text_summary(prompt_view(hotline, lang, use, reviews)
+                                  for use in distinct_prompts(hotline.profile))
     return progress
 
 

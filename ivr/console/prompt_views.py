@@ -24,13 +24,16 @@ from ivr.console.editing import (
     save_draft,
     single_sign_off,
 )
+from ivr.console.ids import form_id
 from ivr.console.menu import language_choices, text_direction
 from ivr.console.models import PromptRecording
 from ivr.console.progress import HEARD_KINDS, all_progress, language_progress, to_record
 from ivr.console.published import PublishedContent, hotline_key, sha256_of
 from ivr.console.recording import (
     RecordingError,
+    approve_recording,
     recordings_of,
+    restore_recording,
     save_recording,
     telephone_audio,
     text_to_read,
@@ -98,6 +101,7 @@ def _edit_page(lang: str, prompt_id: str, typed: str | None = None,
     draft = next((v for v in versions if v.state == DRAFT), None)
     to_read = text_to_read(h, lang, prompt_id)
     active = next((r for r in recordings if r.active), None)
+    take = next((r for r in recordings if r.state == DRAFT), None)
     editing = typed if typed is not None else (draft.text if draft else live.text) or ""
     return render_template(
         "console/prompt.html", title=f"{prompt_id} in {language_name(lang, SOURCE_LANGUAGE)}",
@@ -108,7 +112,9 @@ def _edit_page(lang: str, prompt_id: str, typed: str | None = None,
         expected=sorted(set(placeholders(source))),
         values=json.dumps(fill_values(h, lang, prompt_id), ensure_ascii=False),
         may_approve=draft is not None and (draft.author != me or single_sign_off(h.profile)),
-        to_read=to_read, active=active, recordings=recordings[:10],
+        to_read=to_read, active=active, recordings=recordings[:10], take=take,
+        may_approve_take=take is not None and (take.author != me
+                                               or single_sign_off(h.profile)),
         active_current=bool(active and to_read and active.text_sha256 == sha256_of(to_read)),
         heard_url=h.prompter.utterance(lang, prompt_id, **fill_values(h, lang, prompt_id))
         .audio_url), status
@@ -155,7 +161,7 @@ def prompt_approve(lang: str, prompt_id: str) -> BaseResponse:
     _translated(lang)
     try:
         with session_scope() as db:
-            approve(db, hotline(), operator().name, int(request.form.get("version") or 0))
+            approve(db, hotline(), operator().name, form_id("version"))
     except (EditError, ValueError) as exc:
         flash(str(exc) if isinstance(exc, EditError) else "There is no such draft.", "error")
         return _back(lang, prompt_id, "#draft")
@@ -169,7 +175,7 @@ def prompt_restore(lang: str, prompt_id: str) -> BaseResponse:
     _translated(lang)
     try:
         with session_scope() as db:
-            restore(db, hotline(), operator().name, int(request.form.get("version") or 0),
+            restore(db, hotline(), operator().name, form_id("version"),
                     previous=request.form.get("which") == "previous")
     except (EditError, ValueError) as exc:
         flash(str(exc) if isinstance(exc, EditError) else "There is no such version.", "error")
@@ -204,13 +210,44 @@ def prompt_record(lang: str, prompt_id: str) -> BaseResponse:
     except RecordingError as exc:
         flash(f"Recording refused: {exc}", "error")
         return _back(lang, prompt_id, "#record")
+    flash(f"{prompt_id} in {lang}: take saved ({audio.duration:.1f} s). Another operator "
+          "approves it" + (" (or you: this hotline allows single sign-off)."
+                           if single_sign_off(h.profile) else "; callers hear it then."))
+    return _back(lang, prompt_id, "#take")
+
+
+@bp.post("/prompts/<lang>/<prompt_id>/recording/approve")
+def prompt_take_approve(lang: str, prompt_id: str) -> BaseResponse:
+    _translated(lang)
+    try:
+        with session_scope() as db:
+            approve_recording(db, hotline(), operator().name,
+                              form_id("take"))
+    except (RecordingError, ValueError) as exc:
+        flash(str(exc) if isinstance(exc, RecordingError) else "There is no such take.",
+              "error")
+        return _back(lang, prompt_id, "#take")
     _publish_now()
-    flash(f"{prompt_id} in {lang}: recording saved ({audio.duration:.1f} s). "
-          "Callers hear it within a minute.")
+    flash(f"{prompt_id} in {lang}: take approved. Callers hear it within a minute.")
     return _back(lang, prompt_id, "#record")
 
 
-@bp.get("/recordings/<int:recording_id>.wav")
+@bp.post("/prompts/<lang>/<prompt_id>/recording/restore")
+def prompt_take_restore(lang: str, prompt_id: str) -> BaseResponse:
+    _translated(lang)
+    try:
+        with session_scope() as db:
+            restore_recording(db, hotline(), operator().name,
+                              form_id("take"))
+    except (RecordingError, ValueError) as exc:
+        flash(str(exc) if isinstance(exc, RecordingError) else "There is no such take.",
+              "error")
+        return _back(lang, prompt_id, "#record")
+    flash(f"{prompt_id} in {lang}: the earlier take is saved again, to approve.")
+    return _back(lang, prompt_id, "#take")
+
+
+@bp.get("/recordings/<id:recording_id>.wav")
 def recording_audio(recording_id: int) -> Response:
     """Any stored recording, current or replaced, to listen back in the console."""
     with session_scope() as db:

@@ -12,6 +12,7 @@ import contextvars
 import hashlib
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from ivr.console.models import PromptRecording, PromptText
 from ivr.content.profile import Profile
+from ivr.storage.engines import within
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +96,24 @@ def load_snapshot(session: Session, hotline: str, previous: Snapshot = EMPTY) ->
     return Snapshot(texts, recordings, datetime.now(UTC))
 
 
+_HEX = re.compile(r"[0-9a-f]{12,64}")
+STORED_DEADLINE_S = 2.0  # reading a take the snapshot lacks; Twilio waits for the audio
+
+
+def _approved_take(engine: Engine, hotline: str, lang: str, prompt_id: str,
+                   version: str) -> bytes | None:
+    """The audio of a take that was approved (live now or before), by its hash's start.
+    Drafts are never served: nobody approved them."""
+    with Session(engine) as session:
+        return session.scalar(
+            select(PromptRecording.wav).where(
+                PromptRecording.hotline == hotline, PromptRecording.lang == lang,
+                PromptRecording.prompt_id == prompt_id,
+                PromptRecording.audio_sha256.startswith(version),
+                PromptRecording.approved_by.is_not(None))
+            .order_by(PromptRecording.id.desc()).limit(1))
+
+
 def _content(snapshot: Snapshot) -> tuple[object, ...]:
     return (snapshot.texts, {key: live.id for key, live in snapshot.recordings.items()})
 
@@ -101,8 +121,9 @@ def _content(snapshot: Snapshot) -> tuple[object, ...]:
 class PublishedContent:
     """One hotline's snapshot, as the Prompter and the media route read it."""
 
-    def __init__(self, hotline: str) -> None:
+    def __init__(self, hotline: str, engine: Engine | None = None) -> None:
         self.hotline = hotline
+        self.engine = engine  # where takes not yet in the snapshot are read
         self.snapshot = EMPTY
         self.failures = 0  # refreshes in a row that could not reach the database
         # Called when what callers hear has changed (the engine forgets its rendered menus).
@@ -121,9 +142,22 @@ class PublishedContent:
             return f"/prompts/{lang}/{prompt_id}.wav?v={live.audio_sha256[:12]}"
         return None
 
-    def wav(self, lang: str, name: str) -> bytes | None:
+    def wav(self, lang: str, name: str, version: str = "") -> bytes | None:
+        """The live take; for a `version` (the start of an audio hash, from a URL) another
+        worker named, that take, read from the database when this snapshot lacks it."""
         live = self.snapshot.recordings.get((lang, name))
-        return live.wav if live else None
+        if live and (not version or live.audio_sha256.startswith(version)):
+            return live.wav
+        if not version or self.engine is None or not _HEX.fullmatch(version):
+            return live.wav if live else None
+        try:
+            stored = within(STORED_DEADLINE_S, _approved_take, self.engine, self.hotline, lang,
+                            name, version, lane="media")
+        except (SQLAlchemyError, TimeoutError) as exc:
+            log.warning("published prompts: a take named by a URL could not be read (%s)",
+                        type(exc).__name__)
+            stored = None
+        return stored if stored is not None else (live.wav if live else None)
 
     def refresh(self, engine: Engine) -> bool:
         """Load a new snapshot; on a database error keep the last one and say False."""
@@ -164,8 +198,8 @@ class DraftView:
     def audio_url(self, lang: str, prompt_id: str, text: str) -> str | None:
         return self.published.audio_url(lang, prompt_id, text)
 
-    def wav(self, lang: str, name: str) -> bytes | None:
-        return self.published.wav(lang, name)
+    def wav(self, lang: str, name: str, version: str = "") -> bytes | None:
+        return self.published.wav(lang, name, version)
 
 
 def use_drafts(drafts: Mapping[tuple[str, str], tuple[str, str]] | None) -> contextvars.Token:

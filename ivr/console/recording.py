@@ -8,18 +8,27 @@ clipped recording is refused first: distortion cannot be undone by turning it do
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import tempfile
 import wave
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
-from ivr.console.editing import EditError, check_prompt, fill_values
+from ivr.console.editing import (
+    DRAFT,
+    REPLACED,
+    EditError,
+    check_prompt,
+    fill_values,
+    single_sign_off,
+)
 from ivr.console.models import PromptRecording
-from ivr.console.published import hotline_key, sha256_of
+from ivr.console.published import APPROVED, hotline_key, sha256_of
 from ivr.content.audio import AudioError
 from ivr.content.prompt_set import AUDIO_SUFFIXES
 from ivr.content.sound import MAX_DURATION, MIN_DURATION, _run, convert
@@ -159,9 +168,10 @@ def text_to_read(hotline: Hotline, lang: str, prompt_id: str) -> str | None:
 
 
 def save_recording(session: Session, hotline: Hotline, author: str, lang: str, prompt_id: str,
-                   audio: TelephoneAudio, how: str, text: str | None = None) -> PromptRecording:
-    """Store a recording as the live one of its prompt; it speaks `text` (default: the text
-    callers get now), and goes stale as soon as that text changes."""
+                   audio: TelephoneAudio, how: str, text: str | None = None,
+                   note: str | None = None) -> PromptRecording:
+    """Store a recording as a draft of its prompt, for another operator to approve (callers
+    hear nothing new yet); it speaks `text` (default: the text callers get now)."""
     try:
         check_prompt(hotline, lang, prompt_id)
     except EditError as exc:
@@ -169,18 +179,85 @@ def save_recording(session: Session, hotline: Hotline, author: str, lang: str, p
     spoken = text if text is not None else text_to_read(hotline, lang, prompt_id)
     if not spoken:
         raise RecordingError("This prompt has no text in this language yet: translate it first.")
-    for older in session.scalars(select(PromptRecording).where(
-            PromptRecording.hotline == hotline_key(hotline.profile),
-            PromptRecording.lang == lang, PromptRecording.prompt_id == prompt_id,
-            PromptRecording.active.is_(True))):
-        older.active = False
+    for older in session.scalars(_takes(hotline, lang, prompt_id).where(
+            PromptRecording.state == DRAFT)):
+        older.state = REPLACED  # one draft at a time: the newest
     row = PromptRecording(hotline=hotline_key(hotline.profile), lang=lang, prompt_id=prompt_id,
                           text=spoken, text_sha256=sha256_of(spoken),
                           audio_sha256=audio.sha256, wav=audio.wav, duration=audio.duration,
-                          how=how, author=author, active=True)
+                          how=how, author=author, active=False, state=DRAFT, note=note)
     session.add(row)
     session.flush()
     return row
+
+
+def _takes(hotline: Hotline, lang: str, prompt_id: str):  # type: ignore[no-untyped-def]
+    return select(PromptRecording).where(
+        PromptRecording.hotline == hotline_key(hotline.profile), PromptRecording.lang == lang,
+        PromptRecording.prompt_id == prompt_id)
+
+
+def approve_recording(session: Session, hotline: Hotline, approver: str,
+                      recording_id: int) -> PromptRecording:
+    """A draft take goes live (callers hear it after the next refresh), if a second person
+    approves it, it still speaks the text callers get, and it decodes; otherwise the live
+    one stays and the reason is given."""
+    row = session.get(PromptRecording, recording_id)
+    if row is None or row.hotline != hotline_key(hotline.profile) or row.state != DRAFT:
+        raise RecordingError("There is no such take waiting for approval.")
+    if row.author == approver and not single_sign_off(hotline.profile):
+        raise RecordingError("Another operator must approve your take: this hotline's "
+                             "profile asks for two people on everything callers hear.")
+    if text_to_read(hotline, row.lang, row.prompt_id) != row.text:
+        raise RecordingError("The text changed after this take: record it again.")
+    why = decode_problem(row.wav, row.audio_sha256)
+    if why:
+        raise RecordingError(why)
+    for older in session.scalars(_takes(hotline, row.lang, row.prompt_id).where(
+            PromptRecording.active.is_(True))):
+        older.active, older.state = False, REPLACED
+    row.active, row.state = True, APPROVED
+    row.approved_by, row.approved_at = approver, datetime.now(UTC)
+    session.flush()
+    return row
+
+
+def decode_problem(wav_bytes: bytes, audio_sha256: str) -> str | None:
+    """Why stored audio cannot be played to callers (None when it can): it is the bytes it
+    was made as, and a telephone WAV (8 kHz mono 16-bit) of a prompt's length."""
+    if hashlib.sha256(wav_bytes).hexdigest() != audio_sha256:
+        return "The stored take is not the one that was recorded: record it again."
+    try:
+        with wave.open(io.BytesIO(wav_bytes), "rb") as reader:
+            shape = (reader.getnchannels(), reader.getsampwidth(), reader.getframerate())
+            seconds = reader.getnframes() / reader.getframerate()
+    except (wave.Error, EOFError, ZeroDivisionError) as exc:
+        return f"The take does not decode as a WAV file ({exc}): record it again."
+    if shape != (1, 2, 8000) or not MIN_DURATION <= seconds <= MAX_DURATION + 1:
+        return "The take is not telephone audio of a prompt's length: record it again."
+    return None
+
+
+def restore_recording(session: Session, hotline: Hotline, author: str,
+                      recording_id: int) -> PromptRecording:
+    """An earlier take, saved again as a draft to approve (if it speaks the current text)."""
+    row = session.get(PromptRecording, recording_id)
+    if row is None or row.hotline != hotline_key(hotline.profile):
+        raise RecordingError("There is no such take.")
+    if text_to_read(hotline, row.lang, row.prompt_id) != row.text:
+        raise RecordingError("That take speaks an older text: record the current one.")
+    audio = TelephoneAudio(row.wav, row.duration, row.audio_sha256)
+    when = row.created_at.strftime("%Y-%m-%d %H:%M")
+    return save_recording(session, hotline, author, row.lang, row.prompt_id, audio, row.how,
+                          row.text, note=f"restores {row.author}'s take of {when}")
+
+
+def draft_take(session: Session, hotline: Hotline, lang: str,
+               prompt_id: str) -> PromptRecording | None:
+    """The take waiting for approval, if any."""
+    return session.scalar(_takes(hotline, lang, prompt_id).options(defer(PromptRecording.wav))
+                          .where(PromptRecording.state == DRAFT)
+                          .order_by(PromptRecording.id.desc()))
 
 
 def recordings_of(session: Session, hotline: Hotline, lang: str,

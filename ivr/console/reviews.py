@@ -11,7 +11,7 @@ from babel.messages.pofile import read_po, write_po
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr.console.menu import PromptView, menu_tree, prompt_view, review_hash
+from ivr.console.menu import SOURCE, PromptView, distinct_prompts, prompt_view, review_hash
 from ivr.console.models import Review
 from ivr.content import i18n
 from ivr.content.i18n import CLDR_LOCALES, SOURCE_LANGUAGE
@@ -144,22 +144,17 @@ def review_overview(session: Session, hotline: Hotline, lang: str) -> ReviewOver
                                   .order_by(Review.at.desc())):
         history.setdefault(review.prompt_id, []).append(review)
         _ = review.operator.name  # loaded while the session is open
-    seen: set[str] = set()
-    for node in menu_tree(hotline.profile):
-        for use in node.prompts:
-            if use.prompt_id in seen:
-                continue
-            seen.add(use.prompt_id)
-            view = prompt_view(hotline, lang, use, reviewed)
-            past = history.get(use.prompt_id, [])
-            item = ReviewItem(view, next((r for r in past if r.verdict == "reviewed"), None),
-                              [r for r in past if r.verdict == "comment"])
-            if view.template is None:
-                overview.missing.append(item)
-            elif view.reviewed:
-                overview.reviewed.append(item)
-            else:
-                overview.waiting.append(item)
+    for use in distinct_prompts(hotline.profile):
+        view = prompt_view(hotline, lang, use, reviewed)
+        past = history.get(use.prompt_id, [])
+        item = ReviewItem(view, next((r for r in past if r.verdict == "reviewed"), None),
+                          [r for r in past if r.verdict == "comment"])
+        if view.template is None and view.translation != SOURCE:
+            overview.missing.append(item)
+        elif view.text_ready:
+            overview.reviewed.append(item)
+        else:
+            overview.waiting.append(item)
     # Fuzzy first: those are the machine-made or outdated ones callers hear unchecked.
     overview.waiting.sort(key=lambda item: (item.view.translation != "fuzzy",
                                             not item.reopened))

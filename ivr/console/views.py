@@ -27,7 +27,6 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import TooManyRequests
-from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response as BaseResponse
 
 from ivr.console import (
@@ -46,10 +45,12 @@ from ivr.console.menu import (
     ELSEWHERE,
     MenuNode,
     PromptView,
+    distinct_prompts,
     language_choices,
     menu_tree,
     prompt_view,
     text_direction,
+    text_summary,
 )
 from ivr.console.models import Review
 from ivr.console.published import stop_drafts, use_drafts
@@ -72,16 +73,6 @@ bp = Blueprint("console", __name__, url_prefix="/console", template_folder="temp
 OPEN_ENDPOINTS = frozenset({"console.login", "console.static"})
 # A console path in printable ASCII: no CR/LF (a header split), no space, no other site.
 SAFE_NEXT = re.compile(r"^/console(?:[/?#][\x21-\x7e]*)?$")
-# Database ids are 32-bit: a longer number in a URL is a 404, not an overflow (a 500).
-MAX_ID = 2**31 - 1
-
-
-class DatabaseId(IntegerConverter):
-    """`<id:name>` in a console URL: a whole number from 1 to MAX_ID, else 404."""
-
-    def __init__(self, url_map: Map) -> None:
-        super().__init__(url_map, min=1, max=MAX_ID)
-
 KEYPAD = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"]
 
 
@@ -360,7 +351,10 @@ def script() -> str:
     reviews = _reviews()
     rows = [(item, [prompt_view(h, lang, use, reviews) for use in item.prompts])
             for item in tree]
+    texts = text_summary(prompt_view(h, lang, use, reviews)
+                         for use in distinct_prompts(h.profile))
     return render_template("console/script.html", title="Script", rows=rows, lang=lang,
+                           texts=texts,
                            languages=language_choices(h.profile), profile=h.profile,
                            direction=text_direction(lang), generated=datetime.now(
                                h.profile.timezone).strftime("%Y-%m-%d %H:%M"))

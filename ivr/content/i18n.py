@@ -11,7 +11,7 @@ from babel import Locale
 from babel.messages.pofile import read_po
 
 from ivr.content.profile import Profile, ProfileError
-from ivr.content.safe_text import refusal
+from ivr.content.safe_text import describe_problems
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,16 @@ def language_name(code: str, in_language: str) -> str:
     """A language's name as said in another language, from CLDR (e.g. uk in fr: ukrainien)."""
     name = cldr_locale(code).get_language_name(cldr_locale(in_language))
     return name or code
+
+
+def refusal(text: str, lang: str) -> str | None:
+    """Why a prompt text in a language cannot be stored (None when it can): bidirectional
+    controls are allowed in a right-to-left language only (ivr/content/safe_text.py)."""
+    try:
+        right_to_left = cldr_locale(lang).character_order == "right-to-left"
+    except (ValueError, LookupError):
+        right_to_left = False
+    return describe_problems(text, right_to_left)
 
 
 class CatalogError(ProfileError):

@@ -98,7 +98,7 @@ def _build(r: TomlReader, data: dict[str, Any]) -> Profile:
 
     profile = Profile(
         path=r.path,
-        name=_text(r, hotline, "hotline", "name"),
+        name=r.get(hotline, "hotline", "name", str),
         country=country,
         timezone=timezone,
         default_language=default_language,
@@ -140,18 +140,6 @@ def _build(r: TomlReader, data: dict[str, Any]) -> Profile:
     )
     _check_prompts(r, profile)
     return profile
-
-
-def _text(r: TomlReader, table: dict[str, Any], where: str, key: str,
-          default: str | None = None) -> str:
-    """A text callers or staff read or hear: refused, naming the line, when it holds a
-    character that cannot be spoken or sent (ivr/content/safe_text.py)."""
-    text = r.get(table, where, key, str, default) if default is not None \
-        else r.get(table, where, key, str)
-    why = describe_problems(text)
-    if why:
-        raise r.fail(f"{where}.{key}", why)
-    return str(text)
 
 
 def _languages(r: TomlReader, data: dict[str, Any], country: str) -> dict[str, Language]:
@@ -276,7 +264,7 @@ def _destinations(r: TomlReader, data: dict[str, Any], country: str, emergency: 
         if schedule and not closed_steps and not closed_node:
             raise r.fail(where, "out of hours it needs numbers (closed) or a closed_node")
         destinations[name] = Destination(
-            name=name, label=_text(r, entry, where, "label", name), schedule=schedule,
+            name=name, label=r.get(entry, where, "label", str, name), schedule=schedule,
             open_steps=open_steps, closed_steps=closed_steps, closed_node=closed_node,
             together=r.get(entry, where, "together", bool, False))
     return destinations

@@ -11,7 +11,8 @@ right-to-left language, where a sentence may need them.
 Every way in (the console's drafts and approvals, `ivr content import`, the catalogs, the
 profiles) refuses such text and says which character and where (`problems`); every way
 out (the Prompter, the SMS answer and relays) strips what XML forbids whatever is stored
-(`xml_safe`), and logs that it had to.
+(`xml_safe`), and logs that it had to. `ivr.content.i18n.refusal` applies the rules to a
+text in one language.
 """
 
 from __future__ import annotations
@@ -79,21 +80,6 @@ def describe_problems(text: str, right_to_left: bool = False) -> str | None:
         return None
     return ("The text holds a character that cannot be spoken or sent: " + "; ".join(found)
             + ". Delete it (it may be invisible: retype the words around it).")
-
-
-def language_is_right_to_left(lang: str) -> bool:
-    """Whether a profile language is written right to left (CLDR's character order)."""
-    from ivr.content.i18n import cldr_locale
-
-    try:
-        return bool(cldr_locale(lang).character_order == "right-to-left")
-    except (ValueError, LookupError):
-        return False
-
-
-def refusal(text: str, lang: str) -> str | None:
-    """Why a prompt text in a language cannot be stored (None when it can)."""
-    return describe_problems(text, language_is_right_to_left(lang))
 
 
 def xml_safe(text: str, where: str = "") -> str:

@@ -127,7 +127,9 @@ class Published(Protocol):
 
     def audio_url(self, lang: str, prompt_id: str, text: str) -> str | None: ...
 
-    def wav(self, lang: str, name: str) -> bytes | None: ...
+    def wav(self, lang: str, name: str, version: str = "") -> bytes | None:
+        """A recording's audio: the live one, or (`version`, the start of its audio hash,
+        as an audio URL names it) any approved take a worker may have named."""
 
 
 class Prompter:

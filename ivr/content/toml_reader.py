@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ivr.content.profile import ProfileError
+from ivr.content.safe_text import describe_problems
 
 
 class TomlReader:
@@ -95,6 +96,10 @@ class TomlReader:
                 k.__name__ for k in kind)
             raise self.fail(f"{key}.{name}" if key else name,
                             f"must be a {expected}, not {type(value).__name__}")
+        # Any text a profile holds may end up in a document or a caller's ear.
+        why = describe_problems(value) if isinstance(value, str) else None
+        if why:
+            raise self.fail(f"{key}.{name}" if key else name, why)
         if isinstance(value, int) and ((minimum is not None and value < minimum)
                                        or (maximum is not None and value > maximum)):
             bounds = (f"from {minimum} to {maximum}" if minimum is not None and maximum is not None

@@ -6,7 +6,7 @@ import hashlib
 from io import BytesIO
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, abort, current_app, jsonify, send_file
+from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request, send_file
 
 from ivr.security import VALIDATOR
 from ivr.voice.hotline import HOTLINE, Hotline
@@ -41,10 +41,13 @@ def prompt_file(hotline: Hotline, lang: str, stem: str) -> Path | None:
 def prompt_audio(lang: str, prompt_id: str) -> Response:
     """A prompt's WAV (Twilio's media fetches are not signed; the files are public)."""
     hotline = HOTLINE.get()
-    # A recording approved in the console (held in memory) before the file of the same name.
+    # A recording approved in the console (held in memory, or by its content hash in the
+    # database while this worker's snapshot lags) before the file of the same name: a URL
+    # another worker just put in a caller's TwiML is never a 404 here.
     published = hotline.prompter.published
-    recorded = published.wav(lang, prompt_id) if published and lang in hotline.profile.languages \
-        else None
+    version = (request.args.get("v") or "")[:64]
+    recorded = published.wav(lang, prompt_id, version) \
+        if published and lang in hotline.profile.languages else None
     path = prompt_file(hotline, lang, prompt_id) if recorded is None else None
     source: BytesIO | Path
     if recorded is not None:

@@ -12,11 +12,11 @@ from flask import Flask
 from ivr.console.accounts import add_operator
 from ivr.console.editing import approve, history, live_text, save_draft
 from ivr.console.models import PromptRecording
-from ivr.console.recording import save_recording, telephone_audio
+from ivr.console.recording import telephone_audio
 from ivr.console.store import session_scope
 from ivr.content import i18n
 from ivr.content.audio import read_manifest, text_hash
-from tests.console.conftest import OPERATOR, OTHER, PASSWORD
+from tests.console.conftest import OPERATOR, OTHER, PASSWORD, record_live
 from tests.console.test_console_recordings import speech_like
 
 UK_CORRECTED = "Щоб поговорити з %(hotline)s просто зараз, натисніть %(key)s."
@@ -47,7 +47,7 @@ def test_export_then_import_into_a_new_database(console_app: Flask, tmp_path: Pa
     audio = telephone_audio(speech_like(), "take.wav")
     with console_app.app_context(), session_scope() as db:
         approve(db, h, OTHER, save_draft(db, h, OPERATOR, "uk", "main.talk", UK_CORRECTED).id)
-        save_recording(db, h, OPERATOR, "lb", "main.talk", audio, "browser")
+        record_live(db, h, "lb", "main.talk", audio, "browser")
     assert talk_entry(locales, "uk")[1] is True  # machine-made, unreviewed
     args = ["--locales", str(locales), "--prompts", str(prompts)]
     result = console_app.test_cli_runner().invoke(args=["content", "export", *args])

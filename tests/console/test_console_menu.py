@@ -234,13 +234,14 @@ def test_review_page_lists_waiting_reviewed_and_reopened(page_app: Flask, consol
                                                          locales: Path, tmp_path: Path) -> None:
     page = "/console/reviews?lang=uk"
     before = console.get(page).get_data(as_text=True)
-    assert "<strong>2</strong> waiting for review" in before
+    # main.talk's catalog entry is not fuzzy: reviewed already, as Overview and Script say.
+    assert "<strong>1</strong> waiting for review" in before
     assert 'id="r-main.signs"' in before and 'id="r-main.kinds"' not in before
     assert "<code>main.kinds</code>: To hear about kinds" in before  # not translated yet
     console_post(console, page, "/console/review",
                  {"lang": "uk", "prompt": "main.signs", "verdict": "reviewed", "back": page})
     after = console.get(page).get_data(as_text=True)
-    assert "<strong>1</strong> waiting for review" in after
+    assert "<strong>0</strong> waiting for review" in after
     reviewed = after[after.index('id="reviewed"'):after.index('id="missing"')]
     assert "main.signs" in reviewed and f"<td>{OPERATOR}</td>" in reviewed
     write_catalog(locales, "uk", {"main.talk": (UK_TALK, False),

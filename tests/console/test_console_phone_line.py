@@ -9,10 +9,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ivr.console.models import PromptRecording
+from ivr.console.recording import approve_recording
 from ivr.console.store import session_scope
 from ivr.security import FailureLimit
 from ivr.voice.simulate import Step, parse_twiml
 from tests.conftest import PUBLIC_BASE_URL, twilio_post
+from tests.console.conftest import OTHER
 from tests.console.test_console_recordings import speech_like
 
 PIN = "246813"
@@ -77,12 +79,20 @@ def test_record_keep_and_redo_by_phone(make_app: Callable[..., Flask]) -> None:
                     RecordingUrl=RECORDING_URL, RecordingDuration="4")
     assert heard.gather_action
     kept, text = step(client, heard.gather_action, Digits="1")
+    assert "Kept. It waits for another operator's approval in the console." in text
     assert f"Prompt 2 of {total}: language option." in text
     assert takes == ["RE0002"]  # only the take that was kept is fetched
     with app.app_context(), session_scope() as db:
         [row] = db.query(PromptRecording).all()
-        assert (row.lang, row.prompt_id, row.how, row.author) == (
-            "uk", "greeting", "phone", "phone line")
+        assert (row.lang, row.prompt_id, row.how, row.author, row.state, row.active) == (
+            "uk", "greeting", "phone", "phone line", "draft", False)
+    # Callers hear nothing new until a person approves the take in the console.
+    app.extensions["published"].refresh(app.extensions["events"].engine)
+    said = app.extensions["hotline"].prompter.utterance("uk", "greeting")
+    assert said.audio_url is None
+    with app.app_context(), session_scope() as db:
+        approve_recording(db, app.extensions["hotline"], OTHER, row.id)
+    app.extensions["published"].refresh(app.extensions["events"].engine)
     said = app.extensions["hotline"].prompter.utterance("uk", "greeting")
     assert said.audio_url and said.audio_url.startswith("/prompts/uk/greeting.wav?v=")
 

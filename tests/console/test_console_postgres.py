@@ -20,7 +20,7 @@ from ivr.console.accounts import add_operator
 from ivr.console.models import Review
 from ivr.console.store import session_scope
 from ivr.storage.db import Event, upgrade
-from tests.console.conftest import OPERATOR, PASSWORD, console_post, sign_in
+from tests.console.conftest import OPERATOR, PASSWORD, console_post, record_live, sign_in
 
 SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -107,7 +107,7 @@ def test_migration_makes_the_console_tables_as_the_models_say(tmp_path: Path,
 def test_texts_and_recordings_on_postgresql(make_app: Callable[..., Flask],
                                             postgres_url: str) -> None:
     from ivr.console.editing import approve, save_draft
-    from ivr.console.recording import save_recording, telephone_audio
+    from ivr.console.recording import telephone_audio
     from tests.console.test_console_recordings import speech_like
 
     app = make_app(DATABASE_URL=postgres_url)
@@ -118,7 +118,7 @@ def test_texts_and_recordings_on_postgresql(make_app: Callable[..., Flask],
         corrected = "Щоб поговорити з %(hotline)s просто зараз, натисніть %(key)s."
         with app.app_context(), session_scope() as db:
             approve(db, h, "ben", save_draft(db, h, OPERATOR, "uk", "main.talk", corrected).id)
-            save_recording(db, h, OPERATOR, "lb", "main.talk", audio, "upload")
+            record_live(db, h, "lb", "main.talk", audio, "upload")
         published = app.extensions["published"]
         assert published.refresh(app.extensions["events"].engine)
         assert h.prompter.text("uk", "main.talk", {"key": "1"})[0] == (

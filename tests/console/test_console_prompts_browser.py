@@ -151,9 +151,21 @@ def test_record_with_the_microphone_and_find_it_served(
     shots(page, "prompt-lb-recorded")
     page.get_by_role("button", name="Submit this recording").click()
     page.wait_for_selector(".flash")
-    assert page.inner_text(".flashes").startswith("main.talk in lb: recording saved")
+    assert page.inner_text(".flashes").startswith("main.talk in lb: take saved")
+    assert page.get_by_text("Another operator listens to it and approves it.").is_visible()
+    shots(page, "prompt-lb-take")
+    # A second person listens to the take and approves it: only then do callers hear it.
+    page.get_by_role("button", name="Sign out").click()
+    page.goto("/console/prompts/lb/main.talk")
+    page.get_by_label("Name").fill(OTHER)
+    page.get_by_label("Password").fill(OTHER_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/console/prompts/lb/main.talk")
+    page.get_by_role("button", name="Approve this take and publish it").click()
+    page.wait_for_selector("text=main.talk in lb: take approved.")
     assert page.get_by_text("Current recording").is_visible()
     shots(page, "prompt-lb-saved")
+    assert serious_violations(page) == []
     served = page.request.get("/prompts/lb/main.talk.wav")
     assert served.status == 200
     with wave.open(io.BytesIO(served.body()), "rb") as reader:

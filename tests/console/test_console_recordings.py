@@ -6,6 +6,7 @@ import io
 import math
 import struct
 import wave
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from ivr.console.editing import approve, save_draft
 from ivr.console.progress import language_progress, spoken_prompts
 from ivr.console.recording import (
     RecordingError,
+    approve_recording,
     save_recording,
     telephone_audio,
     text_to_read,
@@ -25,7 +27,14 @@ from ivr.content.audio import text_hash
 from ivr.voice.hotline import Hotline
 from ivr.voice.state import CallState
 from tests.conftest import PUBLIC_BASE_URL
-from tests.console.conftest import OPERATOR, OTHER, console_post
+from tests.console.conftest import (
+    OPERATOR,
+    OTHER,
+    OTHER_PASSWORD,
+    console_post,
+    record_live,
+    sign_in,
+)
 
 UK_TALK_FILLED = "Щоб поговорити з INFOTRAITE зараз, натисніть 1."
 UK_CORRECTED = "Щоб поговорити з %(hotline)s просто зараз, натисніть %(key)s."
@@ -89,7 +98,7 @@ def test_a_recording_is_heard_served_and_goes_stale_when_the_text_changes(
     assert text_to_read(h, "uk", "main.talk") == UK_TALK_FILLED
     audio = telephone_audio(speech_like(), "take.wav")
     with console_app.app_context(), session_scope() as db:
-        row = save_recording(db, h, OPERATOR, "uk", "main.talk", audio, "upload")
+        row = record_live(db, h, "uk", "main.talk", audio, "upload")
         assert row.text_sha256 == text_hash(UK_TALK_FILLED)
     with console_app.app_context():
         console_app.extensions["published"].refresh(engine())
@@ -120,8 +129,26 @@ def test_upload_through_the_page(console_app: Flask, console: FlaskClient) -> No
                         content_type="multipart/form-data")
     assert sent.status_code == 302
     shown = console.get(page).get_data(as_text=True)
-    assert "main.talk in lb: recording saved (1.7 s)" in shown
+    assert "main.talk in lb: take saved (1.7 s). Another operator approves it; callers hear " \
+        "it then." in shown
+    assert "Another operator listens to it and approves it." in shown  # not the author
+    take = int(shown.split('name="take" value="')[1].split('"')[0]) if 'name="take"' in shown \
+        else None
+    assert take is None  # no approve button for its author
+    served_before = console.get("/prompts/lb/main.talk.wav")
+    before = served_before.data
+    served_before.close()
+    other = console_app.test_client()
+    sign_in(other, OTHER, OTHER_PASSWORD)
+    approving = other.get(page).get_data(as_text=True)
+    assert "Approve this take and publish it" in approving
+    take = int(approving.split('name="take" value="')[1].split('"')[0])
+    approved = console_post(other, page, page + "/recording/approve", {"take": str(take)})
+    assert approved.status_code == 302
+    shown = other.get(page).get_data(as_text=True)
+    assert "main.talk in lb: take approved. Callers hear it within a minute." in shown
     assert "Current recording" in shown
+    assert console.get("/prompts/lb/main.talk.wav").data != before
     loud = console_post(console, page, page + "/recording",
                         {"audio": (io.BytesIO(speech_like(amplitude=3.0)), "loud.wav")},
                         content_type="multipart/form-data")
@@ -148,7 +175,7 @@ def test_the_overview_counts_each_language(console_app: Flask, console: FlaskCli
 def test_the_progress_table_per_language(console_app: Flask, tmp_path: Path) -> None:
     h = hotline_of(console_app)
     with console_app.app_context(), session_scope() as db:
-        save_recording(db, h, OPERATOR, "uk", "main.talk", telephone_audio(speech_like(),
+        record_live(db, h, "uk", "main.talk", telephone_audio(speech_like(),
                                                                           "take.wav"), "upload")
     with console_app.app_context():
         console_app.extensions["published"].refresh(engine())
@@ -156,3 +183,31 @@ def test_the_progress_table_per_language(console_app: Flask, tmp_path: Path) -> 
     talk = next(p for p in progress.prompts if p.prompt_id == "main.talk")
     assert (talk.heard, talk.recording) == ("recording", "current")
     assert progress.count(recording="current") == 1
+
+
+def test_a_take_just_approved_is_served_by_a_worker_whose_snapshot_lags(
+        console_app: Flask, make_app: Callable[..., Flask]) -> None:
+    """Issue #22: right after publishing, another worker answered 404 for the URL the
+    caller was told to play. Now it reads that take from the database by its hash."""
+    lagging = make_app(DATABASE_URL=console_app.config["DATABASE_URL"])  # another worker
+    lagging.extensions["published"].refresh(lagging.extensions["events"].engine)
+    h = hotline_of(console_app)
+    with console_app.app_context(), session_scope() as db:
+        take = save_recording(db, h, OPERATOR, "uk", "main.talk",
+                              telephone_audio(speech_like(), "take.wav"), "upload")
+        draft_hash = take.audio_sha256
+    # A draft is never served, whatever URL names it.
+    draft_url = f"/prompts/uk/main.talk.wav?v={draft_hash[:12]}"
+    served = lagging.test_client().get(draft_url)
+    assert served.status_code == 404 or served.data != take.wav
+    served.close()
+    with console_app.app_context(), session_scope() as db:
+        approved = approve_recording(db, h, OTHER, take.id)
+        wav = approved.wav
+    published_of = console_app.extensions["published"]
+    published_of.refresh(console_app.extensions["events"].engine)  # the approving worker
+    url = h.prompter.utterance("uk", "main.talk", key="1", hotline="INFOTRAITE").audio_url
+    assert url and url.endswith(f"?v={draft_hash[:12]}")
+    served = lagging.test_client().get(url)  # its snapshot has not been refreshed
+    assert served.status_code == 200 and served.data == wav
+    served.close()
