@@ -123,7 +123,8 @@ def server(database_url: str, tmp: Path, workers: int = 3, threads: int | None =
                SECRET_KEY="fault-secret-of-the-bench", NUMBER_ENCRYPTION_KEY=NUMBER_KEY,
                TWILIO_ACCOUNT_SID="AC" + "0" * 32, RATELIMIT_STORAGE_URI="memory://",
                STAFF_REPLY_PINS="48291357",
-               WEB_CONCURRENCY=str(workers), PYTHONPATH=str(REPO), **extra)
+               WEB_CONCURRENCY=str(workers), PYTHONPATH=str(REPO))
+    env.update(extra)  # a scenario's own settings over the defaults
     if threads is not None:
         env["WEB_THREADS"] = str(threads)
     argv = server_argv(procfile_web_line((REPO / "Procfile").read_text()), port, None, env)

@@ -147,6 +147,8 @@ def test_the_first_person_to_accept_wins_and_the_other_phone_stops_within_5_s(
     assert here.world.rang_after(accepted_at(here.world, MOBILE_2), grace=5) == []
     assert here.world.people_connected() == [MOBILE_2]
     assert here.world.rest_count("end_call") == 1
+    winner = next(leg for leg in here.world.legs.values() if leg.to == MOBILE_2)
+    assert here.staff_heard("whisper.gone") not in winner.heard  # nothing after the talk
 
 
 def test_two_people_who_accept_at_once_only_one_is_connected(rig: Callable[..., Rig]) -> None:
@@ -166,6 +168,9 @@ def test_two_people_who_accept_at_once_only_one_is_connected(rig: Callable[..., 
     assert len(here.world.people_connected()) == 1
     loser = next(leg for leg in here.world.legs.values() if leg.to != call.bridged_to)
     assert loser.bridged_with is None
+    assert loser.heard[-1] == here.staff_heard("whisper.gone")
+    taken = [t for t, route in here.world.webhooks if route == "/ring/taken"]
+    assert len(taken) == 1  # only the winner dialled the queue (its conversation's end)
 
 
 def test_a_phone_answered_after_someone_accepted_hears_it_is_taken(
@@ -246,6 +251,8 @@ def test_pressing_1_after_the_caller_moved_on_joins_nobody(rig: Callable[..., Ri
     late = next(leg for leg in here.world.legs.values() if leg.to == MOBILE_1)
     assert late.heard[-1] == here.staff_heard("whisper.gone")
     assert here.world.people_connected() == []
+    # Told at once: no <Dial><Queue> waiting 5 s for a caller who has gone.
+    assert [route for _, route in here.world.webhooks if route == "/ring/taken"] == []
     assert_within_bound(call)
 
 
@@ -306,6 +313,11 @@ def test_a_slow_rest_api_whose_calls_never_came_moves_the_caller_on_in_seconds(
     call = here.call({MOBILE_2: PERSON_ACCEPTS})
     assert call.longest_hold <= 12
     assert call.rang == [[MOBILE_1], [MOBILE_2]] and call.bridged_to == MOBILE_2
+    # The next caller does not wait on it: one after another until the REST API is seen
+    # to work again.
+    before = here.world.rest_count()
+    again = here.call({MOBILE_2: PERSON_ACCEPTS})
+    assert again.queued_at is None and here.world.rest_count() == before
 
 
 def test_one_phone_refused_rings_after_the_others_had_their_chance(
@@ -414,7 +426,7 @@ def test_the_wait_document_says_connecting_then_still_trying_never_5_s_of_silenc
     client = here.app.test_client()
     query = "l=uk&d=infotraite&t=0&h=closed&c=ring-CAtest-0"
     texts, pauses = [], []
-    for waited in (0, 8, 16, 24, 30, 33, 35):
+    for waited in (0, 8, 16, 24, 28, 33, 35):
         document = twilio_post(client, f"/voice/ring/wait?{query}",
                                {"QueueTime": str(waited)}).get_data(as_text=True)
         verbs = list(ET.fromstring(document))
@@ -426,7 +438,8 @@ def test_the_wait_document_says_connecting_then_still_trying_never_5_s_of_silenc
     assert texts[0] == ["З’єднуємо вас із INFOTRAITE. Будь ласка, залишайтеся на лінії."]
     assert texts[1] == ["Ще пробуємо. Будь ласка, залишайтеся на лінії."]
     assert all(p <= 5 for ps in pauses for p in ps)
-    assert pauses[5] == [2]  # 33 s: only the pause left before the deadline
+    assert pauses[4] == [4]  # 28 s: "still trying" (3 s), then what is left: the deadline
+    assert texts[5] == [] and pauses[5] == [2]  # 33 s: only the pause left before it
 
 
 def test_a_callback_for_an_unknown_ring_is_answered_204_and_ignored(

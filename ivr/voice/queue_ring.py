@@ -30,17 +30,6 @@ NEVER_QUEUED = frozenset({"queue-full", "error", "system-error"})
 LEGS_AT_MOST = 10  # phones of one step (Twilio's limit for one <Dial>, and the state's)
 
 
-def _both(first: After | None, second: After | None) -> After | None:
-    if first is None or second is None:
-        return first or second
-
-    def run() -> None:
-        first()
-        second()
-
-    return run
-
-
 class QueueRinging(Ringing):
     """The webhooks of a ring together, for the caller (wait, left) and for each phone (leg,
     accept, taken, status)."""
@@ -139,7 +128,7 @@ class QueueRinging(Ringing):
         answer = self.connect(going_on, state.destination or "", caller, step=state.step,
                               solo=unrung) if unrung else \
             self.connect(going_on, state.destination or "", caller, step=state.step + 1)
-        return replace(answer, after=_both(answer.after, after))
+        return replace(answer, after=after)  # connect() itself never leaves work for after
 
     def ring_leg(self, state: CallState, call_sid: str) -> Answer:
         """A phone called for a ring together picked up: the whisper, unless the caller is
@@ -147,8 +136,6 @@ class QueueRinging(Ringing):
         record = self.together.read(state.ring) if self.together and state.ring else None
         if record is not None and (record.ended or record.taken_by_another(call_sid)):
             return self.gone()
-        if self.together and state.ring and state.leg:
-            self.together.seen(state.ring, state.leg - 1, call_sid, "in-progress")
         return self.whisper(state, action="ring/accept")
 
     def ring_accept(self, state: CallState, digits: str | None, call_sid: str) -> Answer:

@@ -159,11 +159,19 @@ def test_the_recording_line_takes_no_pin_while_the_store_is_down(
         make_app: Callable[..., Flask]) -> None:
     from tests.console.test_console_phone_line import PIN
 
-    app = make_app(STAFF_RECORDING_PIN=PIN, RATELIMIT_STORAGE_URI=DEAD_REDIS)
-    client = app.test_client()
-    answer = twilio_post(client, "/voice/staff/pin", {"Digits": PIN})
-    assert answer.status_code == 200
-    said = answer.get_data(as_text=True)
+    from ivr.voice.simulate import parse_twiml
+
+    def pin_with(store: str) -> str:
+        app = make_app(STAFF_RECORDING_PIN=PIN, RATELIMIT_STORAGE_URI=store)
+        client = app.test_client()
+        asked = parse_twiml(twilio_post(client, "/voice/staff").get_data(as_text=True))
+        assert asked.gather_action
+        answer = twilio_post(client, asked.gather_action, {"Digits": PIN})
+        assert answer.status_code == 200
+        return answer.get_data(as_text=True)
+
+    assert "Enter the number of the language" in pin_with("memory://")  # the right PIN
+    said = pin_with(DEAD_REDIS)
     assert "Enter the number of the language" not in said  # not let in
     assert "That PIN is not right." in said
 
