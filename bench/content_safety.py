@@ -11,6 +11,7 @@ right after publishing, bodies over the limits, a file that unpacks to 45 minute
 
 from __future__ import annotations
 
+import hashlib
 import re
 import socket
 import subprocess
@@ -105,8 +106,6 @@ def control_character(hotline: fleet.Server, database: str, ana: Operator,
 
     source = "%(hotline)s: free, confidential help. To talk to someone, stay on the line. " \
              "In danger? Hang up and call %(emergency)s."
-    import hashlib
-
     with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{database}",
                          autocommit=True) as connection:
         for prompt, text, src in (
@@ -166,16 +165,17 @@ def audio_after_publishing(hotline: fleet.Server, ana: Operator, ben: Operator) 
                  {"audio": ("take.wav", speech(1.2 + attempt * 0.1))})
         take = TAKE.search(ben.get(page).text)
         assert take, "no take waiting"
+        wav = ben.get(f"/console/recordings/{take.group(1)}.wav").content
         ben.form(page, page + "/recording/approve", {"take": take.group(1)})
-        url = re.search(r'src="(/prompts/uk/main\.talk\.wav\?v=[0-9a-f]+)"', ben.get(page).text)
-        assert url
-        statuses = [requests.get(hotline_url(hotline) + url.group(1), timeout=10,
-                                 headers={"Connection": "close"}).status_code
-                    for _ in range(8)]
-        results.append(statuses.count(404))
+        # The URL the approving worker now puts in callers' TwiML (by the take's hash).
+        url = f"/prompts/uk/main.talk.wav?v={hashlib.sha256(wav).hexdigest()[:12]}"
+        fetched = [requests.get(hotline_url(hotline) + url, timeout=10,
+                                headers={"Connection": "close"}) for _ in range(8)]
+        statuses = [answer.status_code if answer.content == wav or answer.status_code != 200
+                    else 200_000 for answer in fetched]  # 200_000: served, but another take
+        results.append(f"{statuses.count(404)} 404, {statuses.count(200_000)} other take")
     rows.append(Row("audio fetched 8 times right after publishing (4 runs, 2 workers)",
-                    "404 in 3 of 4 runs, up to 6 of 8 fetches",
-                    f"404s per run: {results}"))
+                    "404 in 3 of 4 runs, up to 6 of 8 fetches", "; ".join(results)))
     return rows
 
 
@@ -299,7 +299,7 @@ def store_down(tmp: Path) -> list[Row]:
             page = requests.get(hotline_url(hotline) + "/console/login", timeout=30)
             token = CSRF.search(page.text)
             answer = requests.post(hotline_url(hotline) + "/console/login", timeout=30,
-                                   cookies=page.cookies,
+                                   headers={"Cookie": f"session={page.cookies.get('session')}"},
                                    data={"name": "ana", "password": PASSWORDS["ana"],
                                          "csrf_token": token.group(1) if token else ""})
     return [Row("Redis down: 22 wrong recording PINs, then the right one",
