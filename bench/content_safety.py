@@ -32,6 +32,8 @@ sys.path.insert(0, str(REPO / "bench"))
 
 import nothing_lost as fleet  # noqa: E402
 
+from tests.services import REDIS_URL, RedisKeys, libpq_url, postgres_url  # noqa: E402
+
 PASSWORDS = {"ana": "a long passphrase for ana", "ben": "another long passphrase, ben"}
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 TAKE = re.compile(r'name="take" value="(\d+)"')
@@ -106,7 +108,7 @@ def control_character(hotline: fleet.Server, database: str, ana: Operator,
 
     source = "%(hotline)s: free, confidential help. To talk to someone, stay on the line. " \
              "In danger? Hang up and call %(emergency)s."
-    with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{database}",
+    with psycopg.connect(libpq_url(postgres_url(database)),
                          autocommit=True) as connection:
         for prompt, text, src in (
                 ("greeting", "%(hotline)s\x0b : aide gratuite. Urgence : %(emergency)s.", source),
@@ -310,14 +312,16 @@ def store_down(tmp: Path) -> list[Row]:
 @contextmanager
 def rig(tmp: Path, spool: Path) -> Iterator[tuple[fleet.Server, str]]:
     database = fleet.create_database()
-    url = f"postgresql://postgres@127.0.0.1:5432/{database}"
+    url = postgres_url(database)
+    shared = RedisKeys(REDIS_URL, f"ivrbench-safety-{uuid.uuid4().hex[:12]}")
     for name, password in PASSWORDS.items():
         cli(url, "operators", "add", name, "--password", password)
     try:
         with fleet.server(url, tmp, workers=2, threads=8, TMPDIR=str(spool),
-                          RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/13") as hotline:
+                          **shared.settings()) as hotline:
             yield hotline, database
     finally:
+        shared.delete()
         fleet.drop_database(database)
 
 

@@ -5,8 +5,9 @@
 
 Starts gunicorn exactly as the Procfile's `web:` line does (its gunicorn.conf.py, worker class
 and count), bound to a free loopback port, in production mode: a token, throwaway keys, a fake
-account SID, staff PINs, limits in Redis (RATELIMIT_STORAGE_URI, default redis://127.0.0.1:6379/14,
-emptied first) and TRUST_PROXY_HOPS=1 so that each sign-in can come from another address.
+account SID, staff PINs, limits in Redis (TEST_REDIS_URL, default redis://127.0.0.1:6379/13,
+under a key prefix of its own, its keys deleted after) and TRUST_PROXY_HOPS=1 so that each
+sign-in can come from another address.
 Then measures one caller's signed /voice (a request every 50 ms) while the server is:
 idle; held by 10 slow-header connections (a header line a second); held by 10 slow-body
 connections (a signed, form-encoded POST whose body comes a byte a second); hit by 6 clients
@@ -166,7 +167,8 @@ def attackers(make: Callable[[threading.Event], list[threading.Thread]]) -> Iter
             thread.join(timeout=10)
 
 
-def production_env(database_url: str, token: str, redis_url: str) -> dict[str, str]:
+def production_env(database_url: str, token: str, redis_url: str, key_prefix: str = "ivr"
+                   ) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("LOCAL_MODE", None)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
@@ -175,21 +177,28 @@ def production_env(database_url: str, token: str, redis_url: str) -> dict[str, s
     env.update(TWILIO_AUTH_TOKEN=token, TWILIO_ACCOUNT_SID=FAKE_ACCOUNT_SID,
                PUBLIC_BASE_URL=wb.PUBLIC_BASE_URL, TRUST_PROXY_HOPS="1",
                DATABASE_URL=database_url, RATELIMIT_STORAGE_URI=redis_url,
+               REDIS_KEY_PREFIX=key_prefix,
                STAFF_REPLY_PINS=STAFF_PIN)
     return env
 
 
-def empty_redis(url: str) -> None:
+def delete_keys(url: str, prefix: str) -> None:
+    """Delete this run's keys (its own prefix); any other key in that Redis is left."""
     import redis
 
-    redis.Redis.from_url(url).flushdb()
+    client = redis.Redis.from_url(url)
+    found = list(client.scan_iter(match=f"*{prefix}*", count=1000))
+    if found:
+        client.delete(*found)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=15.0, help="per scenario")
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/14",
-                        help="a Redis database this run may empty")
+    parser.add_argument("--redis", default=os.environ.get("TEST_REDIS_URL")
+                        or "redis://127.0.0.1:6379/13",
+                        help="the Redis the limits are counted in (keys of this run only, "
+                             "deleted after)")
     parser.add_argument("--no-fail", action="store_true", help="exit 0 when a target is missed")
     return parser.parse_args(argv)
 
@@ -199,8 +208,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     token = "bench-token-" + os.urandom(8).hex()
     procfile = wb.PROCFILE.read_text()
     with tempfile.TemporaryDirectory(prefix="bench-crowding-") as scratch:
-        env = production_env(f"sqlite:///{Path(scratch) / 'events.sqlite3'}", token, args.redis)
-        empty_redis(args.redis)
+        prefix = f"ivrbench-crowding-{os.urandom(6).hex()}"
+        env = production_env(f"sqlite:///{Path(scratch) / 'events.sqlite3'}", token, args.redis,
+                             prefix)
         note = wb.prepare_database(procfile, env)
         if note:
             print(f"cannot measure: {note}", file=sys.stderr)
@@ -219,6 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results = run_scenarios(port, token, args.seconds)
             finally:
                 wb.stop(server)
+                delete_keys(args.redis, prefix)
     print(f"{'scenario':<22}{'requests':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}")
     for f in results:
         print(f"{f.scenario:<22}{f.requests:>9}{f.p50_ms:>9.1f}{f.p99_ms:>9.1f}"

@@ -32,14 +32,23 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fault_proxy import FaultProxy  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 from webhooks import free_port, procfile_web_line, server_argv  # noqa: E402
 
+from tests.services import (  # noqa: E402
+    POSTGRES_URL,
+    libpq_url,
+    postgres_address,
+    postgres_url,
+    through_port,
+)
+
 REPO = Path(__file__).resolve().parent.parent
-POSTGRES = ("127.0.0.1", 5432)
-ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+POSTGRES = postgres_address()  # TEST_DATABASE_URL's server
+ADMIN_URL = libpq_url(POSTGRES_URL)
 TOKEN = "fault-test-token-0123456789abcdef"
 BASE = "https://hotline.faults.invalid"
 HOTLINE = "+352200000001"
@@ -54,7 +63,7 @@ def create_database(migrated: bool = True) -> str:
     with psycopg.connect(ADMIN_URL, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
     if migrated:
-        env = {**os.environ, "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{name}",
+        env = {**os.environ, "DATABASE_URL": postgres_url(name),
                "PYTHONPATH": str(REPO)}
         subprocess.run([sys.executable, "-c", "from ivr.cli.main import main; main()", "db",
                         "upgrade"], env=env, check=True, capture_output=True, timeout=120,
@@ -72,7 +81,7 @@ def drop_database(name: str) -> None:
 def query(name: str, sql: str) -> int:
     import psycopg
 
-    with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{name}") as connection:
+    with psycopg.connect(libpq_url(postgres_url(name))) as connection:
         row = connection.execute(sql).fetchone()
     return int(row[0]) if row else 0
 
@@ -282,7 +291,7 @@ def duplicates_at_once(hotline: Server, pairs: int) -> Row:
 def missing_migrations(tmp: Path) -> Row:
     name = create_database(migrated=False)
     try:
-        with server(f"postgresql://postgres@127.0.0.1:5432/{name}", tmp, workers=1) as hotline:
+        with server(postgres_url(name), tmp, workers=1) as hotline:
             health = hotline.health()
             texts = [deliver(hotline, Delivery(f"SMmig{uuid.uuid4().hex}", body))
                      for body in ("They keep my passport", "Please call me back")]
@@ -400,7 +409,7 @@ def run(small: bool, tmp: Path) -> list[Row]:
     name = create_database()
     proxy = FaultProxy(POSTGRES)
     try:
-        with server(proxy.url(name), tmp) as hotline:
+        with server(through_port(proxy.port, name), tmp) as hotline:
             rows += outage_mid_burst(hotline, proxy, int(sizes["sms"]), sizes["outage"])
             rows.append(kill_mid_burst(hotline, int(sizes["kill_sms"]), int(sizes["kills"])))
             rows.append(duplicates_at_once(hotline, int(sizes["pairs"])))
@@ -409,7 +418,7 @@ def run(small: bool, tmp: Path) -> list[Row]:
             rows.append(duplicate_recordings(hotline, name))
             rows.append(events_in_outage(hotline, proxy, name, int(sizes["events"]),
                                          sizes["outage"] * 10 / 12))
-            locker = psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{name}")
+            locker = psycopg.connect(libpq_url(postgres_url(name)))
 
             def lock() -> None:
                 locker.execute("BEGIN")

@@ -44,6 +44,13 @@ sys.path.insert(0, str(REPO / "bench"))
 from fault_proxy import RoundRobinProxy  # noqa: E402
 from webhooks import free_port, procfile_web_line, server_argv  # noqa: E402
 
+from tests.services import (  # noqa: E402
+    POSTGRES_URL,
+    REDIS_URL,
+    RedisKeys,
+    libpq_url,
+    postgres_url,
+)
 from tests.twilio_rest_standin import RestStandIn  # noqa: E402
 from tests.twilio_world import (  # noqa: E402
     BUSY,
@@ -61,8 +68,9 @@ PUBLIC = "https://hotline.ringing.invalid"
 HOTLINE = "+352200000001"
 MOBILES = ("+352621351884", "+352621316919")
 NUMBER_KEY = "Vx0sRmZcEkKOVIBl5-hY0Hd0e_DIyxnuS9wBkiD2n4Q="  # made for these tests only
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
-ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+# The servers of TEST_REDIS_URL and TEST_DATABASE_URL; this run's keys under its own prefix.
+SHARED = RedisKeys(REDIS_URL, f"ivrbench-ringing-{uuid.uuid4().hex[:12]}")
+ADMIN_URL = libpq_url(POSTGRES_URL)
 LANDLINE_STEP = '[["+352 27 36 56 46"], ["+352 621 351 884", "+352 621 316 919"]]'
 MOBILES_STEP = '[["+352 621 351 884", "+352 621 316 919"]]'
 
@@ -92,7 +100,7 @@ def database() -> Iterator[str]:
         with tempfile.TemporaryDirectory() as folder:
             yield f"sqlite:///{folder}/ringing.sqlite3"
         return
-    url = f"postgresql://postgres@127.0.0.1:5432/{name}"
+    url = postgres_url(name)
     try:
         subprocess.run([sys.executable, "-c", "from ivr.cli.main import main; main()", "db",
                         "upgrade"], env={**os.environ, "DATABASE_URL": url,
@@ -163,14 +171,15 @@ class Rig:
         self.rest = RestStandIn(self.world, folder / "tls", ACCOUNT, TOKEN)
         stack.callback(self.rest.close)
         database_url = stack.enter_context(database())
+        stack.callback(SHARED.delete)
         profile = profile_file(folder, ring_seconds)
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("TWILIO_", "HOTLINE_", "LOCAL_MODE", "STAFF_",
-                                    "RATELIMIT_", "HTTP"))}
+                                    "RATELIMIT_", "REDIS_", "HTTP"))}
         env.update(self.rest.env(), DATABASE_URL=database_url, TWILIO_AUTH_TOKEN=TOKEN,
                    TWILIO_ACCOUNT_SID=ACCOUNT, PUBLIC_BASE_URL=PUBLIC,
                    SECRET_KEY="ringing-secret-of-the-bench", NUMBER_ENCRYPTION_KEY=NUMBER_KEY,
-                   RATELIMIT_STORAGE_URI=REDIS_URL, STAFF_REPLY_PINS="48291357",
+                   **SHARED.settings(), STAFF_REPLY_PINS="48291357",
                    HOTLINE_PROFILE=str(profile), WEB_CONCURRENCY="2", WEB_THREADS="8",
                    TWILIO_REST_CHECK_SECONDS="1", PYTHONPATH=str(REPO))
         self.instances = [Instance(dict(env), folder / f"gunicorn-{i}.log") for i in (0, 1)]

@@ -17,7 +17,7 @@ from limits.strategies import FixedWindowRateLimiter
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ivr.settings import SETTINGS, ServiceKey
+from ivr.settings import DEFAULT_REDIS_KEY_PREFIX, SETTINGS, ServiceKey
 
 log = logging.getLogger(__name__)
 
@@ -166,11 +166,14 @@ class FailureLimit:
     limit: str
     storage_uri: str = "memory://"
     fail_closed: bool = False
+    key_prefix: str = DEFAULT_REDIS_KEY_PREFIX
     _limiter: FixedWindowRateLimiter = field(init=False, repr=False)
     _item: RateLimitItem = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        storage = storage_from_string(self.storage_uri)
+        storage = (storage_from_string(self.storage_uri, key_prefix=self.key_prefix)
+                   if self.storage_uri.startswith(("redis", "rediss", "valkey"))
+                   else storage_from_string(self.storage_uri))
         assert isinstance(storage, Storage), "a synchronous storage URI (not async+...)"
         self._limiter = FixedWindowRateLimiter(storage)
         self._item = parse(self.limit)

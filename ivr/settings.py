@@ -53,6 +53,8 @@ def parse_staff_pins(text: str) -> dict[str, str]:
         pins[number.strip() if sep else ANY_PHONE] = pin.strip()
     return pins
 
+DEFAULT_REDIS_KEY_PREFIX = "ivr"
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -74,6 +76,9 @@ class Settings:
     public_base_url: str = ""
     trust_proxy_hops: int = 0
     ratelimit_storage_uri: str = ""
+    # Starts every key the hotline writes in that store: hotlines (or test runs) sharing
+    # one Redis each keep their own counts and rings.
+    redis_key_prefix: str = DEFAULT_REDIS_KEY_PREFIX
     sms_use_rest_api: bool = False
     staff_reply_pins: dict[str, str] = field(default_factory=dict)
     # The staff recording line (/voice/staff, ivr/console/phone_line.py): off while empty.
@@ -120,6 +125,7 @@ class Settings:
             public_base_url=_text(read("PUBLIC_BASE_URL")),
             trust_proxy_hops=hops,
             ratelimit_storage_uri=_text(read("RATELIMIT_STORAGE_URI")),
+            redis_key_prefix=_text(read("REDIS_KEY_PREFIX")) or DEFAULT_REDIS_KEY_PREFIX,
             sms_use_rest_api=_flag(read("SMS_USE_REST_API")),
             staff_recording_pin=_text(read("STAFF_RECORDING_PIN")),
             staff_reply_pins=dict(pins) if isinstance(pins, Mapping)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +19,7 @@ from ivr import create_app
 from ivr.content.i18n import LOCALES_DIR, Catalogs
 from ivr.content.profile import PROFILES_DIR
 from ivr.storage.db import create_tables
+from tests.services import RedisKeys, redis_keys
 
 TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC_BASE_URL = "https://hotline.example.org"
@@ -153,20 +154,9 @@ def twilio_world(app: Flask, phones: Mapping[str, Any] | None = None, default: A
     return world
 
 
-def empty_redis(db: int) -> str:
-    """The URL of one of the local Redis's databases, emptied; the test is skipped (saying
-    why) where no Redis answers."""
-    import redis
-
-    url = f"redis://127.0.0.1:6379/{db}"
-    try:
-        redis.Redis.from_url(url).flushdb()
-    except redis.ConnectionError:
-        pytest.skip("no Redis at 127.0.0.1:6379 (the project's test machine runs one)")
-    return url
-
-
 @pytest.fixture
-def redis_url() -> str:
-    """A shared store for limits, as production has (Redis database 13, emptied)."""
-    return empty_redis(13)
+def shared_store() -> Iterator[RedisKeys]:
+    """A shared store for limits and rings, as production has: the test Redis, under a key
+    prefix of this test's own (its keys deleted afterwards)."""
+    with redis_keys() as keys:
+        yield keys

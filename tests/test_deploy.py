@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,11 +20,12 @@ import requests
 from cryptography.fernet import Fernet
 from twilio.request_validator import RequestValidator
 
-from tests.conftest import PROFILES, TOKEN, empty_redis
+from tests.conftest import PROFILES, TOKEN
+from tests.services import REDIS_URL, RedisKeys, redis_or_skip
 
 ROOT = Path(__file__).resolve().parent.parent
-REDIS_DB = 12
-REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
+# The limits of every web process this module starts, under a prefix of its own.
+SHARED = RedisKeys(REDIS_URL, f"ivrtest-deploy-{uuid.uuid4().hex[:12]}")
 PUBLIC = "https://hotline.deploy.invalid"  # the address Twilio would call
 FORM = {"CallSid": "CAdeploy", "From": "+380501234567", "To": "+352200000001"}
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -46,11 +48,12 @@ def web_argv(bind: str) -> list[str]:
 
 def production_env(**changes: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TWILIO_", "HOTLINE_", "LOCAL_MODE", "STAFF_", "RATELIMIT_"))}
+           if not k.startswith(("TWILIO_", "HOTLINE_", "LOCAL_MODE", "STAFF_", "RATELIMIT_",
+                                     "REDIS_"))}
     env.update(PYTHONPATH=str(ROOT), TWILIO_AUTH_TOKEN=TOKEN,
                TWILIO_ACCOUNT_SID="AC" + "0" * 32, SECRET_KEY="deploy-test-secret-0123456789",
                NUMBER_ENCRYPTION_KEY=Fernet.generate_key().decode(),
-               RATELIMIT_STORAGE_URI=REDIS_URL, STAFF_REPLY_PINS="48291357",
+               **SHARED.settings(), STAFF_REPLY_PINS="48291357",
                PUBLIC_BASE_URL=PUBLIC, HOTLINE_PROFILE=str(PROFILES["luxembourg"]))
     env.update(changes)
     return {k: v for k, v in env.items() if v != ""}
@@ -78,10 +81,13 @@ def test_local_mode_refuses_to_listen_beyond_loopback() -> None:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Production settings, PUBLIC_BASE_URL an address this machine is not, Redis."""
-    empty_redis(REDIS_DB)
+    redis_or_skip()
     tmp = tmp_path_factory.mktemp("deploy")
-    with web_process(tmp) as url:
-        yield url
+    try:
+        with web_process(tmp) as url:
+            yield url
+    finally:
+        SHARED.delete()
 
 
 @contextmanager

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_sms_support import postgres_or_skip
+from tests.services import postgres_or_skip
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -37,8 +37,8 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any, st
     name = faults.create_database()
     proxy = faults.FaultProxy(faults.POSTGRES)
     try:
-        with faults.server(proxy.url(name), tmp_path_factory.mktemp("gunicorn"),
-                           workers=2, threads=4) as hotline:
+        with faults.server(faults.through_port(proxy.port, name),
+                           tmp_path_factory.mktemp("gunicorn"), workers=2, threads=4) as hotline:
             yield hotline, proxy, name
     finally:
         proxy.close()

@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from tests.services import redis_or_skip
+
 REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
 
@@ -34,12 +36,7 @@ def load_bench() -> ModuleType:
 
 @pytest.fixture(scope="module")
 def rows(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    import redis
-
-    try:
-        redis.Redis.from_url("redis://127.0.0.1:6379/13").ping()
-    except redis.RedisError:
-        pytest.skip("no Redis at 127.0.0.1:6379: the instances share ring state there")
+    redis_or_skip()  # the instances share ring state there
     bench = load_bench()
     found = bench.run_quick(tmp_path_factory.mktemp("ringing"))
     yield {row.scenario: row for row in found}

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,25 +24,17 @@ from ivr.voice.ring_store import (
     StoreDown,
     ring_store,
 )
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
-
-
-def redis_or_skip() -> RedisBackend:
-    import redis
-
-    backend = RedisBackend(REDIS_URL)
-    try:
-        backend.redis.ping()
-    except redis.RedisError:
-        pytest.skip(f"no Redis at {REDIS_URL} (the project's test machine runs one)")
-    return backend
+from tests.services import RedisKeys, redis_keys
 
 
 @pytest.fixture(params=["memory", "redis"])
-def store(request: pytest.FixtureRequest) -> RingStore:
-    backend = MemoryBackend() if request.param == "memory" else redis_or_skip()
-    return RingStore(backend, shared=request.param == "redis", clock=lambda: 1000.0)
+def store(request: pytest.FixtureRequest) -> Iterator[RingStore]:
+    if request.param == "memory":
+        yield RingStore(MemoryBackend(), shared=False, clock=lambda: 1000.0)
+        return
+    with redis_keys("rings") as keys:
+        yield RingStore(RedisBackend(keys.url), shared=True, clock=lambda: 1000.0,
+                        prefix=keys.prefix)
 
 
 def ring() -> str:
@@ -120,11 +112,12 @@ def test_at_most_ten_phones_are_read() -> None:
     assert record is not None and len(record.legs) == 10 and record.legs[0].asked_at == 0.0
 
 
-def test_redis_keeps_a_ring_an_hour_at_most() -> None:
-    backend = redis_or_skip()
+def test_redis_keeps_a_ring_an_hour_at_most(shared_store: RedisKeys) -> None:
+    backend = RedisBackend(shared_store.url)
     name = ring()
-    RingStore(backend, shared=True).begin(name, 2)
-    ttl = backend.redis.ttl(f"ivr:ring:{name}")
+    RingStore(backend, shared=True, prefix=shared_store.prefix).begin(name, 2)
+    assert shared_store.keys() == [f"{shared_store.prefix}:ring:{name}"]
+    ttl = backend.redis.ttl(f"{shared_store.prefix}:ring:{name}")
     assert 3500 < ttl <= 3600
 
 

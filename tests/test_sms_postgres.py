@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 
 from ivr.storage.db import SmsCase, make_engine
 from tests.conftest import HOTLINE, PROFILES, PUBLIC_BASE_URL, TOKEN, sign
-from tests.test_sms_support import PERSON, STAFF, STAFF_2, create_database, drop_database
+from tests.services import create_database, drop_database
+from tests.test_sms_support import PERSON, STAFF, STAFF_2
 
 ROOT = Path(__file__).resolve().parent.parent
 

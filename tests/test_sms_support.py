@@ -17,6 +17,7 @@ from werkzeug.test import TestResponse
 from ivr.storage import db
 from ivr.voice.simulate import parse_twiml  # noqa: F401  (re-exported for the tests)
 from tests.conftest import HOTLINE, sign
+from tests.services import create_database, drop_database
 
 PERSON = "+380501234567"  # the same test number as conftest.CALLER
 OTHER_PERSON = "+40721234567"
@@ -59,43 +60,6 @@ def case_code(text: str) -> str:
     match = re.match(r"#(\w{8}) \[(\w+)\] ", text)  # CODE_LENGTH: 8
     assert match, text
     return match.group(1)
-
-
-POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-def postgres_or_skip() -> str:
-    """The test server's URL, or a skip (with the reason printed) when no server answers."""
-    import psycopg
-    import pytest
-
-    try:
-        with psycopg.connect(POSTGRES_SERVER, connect_timeout=3):
-            return POSTGRES_SERVER
-    except psycopg.Error as exc:
-        reason = f"no PostgreSQL server answers at 127.0.0.1:5432 ({type(exc).__name__})"
-        print(f"SKIPPED: {reason}")
-        pytest.skip(reason)
-
-
-def create_database(name_hint: str) -> str:
-    """A new, empty database of our own on the test server (so no other test collides)."""
-    import uuid
-
-    import psycopg
-
-    name = f"{name_hint}_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_or_skip(), autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return f"postgresql://postgres@127.0.0.1:5432/{name}"
-
-
-def drop_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(POSTGRES_SERVER, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from flask import Flask
 
 from ivr.sms.staff import StaffGate
 from ivr.storage.sms_store import CODE_ALPHABET, new_code
+from tests.services import RedisKeys
 from tests.test_sms_support import PERSON, STAFF, STAFF_2, case_code, messages, send_sms, sms_app
 
 PIN = "48291357"
@@ -83,13 +84,15 @@ def test_the_gate_compares_the_pin_and_keeps_the_text() -> None:
     assert gate.unlock(STAFF_2, "see you at 5") == "see you at 5"  # no PIN: local mode
 
 
-def test_the_limit_is_shared_through_redis(redis_url: str) -> None:
+def test_the_limit_is_shared_through_redis(shared_store: RedisKeys) -> None:
     """Two gates on one store (two workers): failures at one count at the other."""
-    first, second = StaffGate(storage_uri=redis_url), StaffGate(storage_uri=redis_url)
+    first, second = (StaffGate(storage_uri=shared_store.url, key_prefix=shared_store.prefix)
+                     for _ in range(2))
     for _ in range(5):
         first.failed("sender-a")
         second.failed("sender-a")
     assert not first.may_try("sender-a") and not second.may_try("sender-a")
     assert first.may_try("sender-b")
+    assert shared_store.keys(), "counted in Redis, under this test's prefix"
 
 

@@ -83,6 +83,7 @@ def init_app(app: Flask) -> None:
     # Counted in one store for every worker and instance (Redis in production, where the
     # setting is required); local mode alone may count in memory, in its one process.
     app.config["RATELIMIT_STORAGE_URI"] = SETTINGS.get(app).ratelimit_storage_uri or "memory://"
+    app.config["RATELIMIT_KEY_PREFIX"] = SETTINGS.get(app).redis_key_prefix
     # Flask has its own (weaker) defaults for these, so they are set, not defaulted.
     # Secure cookies still work on http://localhost, which browsers treat as secure.
     app.config.update(

@@ -105,9 +105,10 @@ WRONG_PINS: ServiceKey[FailureLimit] = ServiceKey("staff_line_wrong_pins")
 def wrong_pins_of(app: Flask) -> FailureLimit:
     # Fail closed: with the store down, wrong PINs cannot be counted, so none is tried (the
     # staff line waits; no caller of the hotline is affected).
+    settings = SETTINGS.get(app)
     return FailureLimit("recording-pin", WRONG_PIN_LIMIT,
-                        SETTINGS.get(app).ratelimit_storage_uri or "memory://",
-                        fail_closed=True)
+                        settings.ratelimit_storage_uri or "memory://", fail_closed=True,
+                        key_prefix=settings.redis_key_prefix)
 
 
 def _right_pin(entered: str) -> bool:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ivr.security import FailureLimit
+from ivr.settings import DEFAULT_REDIS_KEY_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +35,12 @@ class StaffGate:
     pin_of: Callable[[str], str] = no_pin
     storage_uri: str = "memory://"
     limit: str = UNKNOWN_CODE_LIMIT
+    key_prefix: str = DEFAULT_REDIS_KEY_PREFIX
     _failures: FailureLimit = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._failures = FailureLimit("staff-failures", self.limit, self.storage_uri)
+        self._failures = FailureLimit("staff-failures", self.limit, self.storage_uri,
+                                      key_prefix=self.key_prefix)
 
     def unlock(self, helpline_number: str, text: str) -> str | None:
         """The reply without its PIN; None when the phone has a PIN and the text lacks it."""

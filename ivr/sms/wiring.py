@@ -29,7 +29,8 @@ def init_app(app: Flask) -> None:
     # Its own pool: SMS requests never take a connection the voice webhooks need.
     store = SmsStore(make_engine(app.config["DATABASE_URL"]))
     SMS_STORE.set(app, store)
-    staff = StaffGate(settings.staff_pin, settings.ratelimit_storage_uri or "memory://")
+    staff = StaffGate(settings.staff_pin, settings.ratelimit_storage_uri or "memory://",
+                      key_prefix=settings.redis_key_prefix)
     SMS_CHANNEL.set(app, SmsChannel(hotline.profile, hotline.prompter, store, vault,
                                     clock=app.config.get("CLOCK"), staff=staff))
     app.register_blueprint(bp)

@@ -19,6 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from ivr.settings import DEFAULT_REDIS_KEY_PREFIX
+
 log = logging.getLogger(__name__)
 
 RING_TTL_SECONDS = 3600  # a ring lasts a minute; its record is kept a while for late callbacks
@@ -114,9 +116,10 @@ class Backend(Protocol):
 class RingStore:
     """Ring records on a backend; a failure raises StoreDown and is remembered a while."""
 
-    def __init__(self, backend: Backend, shared: bool, clock: Callable[[], float] = time.time
-                 ) -> None:
+    def __init__(self, backend: Backend, shared: bool, clock: Callable[[], float] = time.time,
+                 prefix: str = DEFAULT_REDIS_KEY_PREFIX) -> None:
         self.backend = backend
+        self.prefix = prefix
         self.shared = shared  # seen by every process (Redis), not this one's memory only
         self.clock = clock
         self._down_until = 0.0
@@ -126,7 +129,7 @@ class RingStore:
         return time.monotonic() >= self._down_until
 
     def _key(self, ring: str) -> str:
-        return f"ivr:ring:{ring}"
+        return f"{self.prefix}:ring:{ring}"
 
     def _do(self, work: Callable[[], object]) -> object:
         try:
@@ -222,11 +225,12 @@ class RedisBackend:
         return {str(k): str(v) for k, v in self.redis.hgetall(key).items()}
 
 
-def ring_store(url: str, local_mode: bool) -> RingStore | None:
+def ring_store(url: str, local_mode: bool, prefix: str = DEFAULT_REDIS_KEY_PREFIX
+               ) -> RingStore | None:
     """The store rings use: Redis where the limits' store is Redis; this process's memory
     in local mode; None otherwise (production without Redis cannot ring together)."""
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return RingStore(RedisBackend(url), shared=True)
+        return RingStore(RedisBackend(url), shared=True, prefix=prefix)
     if local_mode:
         return RingStore(MemoryBackend(), shared=False)
     return None

@@ -242,8 +242,8 @@ def init_app(app: Flask, settings: Settings, engine: RingingEngine) -> None:
     if api is None and settings.twilio_account_sid and settings.twilio_auth_token:
         api = TwilioRingApi(rest_client(settings.twilio_account_sid, settings.twilio_auth_token,
                                         settings.twilio_region, settings.twilio_edge))
-    store = app.config.get("RING_STORE") or ring_store(settings.ratelimit_storage_uri,
-                                                       settings.local_mode)
+    store = app.config.get("RING_STORE") or ring_store(
+        settings.ratelimit_storage_uri, settings.local_mode, settings.redis_key_prefix)
     why_not = ("no TWILIO_ACCOUNT_SID: no REST API" if api is None else
                "RATELIMIT_STORAGE_URI is not Redis: no store every process shares"
                if store is None else "")

@@ -157,9 +157,8 @@ def test_a_pin_limit_fails_closed_while_its_store_is_down(
 
 def test_the_recording_line_takes_no_pin_while_the_store_is_down(
         make_app: Callable[..., Flask]) -> None:
-    from tests.console.test_console_phone_line import PIN
-
     from ivr.voice.simulate import parse_twiml
+    from tests.console.test_console_phone_line import PIN
 
     def pin_with(store: str) -> str:
         app = make_app(STAFF_RECORDING_PIN=PIN, RATELIMIT_STORAGE_URI=store)

@@ -9,6 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ivr.console.models import PromptRecording
+from ivr.console.phone_line import wrong_pins_of
 from ivr.console.recording import approve_recording
 from ivr.console.store import session_scope
 from ivr.security import FailureLimit
@@ -16,6 +17,7 @@ from ivr.voice.simulate import Step, parse_twiml
 from tests.conftest import PUBLIC_BASE_URL, twilio_post
 from tests.console.conftest import OTHER
 from tests.console.test_console_recordings import speech_like
+from tests.services import RedisKeys
 
 PIN = "246813"
 RECORDING_URL = "https://api.twilio.com/2010-04-01/Accounts/ACtest/Recordings/RE0001"
@@ -122,8 +124,22 @@ def test_silence_and_the_right_pin_are_not_wrong_guesses(make_app: Callable[...,
     assert "Enter the number of the language, then hash." in text
 
 
-def test_wrong_pins_are_counted_once_for_every_worker(redis_url: str) -> None:
-    first, second = (FailureLimit("recording-pin", "3 per hour", redis_url) for _ in range(2))
+def test_hotlines_sharing_one_redis_count_apart(make_app: Callable[..., Flask],
+                                                 shared_store: RedisKeys) -> None:
+    """REDIS_KEY_PREFIX: each hotline's (or test run's) counts stay its own."""
+    other = f"{shared_store.prefix}-other"
+    lu_1, lu_2 = (wrong_pins_of(make_app(**shared_store.settings())) for _ in range(2))
+    xk = wrong_pins_of(make_app(RATELIMIT_STORAGE_URI=shared_store.url, REDIS_KEY_PREFIX=other))
+    for _ in range(20):
+        lu_1.failed("staff")
+    assert not lu_2.may_try("staff")  # the same hotline's other worker
+    assert xk.may_try("staff")
+    assert all(key.startswith(shared_store.prefix) for key in shared_store.keys())
+
+
+def test_wrong_pins_are_counted_once_for_every_worker(shared_store: RedisKeys) -> None:
+    first, second = (FailureLimit("recording-pin", "3 per hour", shared_store.url,
+                                  key_prefix=shared_store.prefix) for _ in range(2))
     for _ in range(3):
         assert second.may_try("lu")
         first.failed("lu")

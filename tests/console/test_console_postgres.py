@@ -1,12 +1,11 @@
 """The console on PostgreSQL: migrations, accounts, reviews and figures on a real server.
 
-Skipped only when no server answers at 127.0.0.1:5432 (the reason is printed).
+Skipped only when no server answers at TEST_DATABASE_URL (the reason is printed).
 """
 
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,25 +20,14 @@ from ivr.console.models import Review
 from ivr.console.store import session_scope
 from ivr.storage.db import Event, upgrade
 from tests.console.conftest import OPERATOR, PASSWORD, console_post, record_live, sign_in
-
-SERVER = "postgresql://postgres@127.0.0.1:5432/test"
+from tests.services import postgres_database
 
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A new database of our own on the test server, dropped afterwards."""
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        with psycopg.connect(SERVER, connect_timeout=3, autocommit=True) as connection:
-            name = f"console_{uuid.uuid4().hex[:12]}"
-            connection.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.Error as exc:
-        reason = f"no PostgreSQL server answers at 127.0.0.1:5432 ({type(exc).__name__})"
-        print(f"SKIPPED: {reason}")
-        pytest.skip(reason)
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(SERVER, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with postgres_database("console") as url:
+        yield url
 
 
 def test_console_works_on_postgresql(make_app: Callable[..., Flask], postgres_url: str) -> None:
