@@ -30,6 +30,8 @@ from ivr.content.sound import inspect_wav, synthesize, with_duration
 from ivr.content.speech import ENGLISH_FOLLOWS, NAMED_OPTIONS, SOURCE_VOICE, Prompter
 from ivr.content.voices import VoiceList
 
+pytestmark = pytest.mark.slow  # reads and makes audio with sox and espeak-ng
+
 needs_tools = pytest.mark.skipif(not (shutil.which("sox") and shutil.which("espeak-ng")),
                                  reason="sox and espeak-ng (Debian packages) are not installed")
 SHIPPED = sorted(PROFILES_DIR.glob("*.toml"))

@@ -30,6 +30,8 @@ from ivr.content.profile import PROFILES_DIR
 from ivr.sms.text import warm_language_model
 from ivr.storage.engines import within
 
+pytestmark = pytest.mark.slow  # runs the benchmarks' servers
+
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -23,6 +23,8 @@ from twilio.request_validator import RequestValidator
 from tests.conftest import PROFILES, TOKEN
 from tests.services import REDIS_URL, RedisKeys, redis_or_skip
 
+pytestmark = pytest.mark.slow  # starts the Procfile's gunicorn
+
 ROOT = Path(__file__).resolve().parent.parent
 # The limits of every web process this module starts, under a prefix of its own.
 SHARED = RedisKeys(REDIS_URL, f"ivrtest-deploy-{uuid.uuid4().hex[:12]}")

@@ -76,6 +76,7 @@ def test_any_form_and_query_gets_an_answer(local_app: Flask, route: str, query: 
     assert_answered(local_app, route, response.status_code, response.get_data(as_text=True))
 
 
+@pytest.mark.slow  # 10-40 s: each text of a new language loads its model
 @FUZZ
 @given(query=st.dictionaries(st.sampled_from(QUERY_KEYS), values, max_size=3),
        form=st.dictionaries(st.sampled_from(SMS_FORM_KEYS), sms_values, max_size=9))

@@ -14,6 +14,8 @@ import pytest
 from ivr.content import holiday_dates
 from ivr.content.holiday_dates import UnknownCalendar, calendar
 
+pytestmark = pytest.mark.slow  # child processes load the holidays package
+
 TODAY = date(2026, 11, 30)
 
 

@@ -14,6 +14,8 @@ from ivr.content.machine_cache import private_folder
 from ivr.sms.language_model import cache_path, identifier, mapped_identifier, restricted
 from ivr.sms.text import warm_beside_the_start, warm_language_model
 
+pytestmark = pytest.mark.slow  # builds and maps the language model files
+
 LANGUAGES = ("ar", "bg", "de", "en", "es", "fr", "lb", "pt", "ro", "ru", "sq", "sr", "uk", "zh")
 TEXTS = ["Ich brauche Hilfe, mein Chef hat meinen Pass genommen",
          "Мне нужна помощь, у меня забрали паспорт",

@@ -15,6 +15,8 @@ import pytest
 
 from tests.services import postgres_or_skip
 
+pytestmark = pytest.mark.slow  # starts gunicorn behind a faulty proxy
+
 REPO = Path(__file__).resolve().parent.parent
 
 

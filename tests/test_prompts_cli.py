@@ -21,8 +21,9 @@ from ivr.content.script import SpeakingRates
 from ivr.content.sound import LEAD_PAD, MAX_LEADING_SILENCE, TAIL_PAD, inspect_wav
 from ivr.voice.timing import timing_rows
 
-pytestmark = pytest.mark.skipif(not (shutil.which("sox") and shutil.which("espeak-ng")),
-                                reason="sox and espeak-ng (Debian packages) are not installed")
+pytestmark = [pytest.mark.skipif(not (shutil.which("sox") and shutil.which("espeak-ng")),
+                                 reason="sox and espeak-ng (Debian packages) are not installed"),
+              pytest.mark.slow]  # runs sox and espeak-ng over the audio library
 LUXEMBOURG = PROFILES_DIR / "luxembourg.toml"
 
 

@@ -7,6 +7,7 @@ voicemails, people who decline, nobody, busy lines and a person who hangs up fir
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from flask import Flask
@@ -185,7 +186,13 @@ def test_nothing_after_nobody_answered_rings_the_same_phones_again(
     first = call(app, {}, "/voice/menu?l=en&n=main", [], "1").menus[-1]
     assert node_of(first) == "unanswered"
     forbidden = person_numbers(app)
-    seen, queue, walked = {first}, [first], 0
+
+    def where(url: str) -> CallState:
+        # Who is rung depends on the state, not on the language it is said in: a state met
+        # again in another language is not walked again (14 times fewer calls).
+        return replace(CallState.from_url(url), lang=None)
+
+    seen, queue, walked = {where(first)}, [first], 0
     world: World = twilio_world(app, clock=clock)
     while queue:
         url = queue.pop()
@@ -200,10 +207,10 @@ def test_nothing_after_nobody_answered_rings_the_same_phones_again(
             rang = [n for numbers in placed.rang for n in numbers]
             assert not forbidden & set(rang), f"{url} + {key!r} rang {rang} again"
             for menu in placed.menus[:1]:  # the next menu reached (a recording is silent)
-                if menu not in seen:
-                    seen.add(menu)
+                if where(menu) not in seen:
+                    seen.add(where(menu))
                     queue.append(menu)
-    assert walked > 20
+    assert walked > 20 and len({state.node for state in seen}) >= 4, (walked, seen)
 
 
 # --- the caller's time ------------------------------------------------------------------

@@ -24,6 +24,8 @@ from tests.conftest import HOTLINE, PROFILES, PUBLIC_BASE_URL, TOKEN, sign
 from tests.services import create_database, drop_database
 from tests.test_sms_support import PERSON, STAFF, STAFF_2
 
+pytestmark = pytest.mark.slow  # starts gunicorn processes on PostgreSQL
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

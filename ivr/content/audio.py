@@ -8,6 +8,7 @@ transcoding delay MP3 adds, and 8 kHz is all a phone line carries.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -65,14 +66,18 @@ def read_manifest(root: Path) -> list[AudioFile]:
     manifest = root / MANIFEST_NAME
     if not manifest.exists():
         return []
-    data = tomllib.loads(manifest.read_text(encoding="utf-8"))
-    files = []
-    for entry in data.get("files", []):
-        relative = entry.get("file") or f"{entry['lang']}/{entry['prompt']}.wav"
-        files.append(AudioFile(entry["lang"], entry["prompt"], entry["sha256"], entry["source"],
-                               float(entry.get("duration", 0.0)), root / relative,
-                               entry.get("text", "")))
-    return files
+    return list(_manifest_files(root, manifest.read_text(encoding="utf-8")))
+
+
+@functools.lru_cache(maxsize=8)
+def _manifest_files(root: Path, text: str) -> tuple[AudioFile, ...]:
+    """The entries this manifest text lists (parsed once per process for the same text)."""
+    data = tomllib.loads(text)
+    return tuple(AudioFile(entry["lang"], entry["prompt"], entry["sha256"], entry["source"],
+                           float(entry.get("duration", 0.0)),
+                           root / (entry.get("file") or f"{entry['lang']}/{entry['prompt']}.wav"),
+                           entry.get("text", ""))
+                 for entry in data.get("files", []))
 
 
 def _toml_string(value: str) -> str:

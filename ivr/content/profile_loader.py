@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import replace
 from datetime import time
@@ -44,7 +45,14 @@ def load_profile(path: str | Path | None = None) -> Profile:
         raise ProfileError(f"{path}: cannot read the profile: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
         raise ProfileError(f"{path}: the profile is not UTF-8 text") from exc
-    reader, data = TomlReader.parse(path, text)
+    return _parsed(str(path), text)
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(path: str, text: str) -> Profile:
+    """The profile this text makes (immutable, so shared): an app made again in the same
+    process (the console's Try it sandbox, the tests) does not parse the same text twice."""
+    reader, data = TomlReader.parse(Path(path), text)
     profile = _build(reader, data)
     reader.unknown_fields()
     return profile

@@ -37,6 +37,8 @@ from tests.console.test_console_menu import (  # noqa: E402
     write_catalog,
 )
 
+pytestmark = pytest.mark.slow  # drives chromium
+
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync",
                 "--autoplay-policy=no-user-gesture-required"]

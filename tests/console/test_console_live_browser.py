@@ -34,6 +34,8 @@ from tests.console.test_console_phone_line import PIN, RECORDING_URL  # noqa: E4
 from tests.console.test_console_recordings import speech_like  # noqa: E402
 from tests.console.test_console_staff_door import HELPLINE_MOBILE, post  # noqa: E402
 
+pytestmark = pytest.mark.slow  # drives chromium
+
 NOW = 'li[aria-current="step"]'
 
 

@@ -9,6 +9,8 @@ from flask import Flask
 
 from ivr.console.accounts import hash_password
 
+pytestmark = pytest.mark.slow  # hashes passwords at full cost
+
 STANDARD = "$argon2id$v=19$m=65536,t=3,p=4$"  # RFC 9106, low memory
 CHEAPEST = "$argon2id$v=19$m=8,t=1,p=1$"
 

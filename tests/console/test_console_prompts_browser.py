@@ -32,6 +32,8 @@ from tests.console.test_console_browser import (  # noqa: E402
 from tests.console.test_console_menu import UK_TALK, build, write_catalog  # noqa: E402
 from tests.console.test_console_recordings import speech_like  # noqa: E402
 
+pytestmark = pytest.mark.slow  # drives chromium
+
 UK_CORRECTED = "Щоб поговорити з %(hotline)s просто зараз, натисніть %(key)s."
 UK_CORRECTED_FILLED = "Щоб поговорити з INFOTRAITE просто зараз, натисніть 1."
 LB_TALK = "Fir elo mat %(hotline)s ze schwätzen, dréckt %(key)s."
