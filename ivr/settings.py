@@ -169,11 +169,24 @@ class Settings:
             found.append("TWILIO_ACCOUNT_SID is not set, but this profile sends SMS (a menu "
                          "option sends the numbers, or replies go through the REST API)")
         if helpline_numbers:
-            missing = [n for n in helpline_numbers if not self.staff_pin(n)]
-            if missing:
-                found.append("STAFF_REPLY_PINS has no PIN for every helpline phone (of at "
-                             f"least {MIN_STAFF_PIN_LENGTH} digits): a sender's number "
-                             "alone can be faked")
+            found.extend(self._staff_pin_problems(helpline_numbers))
+        return found
+
+    def _staff_pin_problems(self, helpline_numbers: tuple[str, ...]) -> list[str]:
+        """What is wrong with STAFF_REPLY_PINS, each phone and PIN named by what it lacks."""
+        found = []
+        for phone, pin in self.staff_reply_pins.items():
+            name = "the PIN for every phone" if phone == ANY_PHONE else f"the PIN for {phone}"
+            if phone != ANY_PHONE and phone not in helpline_numbers:
+                found.append(f"STAFF_REPLY_PINS names {phone!r}, which is not a helpline phone "
+                             f"of the profile (written in E.164: {', '.join(helpline_numbers)})")
+            elif not is_pin(pin):
+                found.append(f"STAFF_REPLY_PINS: {name} must be {MIN_STAFF_PIN_LENGTH} digits "
+                             "or more (typed on a phone's keypad; a short one is guessed)")
+        missing = [n for n in helpline_numbers if not self.staff_pin(n)]
+        if missing:
+            found.append(f"STAFF_REPLY_PINS has no PIN for {', '.join(missing)} (of at least "
+                         f"{MIN_STAFF_PIN_LENGTH} digits): a sender's number alone can be faked")
         return found
 
     def check(self, **needs: Any) -> None:

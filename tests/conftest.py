@@ -57,7 +57,7 @@ def catalogs() -> Catalogs:
 
 
 @pytest.fixture(scope="session")
-def empty_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def template_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An SQLite file with every table, made once: each test's database is a copy of it
     (copying takes a millisecond, making the tables 50)."""
     path = tmp_path_factory.mktemp("template") / "empty.sqlite3"
@@ -66,7 +66,7 @@ def empty_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def make_app(tmp_path: Path, clock: Clock, catalogs: Catalogs, empty_database: Path
+def make_app(tmp_path: Path, clock: Clock, catalogs: Catalogs, template_database: Path
              ) -> Callable[..., Flask]:
     """Build an app for a profile, with a signing token and a database in tmp_path.
 
@@ -93,7 +93,7 @@ def make_app(tmp_path: Path, clock: Clock, catalogs: Catalogs, empty_database: P
         database = tmp_path / "test.sqlite3"
         copied = settings["DATABASE_URL"] == f"sqlite:///{database}" and not database.exists()
         if copied:
-            shutil.copyfile(empty_database, database)
+            shutil.copyfile(template_database, database)
         app = create_app(settings)
         if app.config["DATABASE_URL"].startswith("sqlite") and not copied:
             create_tables(app.config["DATABASE_URL"])  # another file, or a second app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,18 @@ def test_call_walks_to_a_ringing_helpline_in_office_hours(cli: CliRunner) -> Non
     assert ">> ringing +35227365646" in result.output
     assert "the person who answers hears:" in result.output
     assert "(hung up)" in result.output
+
+
+def test_call_after_an_upgrade_raises_no_database_alarm(
+        cli: CliRunner, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue #24: the walk's own throwaway database was reported as 'DATABASE NOT READY'."""
+    with caplog.at_level(logging.WARNING):
+        upgraded = cli.invoke(main, ["db", "upgrade"])
+        assert upgraded.exit_code == 0, upgraded.output
+        result = cli.invoke(main, ["call", "--lang", "fr", "--keys", "q"])
+    assert result.exit_code == 0, result.output
+    assert "NOT READY" not in caplog.text + result.output
+    assert "database at revision heads" in upgraded.output
 
 
 def test_call_out_of_hours_rings_the_mobiles_together_then_offers_a_message(
@@ -109,6 +122,27 @@ def test_export_fallback_writes_what_the_fallback_url_answers(app: Flask, tmp_pa
     assert result.exit_code == 0, result.output
     assert out.read_text(encoding="utf-8").strip() == app.extensions["hotline"].fallback_twiml
     with_id = app.test_cli_runner().invoke(main, ["export-fallback", "--caller-id",
-                                                  "+352200000001"])
+                                                  "+35220304050"])
     step = parse_twiml(with_id.output)
-    assert step.caller_id == "+352200000001" and len(step.dial_numbers) == 3
+    assert step.caller_id == "+35220304050" and len(step.dial_numbers) == 3
+
+
+def test_sms_try_names_each_phone_and_what_stop_and_start_changed(cli: CliRunner) -> None:
+    """Issue #24: relays printed twice without the phone; START and STOP printed nothing."""
+    assert cli.invoke(main, ["db", "upgrade"]).exit_code == 0
+    first = cli.invoke(main, ["sms", "try", "I am not allowed to leave the house"])
+    assert first.exit_code == 0, first.output
+    lines = first.output.splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "-> helpline phone +352621351884", "-> helpline phone +352621316919", "-> the person"]
+    stop = cli.invoke(main, ["sms", "try", "STOP"]).output
+    assert "-> the person: nothing from the hotline (Twilio answers STOP itself" in stop
+    assert "now: this number has opted out" in stop
+    assert "unchanged: this number had already opted out" in cli.invoke(
+        main, ["sms", "try", "STOP"]).output
+    start = cli.invoke(main, ["sms", "try", "START"]).output
+    assert "now: this number has opted back in" in start
+    code = lines[0].split("#", 1)[1].split()[0]
+    reply = cli.invoke(main, ["sms", "try", "--staff", f"#{code} We hear you"]).output
+    assert "-> the person: We hear you" in reply
+    assert "-> helpline phone +352621351884: nothing from the hotline" in reply

@@ -79,6 +79,9 @@ BROKEN_PROFILES = [
      "nodes.main.options[4].action", "has no action", 'prompt = "main.sms" }'),
     ('open = [["+352 24 460 3220"]]', 'open = [["+352 12"]]',
      "destinations.police.open", "not a valid phone number", 'open = [["+352 12"]]'),
+    # Issue #24: letters are keypad digits to phonenumbers; a placeholder must not pass.
+    ('open = [["+352 24 460 3220"]]', 'open = [["+352 24 46X XXXX"]]',
+     "destinations.police.open", "has 'X' in it", 'open = [["+352 24 46X XXXX"]]'),
     ('open = [["+352 24 460 3220"]]', 'open = [["113"]]',
      "destinations.police.open", "is an emergency number", 'open = [["113"]]'),
     ('{ key = "5", prompt = "main.sms", action = "goto", node = "sms_confirm" },',

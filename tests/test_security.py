@@ -139,9 +139,22 @@ def test_every_pin_is_six_digits_or_more_or_production_does_not_start(
     """Issue #22: STAFF_RECORDING_PIN=7 was accepted at start."""
     with pytest.raises(ConfigError, match="STAFF_RECORDING_PIN must be 6 digits or more"):
         make_app(**{**PRODUCTION, "STAFF_RECORDING_PIN": pin})
-    with pytest.raises(ConfigError, match="STAFF_REPLY_PINS has no PIN for every"):
+    with pytest.raises(ConfigError, match="STAFF_REPLY_PINS: the PIN for every phone must be 6"):
         make_app(**{**PRODUCTION, "STAFF_REPLY_PINS": pin})
     assert make_app(**{**PRODUCTION, "STAFF_RECORDING_PIN": "246813"})
+
+
+@pytest.mark.parametrize(("pins", "problem"), [
+    ("+352XXXXXXXX=246813", "names '+352XXXXXXXX', which is not a helpline phone"),
+    ("+352 621 351 884=246813", "names '+352 621 351 884', which is not a helpline phone"),
+    ("+352621351884=12", "the PIN for +352621351884 must be 6 digits"),
+    ("+352621351884=246813", "has no PIN for +352621316919"),
+])
+def test_staff_reply_pins_name_the_phone_and_what_is_wrong(pins: str, problem: str) -> None:
+    """Issue #24: a malformed phone in STAFF_REPLY_PINS was silently ignored."""
+    settings = Settings.load({}, {**PRODUCTION, "STAFF_REPLY_PINS": pins})
+    found = settings.problems(helpline_numbers=("+352621351884", "+352621316919"))
+    assert any(problem in line for line in found), found
 
 
 def test_without_local_mode_nothing_unsigned_is_accepted(make_app: Callable[..., Flask]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from ivr.cli.main import main
@@ -39,11 +40,27 @@ def test_a_spoken_text_with_no_translation_fails(tmp_path: Path) -> None:
             "sq, sr, ro, bg, uk, ru") in result.output
 
 
-def test_export_fallback_refuses_a_caller_id_that_is_not_a_number() -> None:
-    result = CliRunner().invoke(main, ["export-fallback", "--caller-id", "+352 12"])
-    assert result.exit_code == 2 and "'+352 12' is not a valid phone number" in result.output
-    result = CliRunner().invoke(main, ["export-fallback", "--caller-id", "hotline"])
-    assert result.exit_code == 2 and "'hotline' is not a phone number" in result.output
+@pytest.mark.parametrize(("caller_id", "reason"), [
+    ("+352 12", "'+352 12' is not a valid number in its country's numbering plan"),
+    ("hotline", "'hotline' has 'e', 'h', 'i', 'l', 'n', 'o', 't' in it"),
+    # Issue #24: phonenumbers reads letters as keypad digits; this wrote +35299999999.
+    ("+352XXXXXXXX", "'+352XXXXXXXX' has 'X' in it: a phone number is written in digits"),
+])
+def test_export_fallback_refuses_a_caller_id_that_is_not_a_number(
+        caller_id: str, reason: str, tmp_path: Path) -> None:
+    output = tmp_path / "fallback.xml"
+    result = CliRunner().invoke(main, ["export-fallback", "--caller-id", caller_id,
+                                       "-o", str(output)])
+    assert result.exit_code == 2 and reason in " ".join(result.output.split())
+    assert not output.exists()
+
+
+def test_export_fallback_writes_a_written_number_in_e164(tmp_path: Path) -> None:
+    output = tmp_path / "fallback.xml"
+    result = CliRunner().invoke(main, ["export-fallback", "--caller-id", "+352 20 30 40 50",
+                                       "-o", str(output)])
+    assert result.exit_code == 0, result.output
+    assert 'callerId="+35220304050"' in output.read_text(encoding="utf-8")
 
 
 def test_call_shows_the_words_of_a_recorded_prompt_and_the_second_page() -> None:

@@ -147,10 +147,14 @@ def try_message(body: str, from_number: str, staff: bool) -> None:
     from twilio.request_validator import RequestValidator
 
     channel = SMS_CHANNEL.get()
+    helplines = channel.profile.sms.helpline_numbers
     if staff:
-        if not channel.profile.sms.helpline_numbers:
+        if not helplines:
             raise click.ClickException("the profile has no [sms] helpline_numbers")
-        from_number = channel.profile.sms.helpline_numbers[0]
+        from_number = helplines[0]
+    sender = f"helpline phone {from_number}" if from_number in helplines else "the person"
+    identity = channel.vault.identity(from_number)
+    opted_out_before = channel.store.opted_out(identity)
     form = {"MessageSid": "SM" + uuid4().hex, "From": from_number, "To": "+10000000000",
             "Body": body}
     headers = {}
@@ -165,7 +169,23 @@ def try_message(body: str, from_number: str, staff: bool) -> None:
         raise click.ClickException(f"the webhook answered {response.status_code}")
     if current_app.config["SMS_USE_REST_API"]:
         click.echo("(REST API mode: replies go through the SMS sender, not TwiML)")
+    answered = False
     for message in ET.fromstring(response.get_data()).iter("Message"):
         to = message.get("to")
-        who = "the helpline" if to in channel.profile.sms.helpline_numbers else "the person"
-        click.echo(f"-> {who if to else 'the sender'}: {message.text or ''}")
+        answered = answered or not to
+        who = sender if not to else f"helpline phone {to}" if to in helplines else "the person"
+        click.echo(f"-> {who}: {message.text or ''}")
+    match = channel.keywords.match(body)
+    if not answered:
+        why = (f" (Twilio answers {body.strip().upper()} itself, with its Advanced Opt-Out "
+               "replies)" if match is not None and match.twilio_word else "")
+        click.echo(f"-> {sender}: nothing from the hotline{why}")
+    opted_out_after = channel.store.opted_out(identity)
+    if opted_out_after and not opted_out_before:
+        click.echo("now: this number has opted out; the hotline sends it nothing until it "
+                   "texts START (its texts still reach the helpline)")
+    elif opted_out_before and not opted_out_after:
+        click.echo("now: this number has opted back in; helpline replies reach it again")
+    elif match is not None and match.kind in ("stop", "start"):
+        click.echo("unchanged: this number " + ("had already opted out" if opted_out_after
+                                                 else "had not opted out"))

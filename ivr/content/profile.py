@@ -38,6 +38,20 @@ def e164(number: str, region: str | None = None) -> str | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+# What people write numbers with. Anything else is refused, not guessed: phonenumbers reads
+# letters as keypad digits, so a placeholder like +352XXXXXXXX would become +35299999999.
+NUMBER_CHARACTERS = frozenset("0123456789+-()./ \u00a0")
+
+
+def number_text_problem(text: str) -> str:
+    """Why `text` cannot be a written phone number ('' when its characters can be)."""
+    odd = sorted({char for char in text if char not in NUMBER_CHARACTERS})
+    if not odd:
+        return ""
+    return (f"{text!r} has {', '.join(repr(char) for char in odd)} in it: a phone number is "
+            "written in digits (spaces, +, -, brackets allowed)")
+
+
 class ProfileError(ValueError):
     """A profile that cannot run; the message names the file, line, key and problem."""
 

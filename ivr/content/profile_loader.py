@@ -29,6 +29,7 @@ from ivr.content.profile import (
     ProfileError,
     Schedule,
     SmsSettings,
+    number_text_problem,
     prompt_parameter_names,
 )
 from ivr.content.safe_text import describe_problems
@@ -50,8 +51,7 @@ def load_profile(path: str | Path | None = None) -> Profile:
 
 @functools.lru_cache(maxsize=8)
 def _parsed(path: str, text: str) -> Profile:
-    """The profile this text makes (immutable, so shared): an app made again in the same
-    process (the console's Try it sandbox, the tests) does not parse the same text twice."""
+    """The profile this text makes, parsed once per process (profiles are immutable)."""
     reader, data = TomlReader.parse(Path(path), text)
     profile = _build(reader, data)
     reader.unknown_fields()
@@ -226,6 +226,8 @@ def parse_number(r: TomlReader, key: str, text: Any, country: str) -> phonenumbe
     """Parse a number as the profile's country writes it; reject what phonenumbers rejects."""
     if not isinstance(text, str):
         raise r.fail(key, f"a phone number must be text, not {type(text).__name__}")
+    if problem := number_text_problem(text):
+        raise r.fail(key, problem)
     try:
         number = phonenumbers.parse(text, country)
     except phonenumbers.NumberParseException as exc:
@@ -338,11 +340,8 @@ def _nodes(r: TomlReader, data: dict[str, Any], destinations: dict[str, Destinat
 
 
 def _with_parents(nodes: dict[str, Node], start: str) -> dict[str, Node]:
-    """Set each node's parent (the back key): the node that first leads to it from the start.
-
-    The start node has none (back leads to the language menu); nodes reached only by an
-    event (nobody answered, a line closed) go back to the start.
-    """
+    """Set each node's parent (the back key): the node that first leads to it from the start
+    (the start has none: back leads to languages; event-only nodes go back to the start)."""
     parents: dict[str, str | None] = {start: None}
     queue = [start]
     while queue:
