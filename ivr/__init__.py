@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,23 +14,32 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from ivr.content.profile import DEFAULT_PROFILE, Profile
-from ivr.settings import SETTINGS, ConfigError, Settings
+from ivr.settings import ANY_PHONE, SETTINGS, ConfigError, Settings
 from ivr.voice.hotline import HOTLINE, build_hotline
 
 __all__ = ["ConfigError", "create_app", "sends_sms"]
 log = logging.getLogger(__name__)
 
 
-def _secret_key(instance_path: str) -> str:
-    """Local mode only: a SECRET_KEY kept in instance/."""
-    path = Path(instance_path) / "secret_key"
+# Local mode only: what production takes from its environment, made once and kept in
+# instance/ (readable by us only).
+LOCAL_SECRET_KEY_FILE = "secret_key"
+LOCAL_STAFF_PIN_FILE = "staff-reply-pin"
+
+
+def _kept_in_instance(instance_path: str, name: str, make: Callable[[], str]) -> str:
+    path = Path(instance_path) / name
     if path.exists():
         return path.read_text().strip()
-    key = secrets.token_hex(32)
+    value = make()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(key)
+    path.write_text(value)
     path.chmod(0o600)
-    return key
+    return value
+
+
+def _new_staff_pin() -> str:
+    return f"{secrets.randbelow(10 ** 8):08d}"
 
 
 def sends_sms(profile: Profile, settings: Settings) -> bool:
@@ -70,7 +80,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     settings.check(sends_sms=sends_sms(hotline.profile, settings),
                    helpline_numbers=hotline.profile.sms.helpline_numbers)
     if not app.config["SECRET_KEY"]:  # local mode (production has refused above)
-        app.config["SECRET_KEY"] = _secret_key(app.instance_path)
+        app.config["SECRET_KEY"] = _kept_in_instance(app.instance_path, LOCAL_SECRET_KEY_FILE,
+                                                     lambda: secrets.token_hex(32))
+    if settings.local_mode and not settings.staff_reply_pins and not app.config["TESTING"]:
+        # Staff type a PIN here too, so the person gets exactly what production sends (the
+        # PIN taken off, never passed on). Tests set their PINs themselves.
+        pin = _kept_in_instance(app.instance_path, LOCAL_STAFF_PIN_FILE, _new_staff_pin)
+        settings = replace(settings, staff_reply_pins={ANY_PHONE: pin})
+        log.info("local mode: staff replies carry the PIN kept in %s",
+                 Path(app.instance_path) / LOCAL_STAFF_PIN_FILE)
     SETTINGS.set(app, settings)
     security.init_app(app)
     sms_out.init_app(app)

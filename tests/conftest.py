@@ -66,8 +66,8 @@ def template_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def make_app(tmp_path: Path, clock: Clock, catalogs: Catalogs, template_database: Path
-             ) -> Callable[..., Flask]:
+def make_app(request: pytest.FixtureRequest, tmp_path: Path, clock: Clock, catalogs: Catalogs,
+             template_database: Path) -> Callable[..., Flask]:
     """Build an app for a profile, with a signing token and a database in tmp_path.
 
     Local mode on purpose (keys made in instance/, the SMS outbox); signatures are still
@@ -88,6 +88,10 @@ def make_app(tmp_path: Path, clock: Clock, catalogs: Catalogs, template_database
             # argon2 at its cheapest (honoured only with TESTING): tests hash in 0.1 ms.
             "CONSOLE_PASSWORD_COST": "cheapest",
             "CATALOGS": catalogs,
+            # The console's routes cost an app 40 ms to compile: only the console's tests
+            # and those marked `console` get them (elsewhere /console is a loud 404).
+            "CONSOLE_ENABLED": request.path.parent.name == "console"
+            or request.node.get_closest_marker("console") is not None,
         }
         settings.update(config)
         database = tmp_path / "test.sqlite3"

@@ -143,6 +143,12 @@ def test_sms_try_names_each_phone_and_what_stop_and_start_changed(cli: CliRunner
     start = cli.invoke(main, ["sms", "try", "START"]).output
     assert "now: this number has opted back in" in start
     code = lines[0].split("#", 1)[1].split()[0]
-    reply = cli.invoke(main, ["sms", "try", "--staff", f"#{code} We hear you"]).output
-    assert "-> the person: We hear you" in reply
+    pin_file = Path(Flask("ivr", instance_relative_config=True).instance_path) / "staff-reply-pin"
+    pin = pin_file.read_text(encoding="utf-8").strip()
+    reply = cli.invoke(main, ["sms", "try", "--staff", f"#{code} {pin} We hear you"]).output
+    assert f"local mode's PIN is in {pin_file}" in reply
+    # Local mode gives the person what production does: the PIN taken off, never passed on.
+    assert "-> the person: We hear you" in reply.splitlines()
     assert "-> helpline phone +352621351884: nothing from the hotline" in reply
+    unlocked = cli.invoke(main, ["sms", "try", "--staff", f"#{code} We hear you"]).output
+    assert "-> the person:" not in unlocked

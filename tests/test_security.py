@@ -257,6 +257,7 @@ def test_a_signed_hotline_says_nothing_of_local_mode(make_app: Callable[..., Fla
     assert "local mode" not in caplog.text
 
 
+@pytest.mark.console
 def test_the_console_keeps_its_session_and_webhooks_get_none(client: FlaskClient) -> None:
     login = client.get("/console/login")
     assert login.status_code == 200

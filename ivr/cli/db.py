@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 from cryptography.fernet import Fernet
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ivr import LOCAL_STAFF_PIN_FILE
 from ivr.sms.channel import SMS_CHANNEL, SMS_STORE
 from ivr.storage import db
 from ivr.voice.hotline import HOTLINE
@@ -153,6 +155,9 @@ def try_message(body: str, from_number: str, staff: bool) -> None:
             raise click.ClickException("the profile has no [sms] helpline_numbers")
         from_number = helplines[0]
     sender = f"helpline phone {from_number}" if from_number in helplines else "the person"
+    pin_file = Path(current_app.instance_path) / LOCAL_STAFF_PIN_FILE
+    if staff and current_app.config.get("LOCAL_MODE") and pin_file.exists():
+        click.echo(f"(a staff reply is #CODE PIN text; local mode's PIN is in {pin_file})")
     identity = channel.vault.identity(from_number)
     opted_out_before = channel.store.opted_out(identity)
     form = {"MessageSid": "SM" + uuid4().hex, "From": from_number, "To": "+10000000000",
