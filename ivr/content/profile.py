@@ -39,7 +39,7 @@ def e164(number: str, region: str | None = None) -> str | None:
 
 
 # What people write numbers with. Anything else is refused, not guessed: phonenumbers reads
-# letters as keypad digits, so a placeholder like +352XXXXXXXX would become +35299999999.
+# letters as keypad digits, so a placeholder written with X for each digit would become 9s.
 NUMBER_CHARACTERS = frozenset("0123456789+-()./ \u00a0")
 
 
