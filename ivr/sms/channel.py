@@ -279,11 +279,16 @@ class SmsChannel:
     def _relay(self, message: Inbound, sender: str, identity: str) -> Plan:
         now = self.now()
         text = clean_body(message.body)
-        # The last keyword's language, else the text's, else the open case's, else the one
-        # the number's country suggests (+380 and unclear Cyrillic: Ukrainian), else the
-        # profile's default.
-        clear = (self.store.language_of(identity)
-                 or language_of_text(text, self.keywords, self.profile.languages))
+        # This text's own language, else the last one the sender was clear in (a keyword or
+        # an earlier text), else the open case's, else the one the number's country
+        # suggests (+380 and unclear Cyrillic: Ukrainian), else the profile's default. The
+        # latest text wins over an earlier keyword: HELP is on every poster, and people of
+        # every language send it first.
+        remembered = self.store.language_of(identity)
+        detected = language_of_text(text, self.keywords, self.profile.languages)
+        if detected is not None and detected != remembered:
+            self.store.remember_language(identity, detected, now)
+        clear = detected or remembered
         suggested = suggest_language(self.profile, None, sender)
         fallback = suggested or self.profile.default_language
         if not text or not self.helpline:
