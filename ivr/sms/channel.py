@@ -12,16 +12,16 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from ivr.content.i18n import SOURCE_LANGUAGE, suggest_language
+from ivr.content.i18n import CLDR_LOCALES, SOURCE_LANGUAGE, suggest_language
 from ivr.content.profile import Profile, e164
-from ivr.content.speech import Prompter
+from ivr.content.speech import Prompter, is_right_to_left
 from ivr.settings import ServiceKey
 from ivr.sms.language import bilingual, language_of_text
 from ivr.sms.staff import StaffGate
@@ -32,6 +32,7 @@ from ivr.sms.text import (
     clean_body,
     gsm_friendly,
     normalize_keyword,
+    right_to_left,
     truncate,
 )
 from ivr.storage.crypto import NumberVault
@@ -113,13 +114,15 @@ class SmsChannel:
         discreet_id = f"{prompt_id}.discreet"
         if self.profile.sms.discreet and discreet_id in self.profile.all_prompt_ids():
             prompt_id = discreet_id
-        text, _ = self.prompter.text(lang, prompt_id, extra, written=True)
-        return gsm_friendly(text)
+        return self._written(lang, prompt_id, extra)
 
     def staff_text(self, prompt_id: str, **extra: str) -> str:
-        text, _ = self.prompter.text(self.profile.staff_language, prompt_id, extra,
-                                     written=True)
-        return gsm_friendly(text)
+        return self._written(self.profile.staff_language, prompt_id, extra)
+
+    def _written(self, lang: str, prompt_id: str, extra: Mapping[str, str]) -> str:
+        text, used = self.prompter.text(lang, prompt_id, extra, written=True)
+        text = gsm_friendly(text)
+        return right_to_left(text) if is_right_to_left(CLDR_LOCALES.get(used, used)) else text
 
     def keyword_list(self) -> str:
         """The help word of every language, for the "languages" reply."""
