@@ -146,10 +146,6 @@ ALBANIAN = NumberRules(sq_number, _SQ_DIGITS, _sq_time, _sq_time_range,
 RULES = {"lb": LUXEMBOURGISH, "sq": ALBANIAN}
 
 
-def has_number_rules(lang: str) -> bool:
-    return lang in RULES
-
-
 def spelled_out(text: str, lang: str) -> str:
     """`text` with its numbers, times and ranges as words in `lang`; unchanged for a
     language without rules here."""
