@@ -223,3 +223,15 @@ def test_the_limits_are_shared_through_redis(shared_store: RedisKeys) -> None:
     assert first.refused("phone-b", "K7QM2XPA") is None
     assert shared_store.keys(), "counted in Redis, under this test's prefix"
     assert not any("K7QM2XPA" in key for key in shared_store.keys())  # no code in the store
+
+
+def test_with_the_limit_store_down_the_pin_still_holds(caplog: pytest.LogCaptureFixture) -> None:
+    """Failures cannot be counted (logged), so nothing is refused for a count; the PIN is
+    still required."""
+    gate = StaffGate(lambda number: PIN, storage_uri="redis://127.0.0.1:9/0")
+    with caplog.at_level(logging.WARNING, logger="ivr.security"):
+        assert gate.wrong_pin("phone-a", "K7QM2XPA") == 0
+        assert gate.refused("phone-a", "K7QM2XPA") is None
+    assert gate.unlock(STAFF, "12345678 hello") is None
+    assert gate.unlock(STAFF, f"{PIN} hello") == "hello"
+    assert any("not counted" in r.getMessage() for r in caplog.records)
