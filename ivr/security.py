@@ -6,6 +6,7 @@ import ipaddress
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -191,3 +192,14 @@ class FailureLimit:
             self._limiter.hit(self._item, self.namespace, key)
         except Exception as exc:  # noqa: BLE001
             log.warning("%s failure not counted: %s", self.namespace, type(exc).__name__)
+
+    def window(self, key: str) -> tuple[int, datetime] | None:
+        """(failures counted, when the count starts again) for a key; None while the store
+        is down."""
+        try:
+            stats = self._limiter.get_window_stats(self._item, self.namespace, key)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("%s window not read: %s", self.namespace, type(exc).__name__)
+            return None
+        return (self._item.amount - stats.remaining,
+                datetime.fromtimestamp(stats.reset_time, UTC))

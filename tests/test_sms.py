@@ -104,10 +104,19 @@ def test_free_text_is_relayed_with_a_case_code_and_acknowledged(lu: Flask) -> No
     assert "113" in ack and count_segments(ack).count <= 2
 
 
-def test_the_language_of_the_last_keyword_wins_over_detection(lu: Flask) -> None:
+def test_the_language_of_the_latest_text_wins_over_an_earlier_keyword(lu: Flask) -> None:
+    """Issue #23: a texter is answered in the language they wrote in last."""
     client = lu.test_client()
     send_sms(client, "AJUTOR")  # Romanian
     replies = messages(send_sms(client, "I was told I would work in a restaurant"))
+    assert "[en]" in replies[0][1]
+    assert replies[-1][1].startswith("Thank you")
+
+
+def test_an_unclear_text_keeps_the_language_of_the_last_keyword(lu: Flask) -> None:
+    client = lu.test_client()
+    send_sms(client, "AJUTOR")  # Romanian
+    replies = messages(send_sms(client, "ok"))
     assert "[ro]" in replies[0][1]
     assert replies[-1][1] == ("Multumim, mesajul a fost primit. Raspundem de luni până vineri "
                               "09:00-12:00 și 13:00-17:00. Urgent: 113.")

@@ -73,3 +73,26 @@ def test_kosovo_offers_seven_languages_on_one_page() -> None:
     assert KOSOVO.language_pages == [1]
     text = PROFILES["kosovo"].read_text(encoding="utf-8")
     assert "Considered and left out" in text and "Romani" in text
+
+
+# --- the latest text decides ------------------------------------------------------------
+
+UKRAINIAN_TEXT = "Мені потрібна допомога, забрали паспорт"
+
+
+@pytest.mark.parametrize("opt_out_type", ["", "HELP"])  # HELP answered by us, or by Twilio
+def test_a_text_after_help_is_acknowledged_in_its_own_language(lu: Flask,
+                                                               opt_out_type: str) -> None:
+    """HELP (English) first, then a Ukrainian text: the acknowledgement and the staff's tag
+    follow the text, as they would for a sender who never wrote HELP."""
+    client = lu.test_client()
+    fresh = messages(send_sms(client, UKRAINIAN_TEXT, from_="+352621987001"))
+    [fresh_ack] = [text for to, text in fresh if to is None]
+    sender = "+352621987002" if opt_out_type else "+352621987003"
+    extra = {"OptOutType": opt_out_type} if opt_out_type else {}
+    send_sms(client, "HELP", from_=sender, **extra)
+    after_help = messages(send_sms(client, UKRAINIAN_TEXT, from_=sender))
+    relays = [text for to, text in after_help if to is not None]
+    [ack] = [text for to, text in after_help if to is None]
+    assert relays and all(" [uk] " in text for text in relays)
+    assert ack == fresh_ack and not ack.startswith("Thank you")

@@ -18,7 +18,8 @@ from tests.test_sms_support import shared_app
 USER_REPLIES = ["sms.help", "sms.signs", "sms.police", "sms.languages", "sms.ack",
                 "sms.relay_failed", "sms.stopped", "sms.started"]
 STAFF_NOTICES = ["sms.staff.closed", "sms.staff.unknown", "sms.staff.no_code",
-                 "sms.staff.opted_out", "sms.staff.failed"]
+                 "sms.staff.opted_out", "sms.staff.failed", "sms.staff.wrong_pin",
+                 "sms.staff.limited", "sms.staff.flood"]
 @pytest.fixture(scope="module")
 def apps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Flask]:
     directory = tmp_path_factory.mktemp("sms_lengths")
@@ -44,7 +45,7 @@ def test_every_reply_fits_two_segments(apps: dict[str, Flask], profile_name: str
         if segments.count > 2:
             too_long[prompt_id] = (segments.encoding, segments.units, text)
     for prompt_id in STAFF_NOTICES:
-        text = channel.staff_text(prompt_id, case="K7M2")
+        text = channel.staff_text(prompt_id, case="K7QM2XPA", time="14:05")
         if count_segments(text).count > 2:
             too_long[prompt_id] = (count_segments(text).encoding, len(text), text)
     assert too_long == {}

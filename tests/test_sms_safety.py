@@ -112,13 +112,17 @@ def test_a_keyword_gets_the_written_numbers(client: FlaskClient) -> None:
     assert messages(send_sms(client, "HELP")) == [(None, HELP_EN)]
 
 
-def test_an_open_case_takes_the_language_of_the_last_keyword(client: FlaskClient) -> None:
+def test_an_open_case_takes_the_language_of_the_last_keyword_for_an_unclear_text(
+        client: FlaskClient) -> None:
     code = open_case(client)  # English
     send_sms(client, "AJUTOR")  # a Romanian keyword
-    relays = messages(send_sms(client, "They came back today"))
-    assert relays[0] == (STAFF, f"#{code} [ro] They came back today")
+    relays = messages(send_sms(client, "ok"))
+    assert relays[0] == (STAFF, f"#{code} [ro] ok")
     assert relays[-1] == (None, "Multumim, mesajul a fost primit. Raspundem de luni până "
                                 "vineri 09:00-12:00 și 13:00-17:00. Urgent: 113.")
+    # A clear text after it is the sender's latest language (issue #23).
+    relays = messages(send_sms(client, "They came back today"))
+    assert relays[0] == (STAFF, f"#{code} [en] They came back today")
 
 
 def test_a_case_in_use_does_not_expire(make_app: Callable[..., Flask], clock: Clock) -> None:

@@ -27,6 +27,16 @@ MAX_EVENTS = 200_000  # a year of a small helpline's calls, many times over
 TWILIO_API = "https://api.twilio.com/2010-04-01"
 FETCH_TIMEOUT_SECONDS = 15
 LANGUAGE_MENU_LABEL = "language menu"
+# Staff replies by SMS, by outcome (ivr/sms/staff_replies.py), as the page names them.
+STAFF_REPLY_OUTCOMES = {
+    "relayed": "reached the person", "wrong_pin": "refused: wrong or missing PIN",
+    "limited": "refused: too many failed replies", "unknown": "refused: no such case",
+    "closed": "refused: case closed", "opted_out": "refused: the person opted out",
+    "no_code": "refused: no case code", "undecryptable": "refused: number unreadable",
+    "storage_failed": "refused: database down", "send_failed": "not accepted by Twilio"}
+# Wrong PINs in the period from which the page warns that a phone's number may be faked:
+# more than a person mistypes.
+WRONG_PIN_ALERT = 10
 
 
 @dataclass
@@ -44,6 +54,9 @@ class ActivityReport:
     dial_outcomes: list[tuple[str, int]] = field(default_factory=list)
     messages: list[VoiceMessage] = field(default_factory=list)
     sms_cases_open: int | None = None
+    staff_replies: list[tuple[str, int]] = field(default_factory=list)
+    wrong_pins: int = 0
+    wrong_pin_alert: bool = False  # more than typing makes: a phone's number may be faked
     error: str | None = None
     charts: dict[str, Markup] = field(default_factory=dict)
 
@@ -69,6 +82,7 @@ def summarize(events: list[Event], profile: Profile, first_day: date, last_day: 
     languages: dict[str, set[str]] = defaultdict(set)
     visits: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
+    staff_outcomes: Counter[str] = Counter()
     by_conversation: dict[str, list[Event]] = defaultdict(list)
     for event in sorted(events, key=lambda e: _as_utc(e.at)):
         if tried and event.conversation == tried:
@@ -88,6 +102,9 @@ def summarize(events: list[Event], profile: Profile, first_day: date, last_day: 
                     report.transfers_declined += 1
             elif event.kind == "dialed" and event.outcome:
                 outcomes[event.outcome] += 1
+        elif event.channel == "sms" and event.kind == "staff_reply":
+            # Part of a conversation a person started, or a refused (perhaps faked) reply.
+            staff_outcomes[event.outcome or "unknown"] += 1
         elif event.channel == "sms":
             texts[day].add(conversation)
         if event.language:
@@ -100,6 +117,10 @@ def summarize(events: list[Event], profile: Profile, first_day: date, last_day: 
                                  key=lambda row: (-row[1], row[0]))
     report.menu_visits = visits.most_common()
     report.dial_outcomes = outcomes.most_common()
+    report.staff_replies = [(STAFF_REPLY_OUTCOMES.get(outcome, outcome), count)
+                            for outcome, count in staff_outcomes.most_common()]
+    report.wrong_pins = staff_outcomes["wrong_pin"]
+    report.wrong_pin_alert = report.wrong_pins >= WRONG_PIN_ALERT
     hang_ups: Counter[str] = Counter()
     for steps in by_conversation.values():
         if not any(e.kind == "ended" for e in steps):

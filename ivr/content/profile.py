@@ -174,10 +174,11 @@ class Profile:
 
 
 # Placeholders filled per call rather than from the profile.
-# "case" and "keywords": SMS case code and keyword list (ivr/sms/channel.py);
+# "case" and "keywords": SMS case code and keyword list (ivr/sms/channel.py); "time": when
+# a helpline phone's refused replies may be tried again (ivr/sms/staff_replies.py);
 # "first" and "last": the days of a range in office hours (ivr/content/hours.py).
 CALL_PARAMETERS = frozenset({"key", "more", "language", "destination", "case", "keywords",
-                             "first", "last"})  # first, last: hours.days
+                             "time", "first", "last"})  # first, last: hours.days
 
 
 def prompt_parameter_names(profile: Profile) -> set[str]:

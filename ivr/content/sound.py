@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ivr.content.audio import SOURCES, AudioError, AudioFile, text_hash
+from ivr.content.number_words import spelled_out
 
 if TYPE_CHECKING:
     pass
@@ -187,11 +188,18 @@ def espeak_voice(lang: str) -> str:
     return ESPEAK_VOICES.get(lang, lang)
 
 
+def synthesis_text(text: str, lang: str) -> str:
+    """What espeak-ng is given for a prompt's text: numbers, times and ranges as words where
+    its voice misreads digits (lb drops the tens: ivr/content/number_words.py)."""
+    return spelled_out(text, lang)
+
+
 def synthesize(text: str, lang: str, target: Path, speed: int = ESPEAK_SPEED) -> WavInfo:
     """A placeholder file speaking `text` with espeak-ng, in the prompts' format."""
     with tempfile.TemporaryDirectory(prefix="ivr-synth-") as work:
         text_file = Path(work) / "text.txt"
-        text_file.write_text(text, encoding="utf-8")  # a file: no text is read as an option
+        # A file: no text is read as an option.
+        text_file.write_text(synthesis_text(text, lang), encoding="utf-8")
         raw = Path(work) / "raw.wav"
         _run(["espeak-ng", "-v", espeak_voice(lang), "-s", str(speed), "-w", str(raw),
               "-f", str(text_file)])
@@ -204,7 +212,7 @@ def espeak_seconds(texts: list[str], lang: str, speed: int = ESPEAK_SPEED) -> li
     with tempfile.TemporaryDirectory(prefix="ivr-rate-") as work:
         for i, text in enumerate(texts):
             text_file, raw = Path(work) / f"{i}.txt", Path(work) / f"{i}.wav"
-            text_file.write_text(text, encoding="utf-8")
+            text_file.write_text(synthesis_text(text, lang), encoding="utf-8")
             _run(["espeak-ng", "-v", espeak_voice(lang), "-s", str(speed), "-w", str(raw),
                   "-f", str(text_file)])
             info = inspect_wav(raw)

@@ -123,6 +123,16 @@ BUILTIN_PROMPTS: dict[str, str] = dict([
     prompt("sms.staff.opted_out",
            "Case #%(case)s has opted out (STOP): nothing can be sent to them."),
     prompt("sms.staff.failed", "Your reply to case #%(case)s could not be sent."),
+    prompt("sms.staff.wrong_pin",
+           "Wrong or missing PIN: your reply to #%(case)s was not sent. Write the code, "
+           "then this phone's PIN, then the text."),
+    # %(time)s: a time of day in the hotline's time zone, such as 14:05.
+    prompt("sms.staff.limited",
+           "Too many failed replies: your reply to #%(case)s was not sent. Try again after "
+           "%(time)s."),
+    prompt("sms.staff.flood",
+           "Many replies with a wrong PIN from this phone's number: it may be faked. The "
+           "right PIN still works. Wrong ones get no answer until %(time)s."),
 ])
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")

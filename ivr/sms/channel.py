@@ -10,21 +10,20 @@ reads Twilio's form and renders the plan as TwiML <Message>s or REST API sends
 from __future__ import annotations
 
 import logging
-import re
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from ivr.content.i18n import SOURCE_LANGUAGE, suggest_language
+from ivr.content.i18n import CLDR_LOCALES, SOURCE_LANGUAGE, suggest_language
 from ivr.content.profile import Profile, e164
-from ivr.content.speech import Prompter
+from ivr.content.speech import Prompter, is_right_to_left
 from ivr.settings import ServiceKey
 from ivr.sms.language import bilingual, language_of_text
+from ivr.sms.plan import Inbound, Outbound, Plan
 from ivr.sms.staff import StaffGate
+from ivr.sms.staff_replies import StaffReplies
 from ivr.sms.text import (
     MAX_BODY,
     KeywordMatch,
@@ -32,11 +31,12 @@ from ivr.sms.text import (
     clean_body,
     gsm_friendly,
     normalize_keyword,
+    right_to_left,
     truncate,
 )
 from ivr.storage.crypto import NumberVault
 from ivr.storage.engines import within
-from ivr.storage.sms_store import BUSY, CODE_ALPHABET, CODE_LENGTH, DONE, CaseView, SmsStore
+from ivr.storage.sms_store import BUSY, DONE, SmsStore
 
 log = logging.getLogger(__name__)
 
@@ -53,39 +53,6 @@ WORK_DEADLINE_S = 6.0
 # A duplicate waits this long for the first delivery's outcome: longer than the claim lease,
 # so that a dead worker's message is taken over by its retry.
 BUSY_WAIT_S = 10.5
-# Codes of CODE_LENGTH; the 4-character codes of cases opened before stay answerable.
-_STAFF_CODE = re.compile(r"^\W*#?\s*([" + CODE_ALPHABET + r"]{4," + str(CODE_LENGTH) + r"})\b"
-                         r"[\s:,.;-]*(.*)$", re.IGNORECASE | re.DOTALL)
-
-
-@dataclass(frozen=True, slots=True)
-class Inbound:
-    """One message as Twilio posts it."""
-
-    sid: str
-    from_number: str
-    to_number: str
-    body: str
-    # Twilio's OptOutType (STOP, START, HELP) when Twilio itself acted on and answered a
-    # keyword (its own words, or those set in Advanced Opt-Out).
-    opt_out_type: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Outbound:
-    to: str
-    body: str
-
-
-@dataclass
-class Plan:
-    """What to send for one inbound message."""
-
-    relays: list[Outbound] = field(default_factory=list)  # to the helpline or the person
-    answer: str | None = None  # to the sender
-    answer_if_relay_failed: str | None = None  # instead of `answer`, when no relay went out
-    event: dict[str, Any] = field(default_factory=dict)
-    finish_sid: str | None = None  # the MessageSid to mark handled once the relays went out
 
 
 class SmsChannel:
@@ -102,6 +69,7 @@ class SmsChannel:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.keywords = KeywordTable(profile.sms.keywords, profile.languages)
         self.helpline = frozenset(profile.sms.helpline_numbers)
+        self.replies = StaffReplies(self)
 
     def now(self) -> datetime:
         return self.clock().astimezone(UTC)
@@ -113,13 +81,15 @@ class SmsChannel:
         discreet_id = f"{prompt_id}.discreet"
         if self.profile.sms.discreet and discreet_id in self.profile.all_prompt_ids():
             prompt_id = discreet_id
-        text, _ = self.prompter.text(lang, prompt_id, extra, written=True)
-        return gsm_friendly(text)
+        return self._written(lang, prompt_id, extra)
 
     def staff_text(self, prompt_id: str, **extra: str) -> str:
-        text, _ = self.prompter.text(self.profile.staff_language, prompt_id, extra,
-                                     written=True)
-        return gsm_friendly(text)
+        return self._written(self.profile.staff_language, prompt_id, extra)
+
+    def _written(self, lang: str, prompt_id: str, extra: Mapping[str, str]) -> str:
+        text, used = self.prompter.text(lang, prompt_id, extra, written=True)
+        text = gsm_friendly(text)
+        return right_to_left(text) if is_right_to_left(CLDR_LOCALES.get(used, used)) else text
 
     def keyword_list(self) -> str:
         """The help word of every language, for the "languages" reply."""
@@ -279,11 +249,16 @@ class SmsChannel:
     def _relay(self, message: Inbound, sender: str, identity: str) -> Plan:
         now = self.now()
         text = clean_body(message.body)
-        # The last keyword's language, else the text's, else the open case's, else the one
-        # the number's country suggests (+380 and unclear Cyrillic: Ukrainian), else the
-        # profile's default.
-        clear = (self.store.language_of(identity)
-                 or language_of_text(text, self.keywords, self.profile.languages))
+        # This text's own language, else the last one the sender was clear in (a keyword or
+        # an earlier text), else the open case's, else the one the number's country
+        # suggests (+380 and unclear Cyrillic: Ukrainian), else the profile's default. The
+        # latest text wins over an earlier keyword: HELP is on every poster, and people of
+        # every language send it first.
+        remembered = self.store.language_of(identity)
+        detected = language_of_text(text, self.keywords, self.profile.languages)
+        if detected is not None and detected != remembered:
+            self.store.remember_language(identity, detected, now)
+        clear = detected or remembered
         suggested = suggest_language(self.profile, None, sender)
         fallback = suggested or self.profile.default_language
         if not text or not self.helpline:
@@ -313,45 +288,7 @@ class SmsChannel:
                            "outcome": "relayed"})
 
     def _from_helpline(self, message: Inbound, sender: str) -> Plan:
-        match = _STAFF_CODE.match(message.body.strip())
-        event: dict[str, Any] = {"kind": "staff_reply"}
-        if not match or not clean_body(match.group(2)):
-            return Plan(answer=self.staff_text("sms.staff.no_code"),
-                        event={**event, "outcome": "no_code"})
-        code = match.group(1).upper()
-        sender_key = self.vault.identity(sender)
-        if not self.staff.may_try(sender_key):  # guessing: no answer, nothing looked up
-            return Plan(event={**event, "outcome": "limited"})
-        unlocked = self.staff.unlock(sender, match.group(2))
-        text = clean_body(unlocked or "")
-        if unlocked is not None and not text:
-            return Plan(answer=self.staff_text("sms.staff.no_code"),
-                        event={**event, "outcome": "no_code"})
-        # A wrong PIN is answered as an unknown code: neither half of a guess is confirmed.
-        case = self.store.find_case(code) if unlocked is not None else None
-        event["case"] = code
-        if case is None:
-            self.staff.failed(sender_key)
-            return Plan(answer=self.staff_text("sms.staff.unknown", case=code),
-                        event={**event, "outcome": "unknown"})
-        if self._closed(case):
-            return Plan(answer=self.staff_text("sms.staff.closed", case=code),
-                        event={**event, "outcome": "closed"})
-        if self.store.opted_out(case.number_hash):
-            return Plan(answer=self.staff_text("sms.staff.opted_out", case=code),
-                        event={**event, "outcome": "opted_out"})
-        number = self.vault.decrypt(case.number_encrypted)
-        if number is None:
-            return Plan(answer=self.staff_text("sms.staff.failed", case=code),
-                        event={**event, "outcome": "undecryptable"})
-        self.store.touch(code, self.now())
-        return Plan(relays=[Outbound(number, truncate(text, MAX_BODY))],
-                    answer_if_relay_failed=self.staff_text("sms.staff.failed", case=code),
-                    event={**event, "language": case.language, "outcome": "relayed"})
-
-    def _closed(self, case: CaseView) -> bool:
-        expiry = timedelta(days=self.profile.sms.case_expiry_days)
-        return case.state != "open" or case.last_activity_at < self.now() - expiry
+        return self.replies.handle(message.body, sender)
 
 
 SMS_CHANNEL: ServiceKey[SmsChannel] = ServiceKey("sms")

@@ -235,6 +235,19 @@ def gsm_friendly(text: str) -> str:
     return text.translate(_GSM_FRIENDLY)
 
 
+# Starts each line of a right-to-left reply. A phone takes a paragraph's direction from its
+# first strong letter (Unicode's rules P2/P3), and an Arabic reply may begin with a Latin
+# name ("INFOTRAITE: …"); U+200F is a strong right-to-left letter that shows nothing, and
+# unlike the isolates (Unicode 6.3) every bidi implementation knows it.
+RIGHT_TO_LEFT_MARK = "\u200f"
+
+
+def right_to_left(text: str) -> str:
+    """A reply laid out right to left on any phone: every line starts with U+200F."""
+    return "\n".join(line if line.startswith(RIGHT_TO_LEFT_MARK) else RIGHT_TO_LEFT_MARK + line
+                     for line in text.split("\n"))
+
+
 # --- text from senders -------------------------------------------------------------
 
 MAX_BODY = 1600  # Twilio's limit for one outgoing message

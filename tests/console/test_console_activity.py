@@ -112,3 +112,32 @@ def test_without_twilio_credentials_no_audio_is_fetched(console_app: Flask,
         db.add(VoiceMessage(recording_sid="RE0123456789abcdef",
                             language="fr", duration=5, at=datetime.now(UTC), state="new"))
     assert console.get("/console/messages/1/audio").status_code == 404
+
+
+def test_a_flood_of_wrong_pins_shows_on_the_activity_page(console_app: Flask,
+                                                          console: FlaskClient) -> None:
+    """Issue #23: faked staff replies show as refusals, with a warning, and are not counted
+    as SMS conversations."""
+    engine = console_app.extensions["events"].engine
+    now = datetime.now(UTC)
+    with Session(engine) as db, db.begin():
+        db.add(Event(at=now, channel="sms", kind="relay", conversation="sms-case:K7QM2XPA",
+                     language="uk", outcome="relayed"))
+        for _ in range(50):
+            db.add(Event(at=now, channel="sms", kind="staff_reply", outcome="wrong_pin"))
+        db.add(Event(at=now, channel="sms", kind="staff_reply",
+                     conversation="sms-case:K7QM2XPA", language="uk", outcome="relayed"))
+    page = console.get("/console/activity?days=7").get_data(as_text=True)
+    assert "50 staff replies came with a wrong or missing PIN" in page
+    assert '<th scope="row">refused: wrong or missing PIN</th><td>50</td>' in page
+    assert '<th scope="row">reached the person</th><td>1</td>' in page
+    assert "SMS conversations</dt><dd>1</dd>" in page
+
+
+def test_a_few_wrong_pins_are_counted_without_a_warning() -> None:
+    events = [event("", "staff_reply", n, channel="sms", outcome="wrong_pin") for n in range(3)]
+    for n, row in enumerate(events):
+        row.conversation, row.id = None, n
+    report = summarize(events, PROFILE, date(2026, 11, 23), date(2026, 11, 23))
+    assert report.staff_replies == [("refused: wrong or missing PIN", 3)]
+    assert not report.wrong_pin_alert and report.sms == 0
