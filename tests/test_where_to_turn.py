@@ -168,3 +168,12 @@ def test_kosovo_gives_its_toll_free_number_in_both_forms_and_112_beside_192() ->
     assert said.endswith("0 8 0 0, 1 1 1 1 2 or 0 0 3 8 3, 8 0 0, 1 1 1 1 2.")
     greeting, _ = hot.prompter.text("en", "greeting")
     assert greeting.endswith("call 1 9 2 or 1 1 2.")
+
+
+def test_the_consoles_preview_fills_the_line_open_now() -> None:
+    from ivr.console.editing import preview
+
+    hot, moment = hotline("luxembourg")
+    moment.now = datetime(2026, 11, 23, 22, 0, tzinfo=hot.profile.timezone)
+    text = hot.profile.prompt_text("sms.failed")
+    assert preview(hot, "en", "sms.failed", text).endswith("0 0 3 5 2, 6 2 1, 3 5 1, 8 8 4.")
