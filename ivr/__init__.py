@@ -77,8 +77,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     hotline = build_hotline(app.config["HOTLINE_PROFILE"],
                             base=public + (voice.bp.url_prefix or ""), media_base=public,
                             **hotline_kwargs)
+    verification = hotline.profile.verification
     settings.check(sends_sms=sends_sms(hotline.profile, settings),
-                   helpline_numbers=hotline.profile.sms.helpline_numbers)
+                   helpline_numbers=hotline.profile.sms.helpline_numbers,
+                   unverified_profile=verification.unverified if verification else None)
+    for warning in hotline.profile.warnings:  # production has refused an unverified one
+        log.warning("profile: %s", warning)
     if not app.config["SECRET_KEY"]:  # local mode (production has refused above)
         app.config["SECRET_KEY"] = _kept_in_instance(app.instance_path, LOCAL_SECRET_KEY_FILE,
                                                      lambda: secrets.token_hex(32))

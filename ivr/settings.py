@@ -137,12 +137,13 @@ class Settings:
         """Webhooks must carry Twilio's signature (always, unless local mode has no token)."""
         return bool(self.twilio_auth_token) or not self.local_mode
 
-    def problems(self, *, sends_sms: bool = False, helpline_numbers: tuple[str, ...] = ()
-                 ) -> list[str]:
+    def problems(self, *, sends_sms: bool = False, helpline_numbers: tuple[str, ...] = (),
+                 unverified_profile: str | None = None) -> list[str]:
         """Why production cannot start with these settings (empty in local mode or when fine).
 
         `sends_sms`: the profile sends messages of its own (a menu's "send me the numbers",
-        or SMS through the REST API), which needs the account SID.
+        or SMS through the REST API), which needs the account SID. `unverified_profile`:
+        why the profile's facts are not yet confirmed by a person ([verification]).
         """
         if self.local_mode:
             return []
@@ -168,6 +169,8 @@ class Settings:
         if sends_sms and not self.twilio_account_sid:
             found.append("TWILIO_ACCOUNT_SID is not set, but this profile sends SMS (a menu "
                          "option sends the numbers, or replies go through the REST API)")
+        if unverified_profile:
+            found.append(f"the profile is not verified: {unverified_profile}")
         if helpline_numbers:
             found.extend(self._staff_pin_problems(helpline_numbers))
         return found

@@ -194,6 +194,9 @@ helpline = "+32 2 555 12 34"
 [nodes.main]
 options = [{ key = "1", prompt = "talk", action = "connect", destination = "desk" }]
 
+[sms]
+helpline_numbers = ["+32 470 12 34 56"]   # the built-in help reply invites texts
+
 [prompts]
 talk = "To talk to us, press %(key)s."
 """, encoding="utf-8")

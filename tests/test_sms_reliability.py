@@ -227,7 +227,7 @@ def test_twilio_form_fields_arrive_as_twilio_sends_them(prop_app: Flask) -> None
              "SmsStatus": "received", "NumSegments": "1", "ApiVersion": "2010-04-01"}
     replies = messages(send_sms(prop_app.test_client(), "", **extra))
     # A picture without text: the numbers, in the language of the number's country.
-    assert replies == [(None, "INFOTRAITE: +352 27 36 56 46 або +352 621 351 884, "
+    assert replies == [(None, "INFOTRAITE: +352 27 36 56 46, "
                               "безкоштовно, без імені. Терміново: 113.")]
 
 

@@ -22,7 +22,7 @@ from tests.test_sms_support import (
 
 ACK_EN = ("Thank you, your message was received. We answer Monday to Friday 09:00-12:00 and "
           "13:00-17:00. Urgent: 113.")
-HELP_EN = ("INFOTRAITE: +352 27 36 56 46 or +352 621 351 884, free, no need to give your name. "
+HELP_EN = ("INFOTRAITE: +352 27 36 56 46, free, no need to give your name. "
            "Urgent: 113.")
 
 

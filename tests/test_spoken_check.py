@@ -33,7 +33,7 @@ def test_a_destination_without_a_spoken_name_fails(tmp_path: Path) -> None:
 def test_a_spoken_text_with_no_translation_fails(tmp_path: Path) -> None:
     bad = tmp_path / "kosovo.toml"
     bad.write_text((PROFILES_DIR / "kosovo.toml").read_text(encoding="utf-8").replace(
-        "the State Prosecutor's helpline", "the prosecutor's line"), encoding="utf-8")
+        "the victims' helpline", "the victims' line"), encoding="utf-8")
     result = CliRunner().invoke(main, ["check-profile", str(bad)])
     assert result.exit_code == 1
     assert ("kosovo.toml: prompts.destination.helpline: no translation in "

@@ -508,8 +508,9 @@ def test_a_voice_message_is_recorded_then_thanked(app: Flask, post: Post) -> Non
     assert record.get("recordingStatusCallback") == f"{PUBLIC_BASE_URL}/voice/recording?l=ar"
     assert record.get("finishOnKey") == "#" and record.get("playBeep") == "true"
     thanks = twiml(post(step.record_action, {"RecordingDuration": "14"}))
-    assert thanks.heard[0].text == ('شكرًا. وصلت رسالتك إلى خط المساعدة. إذا كنت في خطر، اتصل بـ '
-                                    '1 1 3.')
+    # "اتصل بالرقم": no detached "بـ" before the digits (review A2)
+    assert thanks.heard[0].text == ('شكرًا. وصلت رسالتك إلى خط المساعدة. إذا كنت في خطر، اتصل '
+                                    'بالرقم 1 1 3.')
     assert thanks.hangup
 
 

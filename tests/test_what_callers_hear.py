@@ -82,9 +82,17 @@ def test_every_spoken_number_starts_with_the_international_prefix(
     for prompt_id in spoken_prompt_ids(ps):
         for extra in fillings(ps, lang, prompt_id):
             text, _ = ps.prompter.text(lang, prompt_id, extra)
-            for number in SPOKEN_NUMBER.finditer(text):
+            numbers = list(SPOKEN_NUMBER.finditer(text))
+            for i, number in enumerate(numbers):
                 found += 1
-                assert number.group().startswith(prefix), (prompt_id, text)
+                if number.group().startswith(prefix):
+                    continue
+                # A toll-free number's national form ("0 8 0 0, …") is said only right
+                # before the same number with the international prefix ("… or 0 0 3 8 3").
+                following = numbers[i + 1] if i + 1 < len(numbers) else None
+                assert number.group().startswith("0 8 0 0, ") and following, (prompt_id, text)
+                assert following.group().startswith(prefix), (prompt_id, text)
+                assert len(text[number.end():following.start()].split()) == 1, text
     assert found >= 1  # sms.failed says the helpline's number in every language
 
 
@@ -145,7 +153,10 @@ def test_a_destination_is_said_in_the_callers_language() -> None:
     kosovo = profile_set("kosovo")
     label = kosovo.profile.destinations["helpline"].label
     sr, _ = kosovo.prompter.text("sr", "connect.hold", {"destination": label})
-    assert sr.startswith("Povezujemo vas sa linijom za pomoć Državnog tužilaštva.")
+    assert sr.startswith("Povezujemo vas sa linijom za pomoć žrtvama.")
+    # Named by what it offers, not by the institution a frightened caller may fear (K4).
+    en, _ = kosovo.prompter.text("en", "connect.hold", {"destination": label})
+    assert en.startswith("Connecting you to the victims' helpline.")
     assert kosovo.prompter.params("en")["hotline"] == "the Helpline"
     assert kosovo.prompter.params("sq")["hotline"] == "Linja e ndihmës"
 
@@ -185,11 +196,11 @@ def test_the_bilingual_acknowledgement_fits_two_segments(profile_name: str, lang
 POLICE_HOURS = {  # written (SMS), as CLDR's interval for "Hm" and the translated day range
     "fr": "du lundi au vendredi 08:00–16:00",
     "de": "Montag bis Freitag 08:00–16:00 Uhr",
-    "pt": "segunda-feira a sexta-feira 08:00–16:00",
+    "pt": "de segunda-feira a sexta-feira 08:00–16:00",
     "uk": "понеділок – пʼятниця 08:00–16:00",
     "zh": "星期一至星期五 08:00–16:00",
     "ar": f"من الاثنين إلى الجمعة {LRI}08:00–16:00{PDI}",
-    "bg": "от понеделник до петък 8:00 ч.–16:00 ч.",
+    "bg": "от понеделник до петък 8:00–16:00",  # no "ч.." before the next sentence
     "sq": "e hënë – e premte 08:00–16:00",
 }
 
@@ -211,4 +222,4 @@ def test_spoken_hours_have_no_abbreviation_a_voice_would_spell(lang: str) -> Non
 def test_portuguese_sms_hours_keep_a_word_between_the_days() -> None:
     ps = profile_set("luxembourg")
     sms = gsm_friendly(ps.prompter.params("pt", written=True)["hours_infotraite"])
-    assert sms == "segunda-feira a sexta-feira 09:00-12:00 e 13:00-17:00"
+    assert sms == "de segunda-feira a sexta-feira 09:00-12:00 e 13:00-17:00"

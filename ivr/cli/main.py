@@ -64,6 +64,8 @@ def check_profile(path: str | None) -> None:
     problems = spoken_text_problems(profile, Catalogs(list(profile.languages)))
     if problems:
         raise click.ClickException("\n".join(problems))
+    for warning in profile.warnings:
+        click.echo(f"warning: {warning}")
     click.echo(f"{profile.path}: {profile.name}, {len(profile.languages)} languages, "
                f"{len(profile.nodes)} menu nodes, {len(profile.destinations)} destinations: OK")
 

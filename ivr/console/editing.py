@@ -88,6 +88,7 @@ def preview(hotline: Hotline, lang: str, prompt_id: str, text: str) -> str:
 def fill_values(hotline: Hotline, lang: str, prompt_id: str) -> dict[str, str]:
     """The values placeholders take in a language (for the page's live preview)."""
     return {**hotline.prompter.params(lang),
+            "number_now": hotline.prompter.number_now(lang),  # the line that rings now
             **sample_values(hotline, lang, prompt_use(hotline.profile, prompt_id))}
 
 

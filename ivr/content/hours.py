@@ -55,8 +55,8 @@ def describe(schedule: Schedule, locale: str, days_pattern: str = DEFAULT_DAYS_P
 
     Times are CLDR's 24-hour interval for the skeleton "Hm" in the language (so no
     "p.d."/"m.d." a voice spells out, and "09:00–12:00 Uhr" where German says so);
-    days come from CLDR's names through the translated `days_pattern`. Spoken, short
-    abbreviations are left out; written in right-to-left text, each time range is
+    days come from CLDR's names through the translated `days_pattern`. Short abbreviations
+    are left out ("ч."); written in right-to-left text, each time range is
     isolated so that its digits keep their order.
     """
     loc = Locale.parse(locale)
@@ -73,10 +73,10 @@ def describe(schedule: Schedule, locale: str, days_pattern: str = DEFAULT_DAYS_P
                       for run in runs], loc)
     ranges = []
     for start, end in schedule.periods:
-        text = format_interval(start, end, "Hm", locale=loc)
-        if spoken:
-            text = _ABBREVIATION.sub("", text).strip()
-        else:  # "09:00–12:00": every character counts in a text message
+        # No abbreviation a voice spells out, nor, written, a double full stop before the
+        # next sentence ("8:00 ч.–16:00 ч.. В друго време").
+        text = _ABBREVIATION.sub("", format_interval(start, end, "Hm", locale=loc)).strip()
+        if not spoken:  # "09:00–12:00": every character counts in a text message
             text = _SPACED_DASH.sub(lambda m: m.group(1), text)
         if right_to_left:
             text = f"{LTR_ISOLATE}{text}{POP_ISOLATE}"

@@ -40,7 +40,7 @@ def prompt_needs(profile: Profile, prompter: Prompter) -> list[Need]:
     filled with there. SMS-only prompts are left out: nobody hears them.
     """
     from ivr.content.i18n import language_name
-    from ivr.content.profile import MORE_LANGUAGES_KEY
+    from ivr.content.profile import MORE_LANGUAGES_KEY, NUMBER_NOW
 
     p = profile
     several_pages = len(p.language_pages) > 1
@@ -86,11 +86,17 @@ def prompt_needs(profile: Profile, prompter: Prompter) -> list[Need]:
         if prompter.voice(code) is None:
             wanted.append(("language.english_follows", {}, "before English, where no audio"))
         for prompt_id, extra, where in wanted:
-            text, used = prompter.text(code, prompt_id, extra)
-            key = (code, prompt_id, text)
-            if key not in found:
-                found[key] = Need(code, prompt_id, text, where, used == code,
-                                  tuple(sorted(extra.items())))
+            # A text naming the line open now is heard with each number it can name.
+            fillings = [extra]
+            if f"%({NUMBER_NOW})s" in p.prompt_text(prompt_id):
+                fillings = [{**extra, NUMBER_NOW: number}
+                            for number in prompter.numbers_now_ever(code)]
+            for filled in fillings:
+                text, used = prompter.text(code, prompt_id, filled)
+                key = (code, prompt_id, text)
+                if key not in found:
+                    found[key] = Need(code, prompt_id, text, where, used == code,
+                                      tuple(sorted(filled.items())))
     return list(found.values())
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import time
+from datetime import date, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -120,6 +120,19 @@ class SmsSettings:
     case_expiry_days: int = 14  # a helpline reply to an older case is refused
 
 
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """[verification]: facts a person must confirm with the helpline before production.
+
+    `unverified` is the reason the profile may not run in production yet (file:line: key:
+    why), or None once `verified_by` and `verified_on` are filled in."""
+
+    questions: tuple[str, ...]
+    verified_by: str
+    verified_on: date | None
+    unverified: str | None
+
+
 @dataclass(frozen=True)
 class Profile:
     path: Path
@@ -152,6 +165,17 @@ class Profile:
     # says "stay on the line"), so it can have its own, shorter, timeout.
     language_timeout: int = 8
     language_silent_waits: int = 1
+    # Said after emergency_number ("192 or 112"): 112 reaches help from any SIM.
+    emergency_also: tuple[str, ...] = ()
+    verification: Verification | None = None
+    # What may mislead a caller but lets the hotline run: `file:line: key: why`, shown by
+    # `ivr check-profile` and logged at start.
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def emergency_said(self) -> tuple[str, ...]:
+        """The emergency numbers callers are told, in the order they are said."""
+        return (self.emergency_number, *self.emergency_also)
 
     def language_page(self, page: int) -> list[Language]:
         """The languages offered on one page of the language menu, by key."""
@@ -181,9 +205,14 @@ CALL_PARAMETERS = frozenset({"key", "more", "language", "destination", "case", "
                              "time", "first", "last"})  # first, last: hours.days
 
 
+# A placeholder filled at the moment of sending: the number of the person line that rings
+# now (ivr/content/where_to_turn.py), for every text that tells someone where to turn.
+NUMBER_NOW = "number_now"
+
+
 def prompt_parameter_names(profile: Profile) -> set[str]:
     """Names a prompt text may use as %(name)s placeholders."""
-    names = set(CALL_PARAMETERS) | {"hotline", "emergency"}
+    names = set(CALL_PARAMETERS) | {"hotline", "emergency", NUMBER_NOW}
     names |= {f"number_{name}" for name in profile.spoken_numbers}
     names |= {f"hours_{name}" for name in profile.schedules}
     return names

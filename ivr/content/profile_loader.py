@@ -28,9 +28,14 @@ from ivr.content.profile import (
     Profile,
     ProfileError,
     Schedule,
-    SmsSettings,
     number_text_problem,
     prompt_parameter_names,
+)
+from ivr.content.profile_checks import (
+    check_texts_reach_a_phone,
+    profile_warnings,
+    read_sms,
+    read_verification,
 )
 from ivr.content.safe_text import describe_problems
 from ivr.content.texts import BUILTIN_PROMPTS, placeholders
@@ -101,8 +106,12 @@ def _build(r: TomlReader, data: dict[str, Any]) -> Profile:
     if person not in destinations:
         raise r.fail("hotline.person", f"unknown destination {person!r}")
     emergency_number = r.get(hotline, "hotline", "emergency_number", str)
-    if emergency_number not in emergency:
-        raise r.fail("hotline.emergency_number", "must be one of hotline.emergency_numbers")
+    emergency_also = tuple(r.get(hotline, "hotline", "emergency_also", list, []))
+    for key, number in [("emergency_number", emergency_number)] + [
+            ("emergency_also", n) for n in emergency_also]:
+        if number not in emergency:
+            raise r.fail(f"hotline.{key}", f"{number!r} must be one of "
+                                           "hotline.emergency_numbers")
 
     profile = Profile(
         path=r.path,
@@ -114,6 +123,7 @@ def _build(r: TomlReader, data: dict[str, Any]) -> Profile:
         greeting_language=language_setting("greeting_language", default_language),
         emergency_numbers=emergency,
         emergency_number=emergency_number,
+        emergency_also=emergency_also,
         show_caller_number=r.get(hotline, "hotline", "show_caller_number", bool, False),
         # Bounds: a retention of 0 or less would purge open cases; ISO/IEC 13714 asks for
         # a menu timeout of 3 to 10 s; a caller must reach a person after a few silences or
@@ -136,7 +146,7 @@ def _build(r: TomlReader, data: dict[str, Any]) -> Profile:
         nodes=nodes,
         spoken_numbers=spoken,
         prompts=prompts,
-        sms=_sms(r, data, country, languages, emergency),
+        sms=read_sms(r, data, country, set(languages), parse_number),
         single_sign_off=r.get(r.get(data, "", "console", dict, {}), "console", "single_sign_off",
                               bool, False),
         # Twilio waits 3 s at the least after a menu; one to three silences before a person.
@@ -147,7 +157,9 @@ def _build(r: TomlReader, data: dict[str, Any]) -> Profile:
                                     minimum=1, maximum=3),
     )
     _check_prompts(r, profile)
-    return profile
+    check_texts_reach_a_phone(r, profile)
+    profile = replace(profile, verification=read_verification(r, data))
+    return replace(profile, warnings=tuple(profile_warnings(r, profile)))
 
 
 def _languages(r: TomlReader, data: dict[str, Any], country: str) -> dict[str, Language]:
@@ -352,31 +364,6 @@ def _with_parents(nodes: dict[str, Node], start: str) -> dict[str, Node]:
                 queue.append(opt.target)
     return {name: replace(node, parent=parents.get(name, start))
             for name, node in nodes.items()}
-
-
-def _sms(r: TomlReader, data: dict[str, Any], country: str, languages: dict[str, Language],
-         emergency: frozenset[str]) -> SmsSettings:
-    entry = r.get(data, "", "sms", dict, {})
-    numbers = []
-    for i, text in enumerate(r.get(entry, "sms", "helpline_numbers", list, [])):
-        number = parse_number(r, f"sms.helpline_numbers[{i}]", text, country)
-        numbers.append(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
-    keywords: dict[str, dict[str, tuple[str, ...]]] = {}
-    for kind, by_language in r.get(entry, "sms", "keywords", dict, {}).items():
-        keywords[kind] = {}
-        for code, words in by_language.items():
-            if code not in languages:
-                raise r.fail(f"sms.keywords.{kind}.{code}", f"{code!r} is not a profile language")
-            keywords[kind][code] = tuple(words if isinstance(words, list) else [words])
-    return SmsSettings(
-        numbers_prompt=r.get(entry, "sms", "numbers_prompt", str, "sms.numbers"),
-        discreet=r.get(entry, "sms", "discreet", bool, True),
-        helpline_numbers=tuple(numbers),
-        keywords=keywords,
-        use_rest_api=r.get(entry, "sms", "use_rest_api", bool, False),
-        case_expiry_days=r.get(entry, "sms", "case_expiry_days", int, 14, minimum=1,
-                               maximum=365),
-    )
 
 
 def _check_prompts(r: TomlReader, profile: Profile) -> None:

@@ -16,7 +16,7 @@ import jinja2
 from ivr.content.audio import (
     AudioError,
 )
-from ivr.content.i18n import SOURCE_LANGUAGE
+from ivr.content.i18n import CLDR_LOCALES, SOURCE_LANGUAGE
 from ivr.content.needs import Need
 from ivr.content.prompt_set import PromptSet
 from ivr.content.sound import (
@@ -24,6 +24,7 @@ from ivr.content.sound import (
     TAIL_PAD,
     espeak_seconds,
 )
+from ivr.content.speech import is_right_to_left
 
 # Characters per second when neither files nor espeak-ng can tell (English IVR speech).
 FALLBACK_RATE = 14.0
@@ -148,7 +149,9 @@ def script_csv(lines: list[ScriptLine]) -> str:
 def script_html(lines: list[ScriptLine], lang: str, hotline: str, untranslated: int) -> str:
     """The script as a page to print for the voice talent."""
     return _templates().get_template("recording_script.html").render(
-        lines=lines, lang=lang, hotline=hotline, untranslated=untranslated)
+        lines=lines, lang=lang, hotline=hotline, untranslated=untranslated,
+        # Arabic lines laid out right to left, full stop at the end (review A5).
+        direction="rtl" if is_right_to_left(CLDR_LOCALES.get(lang, lang)) else "ltr")
 
 
 @lru_cache(maxsize=1)

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Protocol
 
 import phonenumbers
 from babel import Locale
+from babel.lists import format_list
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ivr.content.audio import AudioLibrary
 from ivr.content.hours import describe
 from ivr.content.i18n import CLDR_LOCALES, SOURCE_LANGUAGE, Catalogs, language_name
-from ivr.content.profile import Profile
+from ivr.content.profile import NUMBER_NOW, Profile
 from ivr.content.safe_text import xml_safe
 from ivr.content.texts import BUILTIN_PROMPTS, fill
+from ivr.content.where_to_turn import number_now, numbers_ever_given
 
 
 @lru_cache(maxsize=64)
@@ -86,6 +89,25 @@ def spoken_digits(text: str, country: str) -> str:
                       *(" ".join(group) for group in groups[1:])])
 
 
+def both_forms(text: str, country: str) -> bool:
+    """Whether a number is given in its national form as well as the international one.
+
+    A toll-free number (0800 …) is often not connected when dialled in international form
+    or from a foreign SIM, while the national form may be; any other number works in
+    international form from every SIM, where the national form may reach nobody."""
+    if is_short_code(text):
+        return False
+    number = phonenumbers.parse(text, country)
+    return phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.TOLL_FREE
+
+
+def national_groups(text: str, country: str) -> list[str]:
+    """A number's digit groups as dialled inside its country ("0800", "11112")."""
+    national = phonenumbers.format_number(phonenumbers.parse(text, country),
+                                          phonenumbers.PhoneNumberFormat.NATIONAL)
+    return [group for group in re.sub(r"[^\d ]", "", national).split() if group]
+
+
 def written_number(text: str, country: str, right_to_left: bool = False) -> str:
     """A number as written in a text message: "+CC 11 22 33 44", short codes as they are;
     isolated as left-to-right inside right-to-left text."""
@@ -94,6 +116,28 @@ def written_number(text: str, country: str, right_to_left: bool = False) -> str:
     else:
         written = "+" + " ".join(number_groups(text, country))
     return f"{LTR_ISOLATE}{written}{POP_ISOLATE}" if right_to_left else written
+
+
+def either_of(forms: list[str], locale: str) -> str:
+    """"192 or 112", in the language (CLDR's "or" list)."""
+    return format_list(forms, style="or", locale=locale) if len(forms) > 1 else forms[0]
+
+
+def said_number(text: str, country: str, locale: str, written: bool) -> str:
+    """A number as a caller hears it or a texter reads it in a language; a toll-free
+    number in both forms, national first ("0800 11112 / +383 800 11112")."""
+    right_to_left = written and is_right_to_left(locale)
+    if not both_forms(text, country):
+        return (written_number(text, country, right_to_left) if written
+                else spoken_digits(text, country))
+    groups = national_groups(text, country)
+    if not written:  # "0 8 0 0, 1 1 1 1 2 or 0 0 3 8 3, 8 0 0, …"
+        return either_of([", ".join(" ".join(g) for g in groups),
+                          spoken_digits(text, country)], locale)
+    # Written with a slash in every language: the shortest join (two SMS hold 134
+    # Cyrillic characters).
+    both = f"{' '.join(groups)} / {written_number(text, country)}"
+    return f"{LTR_ISOLATE}{both}{POP_ISOLATE}" if right_to_left else both
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +190,8 @@ class Prompter:
         self._params = lru_cache(maxsize=64)(self._compute_params)
         # The engine passes a destination's label; the caller hears its translated name.
         self._destination_by_label = {d.label: d.name for d in profile.destinations.values()}
+        # The moment `%(number_now)s` is worked out for (the engine's clock, a test's).
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def _compute_params(self, lang: str, written: bool) -> Mapping[str, str]:
         p = self.profile
@@ -153,12 +199,11 @@ class Prompter:
         right_to_left = is_right_to_left(locale)
 
         def number(text: str, country: str) -> str:
-            if written:
-                return written_number(text, country, right_to_left)
-            return spoken_digits(text, country)
+            return said_number(text, country, locale, written)
 
         params = {"hotline": self.spoken_name(lang, HOTLINE_NAME, p.name),
-                  "emergency": number(p.emergency_number, p.country)}
+                  "emergency": either_of([number(n, p.country) for n in p.emergency_said],
+                                         locale)}
         for name, text in p.spoken_numbers.items():
             params[f"number_{name}"] = number(text, p.country)
         days_source = BUILTIN_PROMPTS[HOURS_DAYS]
@@ -192,12 +237,34 @@ class Prompter:
         used = lang if approved or found else SOURCE_LANGUAGE
         template = approved or (found.text if found else source)
         values = {**self.params(used, written), **(extra or {})}
+        if f"%({NUMBER_NOW})s" in template and NUMBER_NOW not in values:
+            values[NUMBER_NOW] = self.number_now(used, written)
         label = values.get("destination")
         if label in self._destination_by_label:
             name = self._destination_by_label[label]
             values["destination"] = self.spoken_name(used, destination_prompt(name), label)
         # Whatever is stored, the text can never make a TwiML document unparseable.
         return xml_safe(fill(template, values), f"prompt {prompt_id} [{used}]"), used
+
+    def number_now(self, lang: str, written: bool = False, at: datetime | None = None) -> str:
+        """The person line's number that rings now (or `at`), as said or written in a
+        language (as [spoken_numbers] writes it, where it does); the emergency number when
+        it rings none."""
+        return self._given(lang, written, number_now(self.profile, at or self.clock()))
+
+    def numbers_now_ever(self, lang: str, written: bool = False) -> list[str]:
+        """Every text `%(number_now)s` can become, whatever the hour."""
+        return list(dict.fromkeys(self._given(lang, written, given)
+                                  for given in numbers_ever_given(self.profile)))
+
+    def _given(self, lang: str, written: bool, given: tuple[str | None, str | None]) -> str:
+        name, e164 = given
+        params = self.params(lang, written)
+        if name:
+            return params[f"number_{name}"]
+        if e164:
+            return said_number(e164, self.profile.country, CLDR_LOCALES.get(lang, lang), written)
+        return params["emergency"]
 
     def voice(self, lang: str) -> tuple[str, str | None] | None:
         """Twilio's (language, voice) for <Say> in a language, or None where it has none."""

@@ -66,7 +66,7 @@ BUILTIN_PROMPTS: dict[str, str] = dict([
     prompt("record.empty", "We did not hear a message."),
     prompt("sms.sent", "The numbers have been sent to this phone by text message."),
     prompt("sms.failed",
-           "We could not send a text message. The helpline's number is %(number_helpline)s."),
+           "We could not send a text message. The helpline's number is %(number_now)s."),
     prompt("sms.numbers",
            "Numbers you asked for: %(number_helpline)s. Free, you can stay anonymous. "
            "Emergency: %(emergency)s."),
@@ -76,27 +76,29 @@ BUILTIN_PROMPTS: dict[str, str] = dict([
     prompt("hours.days", "%(first)s to %(last)s"),
     prompt("fallback.sorry",
            "Sorry, the hotline has a technical problem. We are connecting you to a person."),
+    # %(number_now)s: the number of the person line that rings at this moment (office hours
+    # and holidays as the ringing reads them), so that nobody is sent to a closed line.
     # SMS replies (ivr/sms/channel.py). Each must fit 2 text messages after filling: 306 Latin
     # characters, but only 134 in Cyrillic, Chinese or Arabic, so keep translations short.
     # "<id>.discreet" is used when the profile's [sms] discreet = true: no alarming words
     # on a phone someone else may read.
     prompt("sms.help",
-           "%(hotline)s helps people in human trafficking: %(number_helpline)s, free, you can "
+           "%(hotline)s helps people in human trafficking: %(number_now)s, free, you can "
            "stay anonymous. Emergency: %(emergency)s. Or write here."),
     prompt("sms.help.discreet",
-           "%(hotline)s: %(number_helpline)s, free, no need to give your name. Urgent: "
+           "%(hotline)s: %(number_now)s, free, no need to give your name. Urgent: "
            "%(emergency)s. Or write here."),
     prompt("sms.signs",
            "Signs: forced work, little or no pay, threats or violence, papers taken, not free "
-           "to leave. Help: %(number_helpline)s"),
+           "to leave. Help: %(number_now)s"),
     prompt("sms.signs.discreet",
            "Made to work, unpaid, threatened, papers kept, not free to go out? Talk to us: "
-           "%(number_helpline)s, free."),
+           "%(number_now)s, free."),
     prompt("sms.police",
            "Police emergency: %(emergency)s, day and night. Or talk to %(hotline)s first: "
-           "%(number_helpline)s, free."),
+           "%(number_now)s, free."),
     prompt("sms.police.discreet",
-           "Urgent: %(emergency)s, day and night. Or talk to us first: %(number_helpline)s, "
+           "Urgent: %(emergency)s, day and night. Or talk to us first: %(number_now)s, "
            "free."),
     # %(keywords)s: the help word of every language, e.g. "AIDE HELP HILFE …".
     prompt("sms.languages", "Write one word: %(keywords)s"),
@@ -108,11 +110,11 @@ BUILTIN_PROMPTS: dict[str, str] = dict([
     # Sent with its English version when the sender's language is unclear: keep it short.
     prompt("sms.ack.short", "Thank you, message received. Urgent: %(emergency)s."),
     prompt("sms.relay_failed",
-           "Sorry, your message could not be passed on. Please call %(number_helpline)s, "
+           "Sorry, your message could not be passed on. Please call %(number_now)s, "
            "free. Emergency: %(emergency)s."),
     prompt("sms.relayed_unanswerable",
            "Your message reached the helpline, but no reply can come here now. Please call "
-           "%(number_helpline)s, free. Emergency: %(emergency)s."),
+           "%(number_now)s, free. Emergency: %(emergency)s."),
     prompt("sms.stopped", "You will get no more messages from us. To undo this, write START."),
     prompt("sms.started", "You can get messages from us again."),
     # To the helpline's phones, in the staff language; %(case)s is a code like K7M2.

@@ -45,6 +45,10 @@ class TomlReader:
         where = f"{self.path}:{line}" if line else str(self.path)
         return ProfileError(f"{where}: {key}: {problem}")
 
+    def warn(self, key: str, problem: str) -> str:
+        """A warning in the same form as an error: `file:line: key: problem`."""
+        return str(self.fail(key, problem))
+
     def locate(self, key: str) -> int | None:
         """Best-effort line of a dotted key such as `nodes.main.options[2].key`."""
         parts = [p.strip('"') if p.startswith('"') else p

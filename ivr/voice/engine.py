@@ -21,6 +21,7 @@ from ivr.content.profile import (
     KEY_REPEAT,
     MORE_LANGUAGES_KEY,
     Node,
+    Option,
     Profile,
 )
 from ivr.content.speech import Prompter
@@ -49,7 +50,8 @@ class Engine(QueueRinging):
                  send_sms: SmsSender | None = None) -> None:
         super().__init__(profile, prompter, base, clock)
         self.send_sms = send_sms
-        # A menu depends only on its arguments: render it once, then serve the answer.
+        # A menu depends only on its arguments and on which lines ring now (the number a
+        # notice gives, the options offered): render it once, then serve the answer.
         self._cached_menu = lru_cache(maxsize=4096)(self._render_menu)
         self._cached_language_menu = lru_cache(maxsize=1024)(self._render_language_menu)
 
@@ -147,9 +149,25 @@ class Engine(QueueRinging):
         """A menu node: its prompt and options inside one gather, so any key interrupts."""
         clean = CallState(lang=state.lang, node=state.node, silent=state.silent,
                           wrong=state.wrong, tried=state.tried, empty=state.empty)
-        return self._cached_menu(clean, notice)
+        return self._cached_menu(clean, notice, self.lines_open())
 
-    def _render_menu(self, state: CallState, notice: str | None) -> Answer:
+    def lines_open(self) -> tuple[bool, ...]:
+        """Which destinations ring their office-hours numbers now (a menu's cache key)."""
+        return tuple(self.hours_now(d) == "open" for d in self.profile.destinations.values())
+
+    def offered(self, node: Node, option: Option) -> bool:
+        """Whether a menu offers an option now. Past the start menu (where keys never
+        change), an option that would only reach a closed line's message is left out: the
+        caller who was not answered is not sent to a line that is closed."""
+        if option.action != "connect" or not option.target or node.name == \
+                self.profile.start_node:
+            return True
+        destination = self.profile.destinations[option.target]
+        return bool(destination.closed_steps) or self.hours_now(destination) == "open"
+
+    def _render_menu(self, state: CallState, notice: str | None,
+                     lines_open: tuple[bool, ...] = ()) -> Answer:
+        del lines_open  # a cache key only: offered() and the prompter read the clock
         lang = state.lang or self.profile.default_language
         node = self.profile.nodes[state.node or self.profile.start_node]
         response = VoiceResponse()
@@ -165,7 +183,8 @@ class Engine(QueueRinging):
         if node.prompt:
             self.prompter.speak(gather, lang, node.prompt)
         for option in node.options:
-            self.prompter.speak(gather, lang, option.prompt, key=option.key)
+            if self.offered(node, option):
+                self.prompter.speak(gather, lang, option.prompt, key=option.key)
         if node.outro:
             self.prompter.speak(gather, lang, node.outro)
 
@@ -194,6 +213,8 @@ class Engine(QueueRinging):
                                                     tried=state.tried))
             return self.menu(here.but(node=node.parent, silent=0, wrong=0))
         option = node.option(key)
+        if option is not None and not self.offered(node, option):
+            option = None
         if option is None:
             if state.wrong + 1 >= p.wrong_keys:
                 return self.connect(here, p.person, caller, automatic=True)

@@ -102,6 +102,7 @@ def build_hotline(profile_path: str | Path | None = None, base: str = "/voice",
     audio = AudioLibrary()
     prompter = Prompter(profile, catalogs, audio)
     prompter.media_base = media_base.rstrip("/")
+    prompter.clock = clock  # "where to turn now" follows the clock the ringing reads
     engine = Engine(profile, prompter, base, clock=clock, send_sms=send_sms)
     return Hotline(profile, catalogs, audio, prompter, engine,
                    prepare_fallback(profile, prompter))

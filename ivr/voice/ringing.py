@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.content.hours import is_open
 from ivr.content.i18n import language_name
 from ivr.content.profile import Destination, Profile
 from ivr.content.speech import Prompter
+from ivr.content.where_to_turn import is_destination_open
 from ivr.voice.state import CallState, url
 from ivr.voice.together import Together
 
@@ -109,10 +109,8 @@ class Ringing:
 
     def hours_now(self, destination: Destination) -> str:
         """"open" or "closed": which of a destination's lists rings if ringing starts now."""
-        if destination.schedule is None:
-            return "open"
-        schedule = self.profile.schedules[destination.schedule]
-        return "open" if is_open(schedule, self.now()) else "closed"
+        # The same answer every "where to turn" text is given (ivr/content/where_to_turn.py).
+        return "open" if is_destination_open(self.profile, destination, self.now()) else "closed"
 
     def ring_plan(self, destination: Destination, hours: str | None = None
                   ) -> tuple[tuple[str, ...], ...]:

@@ -83,7 +83,7 @@ def test_import_takes_a_translator_s_reviewed_change(console_app: Flask, tmp_pat
     text = path.read_text(encoding="utf-8")
     old = ('#, fuzzy, python-format\nmsgctxt "main.talk"\n'
            'msgid "To talk to %(hotline)s now, press %(key)s."\n'
-           'msgstr "Щоб поговорити з %(hotline)s зараз, натисніть %(key)s."')
+           'msgstr "%(hotline)s — щоб поговорити зараз, натисніть %(key)s."')
     assert old in text
     path.write_text(text.replace(old, (
         '#, python-format\nmsgctxt "main.talk"\n'

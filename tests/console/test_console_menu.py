@@ -39,7 +39,7 @@ from tests.conftest import PROFILES
 from tests.console.conftest import OPERATOR, console_post, sign_in
 
 PROFILE = load_profile(PROFILES["luxembourg"])
-UK_TALK = "Щоб поговорити з %(hotline)s зараз, натисніть %(key)s."
+UK_TALK = "%(hotline)s — щоб поговорити зараз, натисніть %(key)s."
 UK_SIGNS = "Щоб почути ознаки торгівлі людьми, натисніть %(key)s."
 AR_TALK = "للتحدث مع %(hotline)s الآن، اضغط %(key)s."
 
@@ -119,7 +119,7 @@ def test_states_of_a_prompt_per_language(hotline: Hotline) -> None:
     talk = prompt_view(hotline, "uk", PromptUse("main.talk", key="1"))
     assert (talk.translation, talk.audio, talk.lang_used) == (TRANSLATED, RECORDED, "uk")
     assert talk.audio_url and talk.audio_url.startswith("/prompts/uk/main.talk.wav")
-    assert talk.text == "Щоб поговорити з INFOTRAITE зараз, натисніть 1." and talk.ready
+    assert talk.text == "INFOTRAITE — щоб поговорити зараз, натисніть 1." and talk.ready
     signs = prompt_view(hotline, "uk", PromptUse("main.signs", key="2"))
     assert (signs.translation, signs.audio) == (FUZZY, STALE)
     assert signs.audio_url is None and signs.voice  # Twilio's Ukrainian voice speaks it
@@ -141,7 +141,7 @@ def test_states_of_a_prompt_per_language(hotline: Hotline) -> None:
 def test_menu_page_shows_both_languages_badges_and_audio(page_app: Flask,
                                                          console: FlaskClient) -> None:
     page = console.get("/console/menu?lang=uk&ref=ar").get_data(as_text=True)
-    assert 'lang="uk" dir="ltr">Щоб поговорити з INFOTRAITE' in page
+    assert 'lang="uk" dir="ltr">INFOTRAITE — щоб поговорити' in page
     assert 'lang="ar" dir="rtl">للتحدث مع INFOTRAITE' in page
     for badge in ("translated", "fuzzy (not reviewed)", "translation missing", "recorded",
                   "audio stale", "spoken by Twilio's voice en-GB Polly.Amy"):

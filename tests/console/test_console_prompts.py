@@ -30,7 +30,7 @@ from tests.conftest import PROFILES
 from tests.console.conftest import OPERATOR, OTHER, OTHER_PASSWORD, console_post, sign_in
 
 TALK_SOURCE = "To talk to %(hotline)s now, press %(key)s."
-UK_CATALOG_TALK = "Щоб поговорити з %(hotline)s зараз, натисніть %(key)s."
+UK_CATALOG_TALK = "%(hotline)s — щоб поговорити зараз, натисніть %(key)s."
 UK_CORRECTED = "Щоб поговорити з %(hotline)s просто зараз, натисніть %(key)s."
 UK_CORRECTED_FILLED = "Щоб поговорити з INFOTRAITE просто зараз, натисніть 1."
 
@@ -69,7 +69,7 @@ def test_draft_then_approval_by_another_operator(console_app: Flask) -> None:
         assert live_text(db, h, "uk", "main.talk").origin == "approved"
     # Callers get it only once the snapshot is refreshed: never from the database directly.
     assert h.prompter.text("uk", "main.talk", {"key": "1"}) == (
-        "Щоб поговорити з INFOTRAITE зараз, натисніть 1.", "uk")
+        "INFOTRAITE — щоб поговорити зараз, натисніть 1.", "uk")
     with console_app.app_context():
         assert published_of(console_app).refresh(engine())
     assert h.prompter.text("uk", "main.talk", {"key": "1"}) == (UK_CORRECTED_FILLED, "uk")
@@ -195,7 +195,7 @@ def test_try_it_hears_a_draft_only_when_asked(console_app: Flask,
     console_post(console, "/console/try", "/console/try", {"command": "start"})
     plain = console_post(console, "/console/try", "/console/try", {"command": "press", "key": "6"})
     assert UK_CORRECTED_FILLED not in plain.get_data(as_text=True)
-    assert "Щоб поговорити з INFOTRAITE зараз, натисніть 1." in plain.get_data(as_text=True)
+    assert "INFOTRAITE — щоб поговорити зараз, натисніть 1." in plain.get_data(as_text=True)
     console_post(console, "/console/try", "/console/try", {"command": "start", "drafts": "on"})
     step = console_post(console, "/console/try", "/console/try", {"command": "press", "key": "6"})
     assert UK_CORRECTED_FILLED in step.get_data(as_text=True)
@@ -205,7 +205,7 @@ def test_the_call_menu_speaks_the_approved_text_after_a_refresh(console_app: Fla
     h = hotline_of(console_app)
     main_menu = CallState(lang="uk", node="main")
     before = h.engine.menu(main_menu).twiml  # rendered once, then kept by the engine
-    assert "Щоб поговорити з INFOTRAITE зараз, натисніть 1." in before
+    assert "INFOTRAITE — щоб поговорити зараз, натисніть 1." in before
     with console_app.app_context(), session_scope() as db:
         approve(db, h, OTHER, save_draft(db, h, OPERATOR, "uk", "main.talk", UK_CORRECTED).id)
     # Not yet: the call path reads no database.

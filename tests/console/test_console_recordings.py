@@ -36,7 +36,7 @@ from tests.console.conftest import (
     sign_in,
 )
 
-UK_TALK_FILLED = "Щоб поговорити з INFOTRAITE зараз, натисніть 1."
+UK_TALK_FILLED = "INFOTRAITE — щоб поговорити зараз, натисніть 1."
 UK_CORRECTED = "Щоб поговорити з %(hotline)s просто зараз, натисніть %(key)s."
 
 
