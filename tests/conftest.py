@@ -88,6 +88,9 @@ def make_app(tmp_path: Path, clock: Clock, catalogs: Catalogs, empty_database: P
             # argon2 at its cheapest (honoured only with TESTING): tests hash in 0.1 ms.
             "CONSOLE_PASSWORD_COST": "cheapest",
             "CATALOGS": catalogs,
+            # The console in English, whatever the profile's staff language (the tests of
+            # the console's languages set it back to None).
+            "CONSOLE_LANGUAGE": "en",
         }
         settings.update(config)
         database = tmp_path / "test.sqlite3"

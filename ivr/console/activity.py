@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ivr.console.charts import daily_chart, hbar_chart
+from ivr.console.i18n import _, menu_name
 from ivr.console.menu import language_choices
 from ivr.console.tryit import TRY_CALL_SID
 from ivr.content.profile import Profile
@@ -134,27 +135,35 @@ def activity_report(app: Flask, profile: Profile, days: int,
             cases = _sms_cases_open(session)
     except SQLAlchemyError as exc:
         log.warning("activity: the database could not be read: %s", type(exc).__name__)
-        report = ActivityReport(error="The database could not be read; figures are missing.")
+        report = ActivityReport(error=_("The database could not be read; figures are "
+                                        "missing."))
         return report
     tried = keyed_hash(app.config["SECRET_KEY"], TRY_CALL_SID)
     report = summarize(events, profile, first_day, last_day, tried)
     report.messages = messages
     report.sms_cases_open = cases
     report.charts = {
-        "per_day": daily_chart(f"Calls and SMS conversations per day, last {days} days",
-                               report.days, [("calls", report.calls_per_day),
-                                             ("SMS conversations", report.sms_per_day)],
+        "per_day": daily_chart(_("Calls and SMS conversations per day, last %(num)s days",
+                                 num=days),
+                               report.days, [(_("calls"), report.calls_per_day),
+                                             (_("SMS conversations"), report.sms_per_day)],
                                "chart-days"),
-        "languages": hbar_chart("Calls and messages per language", report.per_language,
+        "languages": hbar_chart(_("Calls and messages per language"), report.per_language,
                                 "chart-languages"),
-        "menu": hbar_chart("Menus heard", report.menu_visits, "chart-menu"),
-        "hang_ups": hbar_chart("Last menu before hanging up", report.hang_ups,
+        "menu": hbar_chart(_("Menus heard"), _named(report.menu_visits), "chart-menu"),
+        "hang_ups": hbar_chart(_("Last menu before hanging up"), _named(report.hang_ups),
                                "chart-hangups"),
-        "transfers": hbar_chart("Transfers", [("accepted", report.transfers_accepted),
-                                              ("declined", report.transfers_declined)],
+        "transfers": hbar_chart(_("Transfers"), [(_("accepted"), report.transfers_accepted),
+                                                 (_("declined"), report.transfers_declined)],
                                 "chart-transfers"),
     }
     return report
+
+
+def _named(rows: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Menu nodes by the names people use (the language menu's label is already one)."""
+    return [(label if label == LANGUAGE_MENU_LABEL else menu_name(label), count)
+            for label, count in rows]
 
 
 def _sms_cases_open(session: Session) -> int | None:

@@ -297,7 +297,7 @@ def lb_app(console_app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 def status_of(page: str, anchor: str) -> str:
     """The 'what the caller hears' line of one prompt on the Menu page."""
     article = page[page.index(f'id="{anchor}"'):]
-    article = article[:article.index("</article>")]
+    article = article.split('<details class="prompt"', 1)[0]  # up to the next prompt
     found = re.search(r'<p class="note heard-as">(.*?)</p>', article, re.S)
     assert found, article
     return found.group(1)

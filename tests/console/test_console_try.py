@@ -49,7 +49,7 @@ def test_clock_control_tries_out_of_hours_routing(console_app: Flask,
     act(console, command="start", at=SUNDAY_NIGHT)
     act(console, command="press", key="2")
     page = act(console, command="press", key="4")  # the police's trafficking unit
-    assert "Now: menu police_closed" in page and "It is closed now" in page
+    assert "Now: menu police closed" in page and "It is closed now" in page
     page = act(console, command="press", key="0")  # a person, out of hours: both mobiles
     assert "Now: ringing together" in page
     assert "Ringing together: +352621351884, +352621316919" in page
