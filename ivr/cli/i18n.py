@@ -163,9 +163,16 @@ def catalog_status(code: str, template: Catalog, locales_dir: Path = LOCALES_DIR
             fuzzy += 1
         else:
             translated += 1
-        if sorted(placeholders(text)) != sorted(placeholders(str(message.id))):
+        if _names(entry.string if entry is not None else text) != _names(message.id):
             broken.append(str(message.context or message.id))
     return CatalogStatus(code, translated, fuzzy, missing, tuple(broken))
+
+
+def _names(value: object) -> set[str]:
+    """The placeholder names a message uses, in any of its plural forms (a translation may
+    say one twice or once, as the console's checks allow: names, not counts)."""
+    forms = value if isinstance(value, tuple | list) else (value,)
+    return {name for form in forms for name in placeholders(str(form))}
 
 
 def _run(command: Sequence[str]) -> None:
