@@ -77,6 +77,7 @@ def security_headers(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     """Register the console; CSRF is checked by the console's own views only."""
     from ivr.console import (  # noqa: F401  (pages)
+        activity_views,
         i18n,
         language_views,
         live_views,

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ivr.console.charts import daily_chart, hbar_chart
-from ivr.console.i18n import _, menu_name
+from ivr.console.i18n import N_, _, menu_name
 from ivr.console.menu import language_choices
 from ivr.console.tryit import TRY_CALL_SID
 from ivr.content.profile import Profile
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 MAX_EVENTS = 200_000  # a year of a small helpline's calls, many times over
 TWILIO_API = "https://api.twilio.com/2010-04-01"
 FETCH_TIMEOUT_SECONDS = 15
-LANGUAGE_MENU_LABEL = "language menu"
+LANGUAGE_MENU_LABEL = N_("language menu")
 
 
 @dataclass
@@ -47,6 +47,8 @@ class ActivityReport:
     sms_cases_open: int | None = None
     error: str | None = None
     charts: dict[str, Markup] = field(default_factory=dict)
+    # Menus heard and hang-ups with each menu by the name staff use (charts and tables).
+    named: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
 
 def _engine(app: Flask) -> Any:
@@ -142,6 +144,7 @@ def activity_report(app: Flask, profile: Profile, days: int,
     report = summarize(events, profile, first_day, last_day, tried)
     report.messages = messages
     report.sms_cases_open = cases
+    report.named = {"menu": _named(report.menu_visits), "hang_ups": _named(report.hang_ups)}
     report.charts = {
         "per_day": daily_chart(_("Calls and SMS conversations per day, last %(num)s days",
                                  num=days),
@@ -150,8 +153,8 @@ def activity_report(app: Flask, profile: Profile, days: int,
                                "chart-days"),
         "languages": hbar_chart(_("Calls and messages per language"), report.per_language,
                                 "chart-languages"),
-        "menu": hbar_chart(_("Menus heard"), _named(report.menu_visits), "chart-menu"),
-        "hang_ups": hbar_chart(_("Last menu before hanging up"), _named(report.hang_ups),
+        "menu": hbar_chart(_("Menus heard"), report.named["menu"], "chart-menu"),
+        "hang_ups": hbar_chart(_("Last menu before hanging up"), report.named["hang_ups"],
                                "chart-hangups"),
         "transfers": hbar_chart(_("Transfers"), [(_("accepted"), report.transfers_accepted),
                                                  (_("declined"), report.transfers_declined)],
@@ -161,8 +164,8 @@ def activity_report(app: Flask, profile: Profile, days: int,
 
 
 def _named(rows: list[tuple[str, int]]) -> list[tuple[str, int]]:
-    """Menu nodes by the names people use (the language menu's label is already one)."""
-    return [(label if label == LANGUAGE_MENU_LABEL else menu_name(label), count)
+    """Menu nodes by the names people use, in the operator's language."""
+    return [(_(LANGUAGE_MENU_LABEL) if label == LANGUAGE_MENU_LABEL else menu_name(label), count)
             for label, count in rows]
 
 

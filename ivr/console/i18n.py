@@ -121,6 +121,12 @@ def prompt_name(prompt_id: str) -> str:
     return pgettext(PROMPT_NAME_CONTEXT, prompt_id)
 
 
+def prompt_label(prompt_id: str) -> str:
+    """A prompt's name with its id second, for a sentence: "Greeting (greeting)"."""
+    name = prompt_name(prompt_id)
+    return prompt_id if name == prompt_id else f"{name} ({prompt_id})"
+
+
 def menu_name(name: str) -> str:
     """A menu node as people call it ("Main menu"), from the console catalog; else its name
     with spaces for underscores."""

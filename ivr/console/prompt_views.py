@@ -24,7 +24,7 @@ from ivr.console.editing import (
     save_draft,
     single_sign_off,
 )
-from ivr.console.i18n import _, language_label, prompt_name
+from ivr.console.i18n import _, language_label, prompt_label, prompt_name
 from ivr.console.ids import form_id
 from ivr.console.menu import language_choices, text_direction
 from ivr.console.models import PromptRecording
@@ -154,10 +154,12 @@ def prompt_edit(lang: str, prompt_id: str) -> BaseResponse:
     except EditError as exc:
         return _with_microphone(_edit_page(lang, prompt_id, text, [str(exc)], 400))
     flash(_("%(prompt)s in %(lang)s: draft saved. You may approve it yourself: this hotline "
-            "allows single sign-off.", prompt=prompt_id, lang=lang)
+            "allows single sign-off.", prompt=prompt_label(prompt_id),
+            lang=language_label(lang))
           if single_sign_off(hotline().profile) else
           _("%(prompt)s in %(lang)s: draft saved. Another operator approves it.",
-            prompt=prompt_id, lang=lang))
+            prompt=prompt_label(prompt_id),
+            lang=language_label(lang)))
     return _back(lang, prompt_id, "#draft")
 
 
@@ -172,7 +174,8 @@ def prompt_approve(lang: str, prompt_id: str) -> BaseResponse:
         return _back(lang, prompt_id, "#draft")
     _publish_now()
     flash(_("%(prompt)s in %(lang)s: approved. Callers hear it within a minute.",
-            prompt=prompt_id, lang=lang))
+            prompt=prompt_label(prompt_id),
+            lang=language_label(lang)))
     return _back(lang, prompt_id)
 
 
@@ -188,7 +191,8 @@ def prompt_restore(lang: str, prompt_id: str) -> BaseResponse:
               "error")
         return _back(lang, prompt_id, "#history")
     flash(_("%(prompt)s in %(lang)s: the earlier text is saved as a draft, to approve.",
-            prompt=prompt_id, lang=lang))
+            prompt=prompt_label(prompt_id),
+            lang=language_label(lang)))
     return _back(lang, prompt_id, "#draft")
 
 
@@ -219,10 +223,11 @@ def prompt_record(lang: str, prompt_id: str) -> BaseResponse:
         flash(_("Recording refused: %(why)s", why=exc), "error")
         return _back(lang, prompt_id, "#record")
     flash(_("%(prompt)s in %(lang)s: take saved (%(seconds).1f s). You may approve it "
-            "yourself: this hotline allows single sign-off.", prompt=prompt_id,
-            lang=lang, seconds=audio.duration) if single_sign_off(h.profile) else
+            "yourself: this hotline allows single sign-off.", prompt=prompt_label(prompt_id),
+            lang=language_label(lang), seconds=audio.duration) if single_sign_off(h.profile) else
           _("%(prompt)s in %(lang)s: take saved (%(seconds).1f s). Another operator approves "
-            "it; callers hear it then.", prompt=prompt_id, lang=lang,
+            "it; callers hear it then.", prompt=prompt_label(prompt_id),
+            lang=language_label(lang),
             seconds=audio.duration))
     return _back(lang, prompt_id, "#take")
 
@@ -240,7 +245,8 @@ def prompt_take_approve(lang: str, prompt_id: str) -> BaseResponse:
         return _back(lang, prompt_id, "#take")
     _publish_now()
     flash(_("%(prompt)s in %(lang)s: take approved. Callers hear it within a minute.",
-            prompt=prompt_id, lang=lang))
+            prompt=prompt_label(prompt_id),
+            lang=language_label(lang)))
     return _back(lang, prompt_id, "#record")
 
 
@@ -256,7 +262,8 @@ def prompt_take_restore(lang: str, prompt_id: str) -> BaseResponse:
               "error")
         return _back(lang, prompt_id, "#record")
     flash(_("%(prompt)s in %(lang)s: the earlier take is saved again, to approve.",
-            prompt=prompt_id, lang=lang))
+            prompt=prompt_label(prompt_id),
+            lang=language_label(lang)))
     return _back(lang, prompt_id, "#take")
 
 

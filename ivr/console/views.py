@@ -38,10 +38,9 @@ from ivr.console import (
     sign_in_name,
 )
 from ivr.console.accounts import HashingBusy, SignedIn, authenticate, sign_out_everywhere
-from ivr.console.activity import activity_report, fetch_recording, mark_heard
 from ivr.console.editing import drafts
 from ivr.console.graph import menu_dot, render_svg
-from ivr.console.i18n import _, current_language, hotline_time
+from ivr.console.i18n import _, current_language, hotline_time, language_label, prompt_label
 from ivr.console.menu import (
     ELSEWHERE,
     MenuNode,
@@ -229,7 +228,8 @@ def _menu_svg(h: Hotline, tree: list[MenuNode]) -> str | None:
     cache: dict[str, str | None] = current_app.extensions.setdefault("console_svg", {})
     key = f"{h.profile.path}:{current_language()}"  # its words are the operator's
     if key not in cache:
-        cache[key] = render_svg(menu_dot(tree), f"The call menu of {h.profile.name}")
+        cache[key] = render_svg(menu_dot(tree), _("The call menu of %(hotline)s",
+                                                     hotline=h.profile.name))
     return cache[key]
 
 
@@ -257,9 +257,9 @@ def review() -> BaseResponse:
     except ValueError as exc:
         flash(str(exc), "error")
         return redirect(back)
-    flash(_("%(prompt)s in %(lang)s: marked reviewed.", prompt=prompt_id, lang=lang)
-          if verdict == "reviewed" else
-          _("%(prompt)s in %(lang)s: comment saved.", prompt=prompt_id, lang=lang))
+    done = (_("%(prompt)s in %(lang)s: marked reviewed.") if verdict == "reviewed"
+            else _("%(prompt)s in %(lang)s: comment saved."))
+    flash(done % {"prompt": prompt_label(prompt_id), "lang": language_label(lang)})
     return redirect(back)
 
 
@@ -363,34 +363,3 @@ def script() -> str:
                            direction=text_direction(lang),
                            generated=hotline_time(datetime.now(h.profile.timezone)))
 
-
-@bp.get("/activity")
-def activity() -> str:
-    h = hotline()
-    try:
-        days = min(max(int(request.args.get("days", "30")), 1), 366)
-    except ValueError:
-        days = 30
-    report = activity_report(current_app, h.profile, days)
-    return render_template("console/activity.html", title=_("Activity"), report=report,
-                           days=days, timezone=h.profile.timezone.key)
-
-
-@bp.get("/messages/<id:message_id>/audio")
-def message_audio(message_id: int) -> Response:
-    """A caller's voice message, fetched from Twilio by the server with its credentials."""
-    found = fetch_recording(current_app, message_id)
-    if found is None:
-        abort(404)
-    data, mimetype = found
-    response = Response(data, mimetype=mimetype)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-@bp.post("/messages/<id:message_id>/heard")
-def message_heard(message_id: int) -> BaseResponse:
-    if not mark_heard(current_app, message_id):
-        abort(404)
-    flash(_("Message marked as heard."))
-    return redirect(url_for("console.activity") + "#messages")

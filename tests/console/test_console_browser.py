@@ -248,7 +248,7 @@ def test_mark_a_prompt_reviewed(page: Any) -> None:
     assert "fuzzy (not reviewed)" in prompt.inner_text()
     prompt.locator("summary", has_text="Review this translation").click()
     prompt.get_by_role("button", name="Mark reviewed").click()
-    page.wait_for_selector("text=main.signs in uk: marked reviewed.")
+    page.wait_for_selector("text=Main menu: signs (main.signs) in Ukrainian: marked reviewed.")
     assert "fuzzy, reviewed" in page.locator("#p-main-main\\.signs").inner_text()
 
 
