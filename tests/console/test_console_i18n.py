@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
-from ivr.cli.i18n import PROJECT_DIR, extract_command, po_path, template_of
+from ivr.cli.i18n import PROJECT_DIR, compile_command, extract_command, po_path, template_of
 from ivr.cli.main import main
 from ivr.console.accounts import add_operator
 from ivr.console.i18n import (
@@ -120,6 +120,17 @@ def test_console_catalog_has_every_message_translated(code: str) -> None:
         assert fuzzy == []
     else:
         assert len(fuzzy) == len(keys(template))
+
+
+@pytest.mark.parametrize("code", COMPLETE + FOR_REVIEW)
+def test_console_catalog_compiles_with_pybabel(code: str, tmp_path: Path) -> None:
+    output = tmp_path / "console.mo"
+    result = subprocess.run(compile_command(code, output, domain="console"), cwd=PROJECT_DIR,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    total = len(keys(read(template_of("console"))))
+    assert output.stat().st_size > 0
+    assert f"{total} of {total} messages (100%) translated" in result.stderr + result.stdout
 
 
 def test_console_status_counts_the_console_catalogs() -> None:
