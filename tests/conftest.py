@@ -92,6 +92,9 @@ def make_app(request: pytest.FixtureRequest, tmp_path: Path, clock: Clock, catal
             # and those marked `console` get them (elsewhere /console is a loud 404).
             "CONSOLE_ENABLED": request.path.parent.name == "console"
             or request.node.get_closest_marker("console") is not None,
+            # The console in English, whatever the profile's staff language (the tests of
+            # the console's languages set it back to None).
+            "CONSOLE_LANGUAGE": "en",
         }
         settings.update(config)
         database = tmp_path / "test.sqlite3"

@@ -18,6 +18,7 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.console.accounts import SignedIn, load_signed_in
+from ivr.console.i18n import N_, gettext
 from ivr.console.ids import DatabaseId
 from ivr.console.store import session_scope
 from ivr.settings import SETTINGS
@@ -36,7 +37,8 @@ csrf = CSRFProtect()
 limiter = Limiter(get_remote_address, default_limits=[], headers_enabled=False)
 login_manager = LoginManager()
 login_manager.login_view = "console.login"
-login_manager.login_message = "Please sign in to use the console."
+login_manager.login_message = N_("Please sign in to use the console.")
+login_manager.localize_callback = gettext  # in the operator's (or staff) language
 login_manager.session_protection = "strong"
 
 
@@ -74,7 +76,15 @@ def security_headers(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     """Register the console; CSRF is checked by the console's own views only."""
-    from ivr.console import live_views, phone_line, prompt_views, views  # noqa: F401  (pages)
+    from ivr.console import (  # noqa: F401  (pages)
+        activity_views,
+        i18n,
+        language_views,
+        live_views,
+        phone_line,
+        prompt_views,
+        views,
+    )
     from ivr.console.published import REFRESH_SECONDS, PublishedContent, Refresher, hotline_key
     from ivr.voice.staff_door import STAFF_LINE
 
@@ -103,6 +113,7 @@ def init_app(app: Flask) -> None:
     for found, kept in zip(hooks, app_wide, strict=True):
         found[views.bp.name] = [hook for hook in found.get(None, []) if hook not in kept]
         found[None] = kept
+    i18n.init_app(app)
     app.url_map.converters["id"] = DatabaseId  # before the rules that use it
     app.register_blueprint(views.bp)
     # The staff recording line (a webhook, Twilio-signed, no sign-in): off without a PIN.

@@ -172,6 +172,7 @@ class SignedIn:
     id: int
     name: str
     session_token: str
+    language: str | None = None  # the console's language they chose, if any
 
     is_authenticated: bool = True
     is_active: bool = True
@@ -197,7 +198,14 @@ def load_signed_in(session: Session, cookie_id: str) -> SignedIn | None:
     operator = session.get(Operator, int(operator_id))
     if operator is None or not operator.active or operator.session_token != token:
         return None
-    return SignedIn(operator.id, operator.name, operator.session_token)
+    return SignedIn(operator.id, operator.name, operator.session_token, operator.language)
+
+
+def set_language(session: Session, operator_id: int, code: str | None) -> None:
+    """Keep an operator's console language (None: back to the profile's staff language)."""
+    operator = session.get(Operator, operator_id)
+    if operator is not None:
+        operator.language = code
 
 
 def sign_out_everywhere(session: Session, operator_id: int) -> None:

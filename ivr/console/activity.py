@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ivr.console.charts import daily_chart, hbar_chart
+from ivr.console.i18n import N_, _, menu_name
 from ivr.console.menu import language_choices
 from ivr.console.tryit import TRY_CALL_SID
 from ivr.content.profile import Profile
@@ -26,14 +27,14 @@ log = logging.getLogger(__name__)
 MAX_EVENTS = 200_000  # a year of a small helpline's calls, many times over
 TWILIO_API = "https://api.twilio.com/2010-04-01"
 FETCH_TIMEOUT_SECONDS = 15
-LANGUAGE_MENU_LABEL = "language menu"
+LANGUAGE_MENU_LABEL = N_("language menu")
 # Staff replies by SMS, by outcome (ivr/sms/staff_replies.py), as the page names them.
 STAFF_REPLY_OUTCOMES = {
-    "relayed": "reached the person", "wrong_pin": "refused: wrong or missing PIN",
-    "limited": "refused: too many failed replies", "unknown": "refused: no such case",
-    "closed": "refused: case closed", "opted_out": "refused: the person opted out",
-    "no_code": "refused: no case code", "undecryptable": "refused: number unreadable",
-    "storage_failed": "refused: database down", "send_failed": "not accepted by Twilio"}
+    "relayed": N_("reached the person"), "wrong_pin": N_("refused: wrong or missing PIN"),
+    "limited": N_("refused: too many failed replies"), "unknown": N_("refused: no such case"),
+    "closed": N_("refused: case closed"), "opted_out": N_("refused: the person opted out"),
+    "no_code": N_("refused: no case code"), "undecryptable": N_("refused: number unreadable"),
+    "storage_failed": N_("refused: database down"), "send_failed": N_("not accepted by Twilio")}
 # Wrong PINs in the period from which the page warns that a phone's number may be faked:
 # more than a person mistypes.
 WRONG_PIN_ALERT = 10
@@ -59,6 +60,8 @@ class ActivityReport:
     wrong_pin_alert: bool = False  # more than typing makes: a phone's number may be faked
     error: str | None = None
     charts: dict[str, Markup] = field(default_factory=dict)
+    # Menus heard and hang-ups with each menu by the name staff use (charts and tables).
+    named: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
 
 def _engine(app: Flask) -> Any:
@@ -117,7 +120,8 @@ def summarize(events: list[Event], profile: Profile, first_day: date, last_day: 
                                  key=lambda row: (-row[1], row[0]))
     report.menu_visits = visits.most_common()
     report.dial_outcomes = outcomes.most_common()
-    report.staff_replies = [(STAFF_REPLY_OUTCOMES.get(outcome, outcome), count)
+    report.staff_replies = [(_(STAFF_REPLY_OUTCOMES[outcome])
+                             if outcome in STAFF_REPLY_OUTCOMES else outcome, count)
                             for outcome, count in staff_outcomes.most_common()]
     report.wrong_pins = staff_outcomes["wrong_pin"]
     report.wrong_pin_alert = report.wrong_pins >= WRONG_PIN_ALERT
@@ -155,27 +159,36 @@ def activity_report(app: Flask, profile: Profile, days: int,
             cases = _sms_cases_open(session)
     except SQLAlchemyError as exc:
         log.warning("activity: the database could not be read: %s", type(exc).__name__)
-        report = ActivityReport(error="The database could not be read; figures are missing.")
+        report = ActivityReport(error=_("The database could not be read; figures are "
+                                        "missing."))
         return report
     tried = keyed_hash(app.config["SECRET_KEY"], TRY_CALL_SID)
     report = summarize(events, profile, first_day, last_day, tried)
     report.messages = messages
     report.sms_cases_open = cases
+    report.named = {"menu": _named(report.menu_visits), "hang_ups": _named(report.hang_ups)}
     report.charts = {
-        "per_day": daily_chart(f"Calls and SMS conversations per day, last {days} days",
-                               report.days, [("calls", report.calls_per_day),
-                                             ("SMS conversations", report.sms_per_day)],
+        "per_day": daily_chart(_("Calls and SMS conversations per day, last %(num)s days",
+                                 num=days),
+                               report.days, [(_("calls"), report.calls_per_day),
+                                             (_("SMS conversations"), report.sms_per_day)],
                                "chart-days"),
-        "languages": hbar_chart("Calls and messages per language", report.per_language,
+        "languages": hbar_chart(_("Calls and messages per language"), report.per_language,
                                 "chart-languages"),
-        "menu": hbar_chart("Menus heard", report.menu_visits, "chart-menu"),
-        "hang_ups": hbar_chart("Last menu before hanging up", report.hang_ups,
+        "menu": hbar_chart(_("Menus heard"), report.named["menu"], "chart-menu"),
+        "hang_ups": hbar_chart(_("Last menu before hanging up"), report.named["hang_ups"],
                                "chart-hangups"),
-        "transfers": hbar_chart("Transfers", [("accepted", report.transfers_accepted),
-                                              ("declined", report.transfers_declined)],
+        "transfers": hbar_chart(_("Transfers"), [(_("accepted"), report.transfers_accepted),
+                                                 (_("declined"), report.transfers_declined)],
                                 "chart-transfers"),
     }
     return report
+
+
+def _named(rows: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Menu nodes by the names people use, in the operator's language."""
+    return [(_(LANGUAGE_MENU_LABEL) if label == LANGUAGE_MENU_LABEL else menu_name(label), count)
+            for label, count in rows]
 
 
 def _sms_cases_open(session: Session) -> int | None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
+from ivr.console.i18n import _, gettext
 from ivr.console.menu import PromptUse, menu_tree, sample_values
 from ivr.console.models import PromptText
 from ivr.console.published import APPROVED, hotline_key, sha256_of
@@ -44,12 +45,14 @@ def single_sign_off(profile: Profile) -> bool:
 def placeholder_problems(source: str, text: str) -> list[str]:
     """Why a translation's placeholders differ from the English source's (empty when right)."""
     expected, found = set(placeholders(source)), set(placeholders(text))
-    problems = [f"%({name})s is missing: the English has it." for name in sorted(expected - found)]
-    problems += [f"%({name})s is not in the English: remove it."
-                 for name in sorted(found - expected)]
+    problems = [gettext("%(placeholder)s is missing: the English has it.",
+                        placeholder=f"%({name})s") for name in sorted(expected - found)]
+    problems += [gettext("%(placeholder)s is not in the English: remove it.",
+                         placeholder=f"%({name})s") for name in sorted(found - expected)]
     if _STRAY.search(re.sub(r"%\(\w+\)s", "", text)):
-        problems.append("Something looks like a placeholder but is not one: write "
-                        "placeholders exactly as %(name)s, as in the English.")
+        problems.append(gettext("Something looks like a placeholder but is not one: write "
+                                "placeholders exactly as %(example)s, as in the English.",
+                                example="%(name)s"))
     return problems
 
 
@@ -121,9 +124,9 @@ def _versions(hotline: Hotline, lang: str, prompt_id: str):  # type: ignore[no-u
 def check_prompt(hotline: Hotline, lang: str, prompt_id: str) -> None:
     profile = hotline.profile
     if lang not in profile.languages or lang == SOURCE_LANGUAGE:
-        raise EditError("Choose one of the hotline's translated languages.")
+        raise EditError(_("Choose one of the hotline's translated languages."))
     if prompt_id not in profile.all_prompt_ids():
-        raise EditError("There is no such prompt.")
+        raise EditError(_("There is no such prompt."))
 
 
 def save_draft(session: Session, hotline: Hotline, author: str, lang: str, prompt_id: str,
@@ -132,9 +135,9 @@ def save_draft(session: Session, hotline: Hotline, author: str, lang: str, promp
     check_prompt(hotline, lang, prompt_id)
     text = text.strip()
     if not text:
-        raise EditError("Write the translation first.")
+        raise EditError(_("Write the translation first."))
     if len(text) > MAX_TEXT:
-        raise EditError(f"A prompt is at most {MAX_TEXT} characters.")
+        raise EditError(_("A prompt is at most %(num)s characters.", num=MAX_TEXT))
     why = refusal(text, lang)
     if why:
         raise EditError(why)
@@ -144,7 +147,7 @@ def save_draft(session: Session, hotline: Hotline, author: str, lang: str, promp
         raise EditError(" ".join(problems))
     live = live_text(session, hotline, lang, prompt_id)
     if text == live.text and live.origin in ("approved", "catalog"):
-        raise EditError("Callers already hear exactly this text.")
+        raise EditError(_("Callers already hear exactly this text."))
     for older in session.scalars(_versions(hotline, lang, prompt_id)
                                  .where(PromptText.state == DRAFT)):
         older.state = REPLACED  # one draft at a time: the newest
@@ -161,15 +164,15 @@ def approve(session: Session, hotline: Hotline, approver: str, text_id: int) -> 
     in the history."""
     row = session.get(PromptText, text_id)
     if row is None or row.hotline != hotline_key(hotline.profile):
-        raise EditError("There is no such draft.")
+        raise EditError(_("There is no such draft."))
     if row.state != DRAFT:
-        raise EditError("This version is not a draft waiting for approval.")
+        raise EditError(_("This version is not a draft waiting for approval."))
     if row.author == approver and not single_sign_off(hotline.profile):
-        raise EditError("Another operator must approve your draft: this hotline's profile "
-                        "asks for two people on every change.")
+        raise EditError(_("Another operator must approve your draft: this hotline's profile "
+                        "asks for two people on every change."))
     source = hotline.profile.prompt_text(row.prompt_id)
     if row.source_hash != sha256_of(source):
-        raise EditError("The English text changed after this draft: write it again.")
+        raise EditError(_("The English text changed after this draft: write it again."))
     # Nothing goes live that does not render: the last approved text stays until it does.
     why = render_problem(hotline, row.lang, row.prompt_id, row.text)
     if why:
@@ -189,10 +192,10 @@ def restore(session: Session, hotline: Hotline, author: str, text_id: int,
     """Save an earlier version (or the text it replaced) again as a draft, to approve."""
     row = session.get(PromptText, text_id)
     if row is None or row.hotline != hotline_key(hotline.profile):
-        raise EditError("There is no such version.")
+        raise EditError(_("There is no such version."))
     text = row.previous if previous else row.text
     if not text:
-        raise EditError("There was no text before this version.")
+        raise EditError(_("There was no text before this version."))
     when = row.created_at.strftime("%Y-%m-%d %H:%M")
     note = (f"restores the text before {row.author}'s change of {when}" if previous
             else f"restores {row.author}'s version of {when}")

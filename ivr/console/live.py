@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from ivr.console.i18n import N_
 from ivr.console.models import PhonePosition
 from ivr.storage.crypto import keyed_hash
 from ivr.storage.engines import within
@@ -25,9 +26,10 @@ from ivr.storage.engines import within
 log = logging.getLogger(__name__)
 
 READING, CHECKING, FINISHED = "reading", "checking", "finished"
-STEP_LABELS = {READING: "Reading it after the beep",
-               CHECKING: "Listening back: 1 keeps it, 2 records it again",
-               FINISHED: "Finished: every prompt of the call is recorded"}
+# In English; the console shows them in the operator's language (ivr.console.i18n).
+STEP_LABELS = {READING: N_("Reading it after the beep"),
+               CHECKING: N_("Listening back: 1 keeps it, 2 records it again"),
+               FINISHED: N_("Finished: every prompt of the call is recorded")}
 WRITE_DEADLINE_S = 1.5  # the longest a staff line step waits for its position to be saved
 SHOWN_FOR = timedelta(minutes=10)  # a call with no step for this long is no longer shown
 FINISHED_SHOWN_FOR = timedelta(minutes=2)

@@ -10,13 +10,13 @@ from typing import Any
 
 from flask import Response, jsonify, render_template
 
+from ivr.console.i18n import gettext, language_label
 from ivr.console.live import LiveCall, live_calls
 from ivr.console.menu import text_direction
 from ivr.console.published import hotline_key
 from ivr.console.recording import text_to_read
 from ivr.console.store import session_scope
 from ivr.console.views import bp, hotline
-from ivr.content.i18n import SOURCE_LANGUAGE, language_name
 
 POLL_SECONDS = 2  # how often the page asks where the calls are
 REFRESH_WITHOUT_SCRIPT_SECONDS = 5
@@ -38,8 +38,20 @@ class CallView:
         return {"id": c.key, "lang": c.lang, "language": self.language, "dir": self.direction,
                 "number": min(c.index + 1, c.total), "total": c.total,
                 "prompt_id": c.prompt_id, "text": self.text, "step": c.step,
-                "step_label": c.step_label, "seconds_ago": self.seconds_ago,
-                "prompts": list(c.queue)}
+                "step_label": gettext(c.step_label), "seconds_ago": self.seconds_ago,
+                "position": self.position, "age": self.age, "prompts": list(c.queue)}
+
+    @property
+    def position(self) -> str:
+        """"prompt 3 of 40", or "40 of 40" once every prompt is done."""
+        c = self.call
+        if c.prompt_id:
+            return gettext("prompt %(number)s of %(total)s", number=c.index + 1, total=c.total)
+        return gettext("%(number)s of %(total)s", number=c.total, total=c.total)
+
+    @property
+    def age(self) -> str:
+        return gettext("Last step %(seconds)s s ago.", seconds=self.seconds_ago)
 
 
 def _views(now: datetime | None = None) -> list[CallView]:
@@ -51,7 +63,7 @@ def _views(now: datetime | None = None) -> list[CallView]:
     for call in calls:
         texts = {pid: text_to_read(h, call.lang, pid) or "" for pid in call.queue}
         views.append(CallView(
-            call, language_name(call.lang, SOURCE_LANGUAGE), text_direction(call.lang),
+            call, language_label(call.lang), text_direction(call.lang),
             texts.get(call.prompt_id or "", ""), list(texts.items()),
             max(0, int((now - call.updated_at).total_seconds()))))
     return views
@@ -60,7 +72,7 @@ def _views(now: datetime | None = None) -> list[CallView]:
 @bp.get("/live")
 def live() -> str:
     """The phone recording calls now; the page follows them by itself."""
-    return render_template("console/live.html", title="Recording by phone, live",
+    return render_template("console/live.html", title=gettext("Recording by phone, live"),
                            calls=_views(), poll_seconds=POLL_SECONDS,
                            refresh_seconds=REFRESH_WITHOUT_SCRIPT_SECONDS)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from babel import Locale, UnknownLocaleError
 
+from ivr.console.i18n import N_, _, language_label, menu_name
 from ivr.content.i18n import CLDR_LOCALES, SOURCE_LANGUAGE, language_name
 from ivr.content.profile import MORE_LANGUAGES_KEY, Node, Profile
 from ivr.content.speech import Utterance, is_part_of_other_prompts
@@ -104,26 +105,33 @@ class PromptView:
     @property
     def heard_note(self) -> str:
         """What a caller of this language hears of the prompt, and why, in one sentence."""
-        name = language_name(self.lang, SOURCE_LANGUAGE)
-        file = f" {self.heard_file}" if self.heard_file else " made in the console"
-        return {
-            HEARD_RECORDING: f"{name} callers hear the recording{file}.",
-            HEARD_SYNTHESIZED: f"{name} callers hear the synthesized file{file} "
-                               "(a placeholder until someone records it).",
-            HEARD_VOICE: f"No current recording: Twilio's voice {self.voice} speaks this "
-                         "text.",
-            ENGLISH_UNTRANSLATED: "No translation: the caller hears this in English.",
-            ENGLISH_NO_AUDIO: f"Translated, but no {name} audio file and no Twilio voice "
-                              f"for {name}: the caller hears this in English, after the "
-                              "notice that English follows.",
-            ENGLISH_NAMED: f"Translated, but no {name} audio file and no Twilio voice for "
-                           f"{name}: the language menu names {name} in English instead.",
-            NOT_HEARD: f"Not heard in {name}: the call flow never says this to {name} "
-                       "callers.",
-            INSIDE_OTHERS: "Not heard on its own: it is said inside other prompts.",
-            TEXT_MESSAGE: f"Not heard in {name}: it is a text message, never said in a call.",
-            STAFF_ONLY: f"Not heard in {name}: only the helpline's staff hear it.",
-        }.get(self.heard_as, "")
+        name = language_label(self.lang)
+        file = self.heard_file
+        if self.heard_as == HEARD_RECORDING:
+            return _("%(language)s callers hear the recording %(file)s.", language=name,
+                     file=file) if file else _("%(language)s callers hear the recording "
+                                               "made in the console.", language=name)
+        if self.heard_as == HEARD_SYNTHESIZED:
+            return _("%(language)s callers hear the synthesized file %(file)s (a placeholder "
+                     "until someone records it).", language=name, file=file or "")
+        notes = {
+            HEARD_VOICE: N_("No current recording: Twilio's voice %(voice)s speaks this text."),
+            ENGLISH_UNTRANSLATED: N_("No translation: the caller hears this in English."),
+            ENGLISH_NO_AUDIO: N_("Translated, but no %(language)s audio file and no Twilio "
+                                 "voice for %(language)s: the caller hears this in English, "
+                                 "after the notice that English follows."),
+            ENGLISH_NAMED: N_("Translated, but no %(language)s audio file and no Twilio voice "
+                              "for %(language)s: the language menu names %(language)s in "
+                              "English instead."),
+            NOT_HEARD: N_("Not heard in %(language)s: the call flow never says this to "
+                          "%(language)s callers."),
+            INSIDE_OTHERS: N_("Not heard on its own: it is said inside other prompts."),
+            TEXT_MESSAGE: N_("Not heard in %(language)s: it is a text message, never said in "
+                             "a call."),
+            STAFF_ONLY: N_("Not heard in %(language)s: only the helpline's staff hear it."),
+        }
+        note = notes.get(self.heard_as)
+        return _(note, language=name, voice=self.voice or "") if note else ""
 
     @property
     def text_ready(self) -> bool:
@@ -137,13 +145,13 @@ class PromptView:
         """Why this prompt is not ready for callers in its language (empty when ready)."""
         found = []
         if self.translation == MISSING:
-            found.append("translation missing")
+            found.append(_("translation missing"))
         elif self.translation == FUZZY and not self.reviewed:
-            found.append("translation not reviewed")
+            found.append(_("translation not reviewed"))
         if self.audio_url is None and self.voice is None:
-            found.append("no recording and no Twilio voice")
+            found.append(_("no recording and no Twilio voice"))
         elif self.audio == STALE:
-            found.append("recording is stale")
+            found.append(_("recording is stale"))
         return found
 
     @property
@@ -153,12 +161,13 @@ class PromptView:
 
 def _action_label(profile: Profile, action: str, target: str | None) -> str:
     if action == "goto" and target:
-        return f"menu {target}"
+        return _("menu %(name)s", name=menu_name(target))
     if action == "connect" and target:
         destination = profile.destinations.get(target)
-        return f"call {destination.label if destination else target}"
-    return {"record": "leave a voice message", "send_sms": "get the numbers by text",
-            "languages": "language menu"}.get(action, action)
+        return _("call %(whom)s", whom=destination.label if destination else target)
+    labels = {"record": N_("leave a voice message"), "send_sms": N_("get the numbers by text"),
+              "languages": N_("language menu")}
+    return _(labels[action]) if action in labels else action
 
 
 def _node(profile: Profile, node: Node) -> MenuNode:
@@ -170,18 +179,19 @@ def _node(profile: Profile, node: Node) -> MenuNode:
                                _action_label(profile, option.action, option.target)))
     if node.outro:
         prompts.append(PromptUse(node.outro))
-    return MenuNode(node.name, node.name.replace("_", " "), prompts, branches)
+    return MenuNode(node.name, menu_name(node.name), prompts, branches)
 
 
 def menu_tree(profile: Profile) -> list[MenuNode]:
     """Every menu node in call order (depth first from the start), then the ones reached
     otherwise (closed lines, nobody answered), then prompts said anywhere."""
-    language_menu = MenuNode(LANGUAGE_MENU, "greeting and language menu", [
+    language_menu = MenuNode(LANGUAGE_MENU, _("greeting and language menu"), [
         PromptUse("greeting"), PromptUse("language.option", note="each language in itself"),
         PromptUse("language.more", key=MORE_LANGUAGES_KEY), PromptUse("language.person")],
         [Branch(lang.key if lang.page == 1 else f"{MORE_LANGUAGES_KEY} {lang.key}",
-                "language.option", "goto", profile.start_node, f"{lang.code}: menu "
-                f"{profile.start_node}") for lang in sorted(
+                "language.option", "goto", profile.start_node,
+                _("%(language)s: menu %(name)s", language=language_label(lang.code),
+                  name=menu_name(profile.start_node))) for lang in sorted(
                     profile.languages.values(), key=lambda lang: (lang.page, lang.key))])
     ordered = [language_menu]
     seen = {LANGUAGE_MENU}
@@ -202,7 +212,7 @@ def menu_tree(profile: Profile) -> list[MenuNode]:
         visit(name, 1, False)
     used = {use.prompt_id for item in ordered for use in item.prompts}
     rest = [PromptUse(pid) for pid in profile.all_prompt_ids() if pid not in used]
-    ordered.append(MenuNode(ELSEWHERE, "said anywhere in a call, and text messages", rest))
+    ordered.append(MenuNode(ELSEWHERE, _("said anywhere in a call, and text messages"), rest))
     return ordered
 
 
@@ -336,9 +346,9 @@ def text_summary(views: Iterable[PromptView]) -> TextSummary:
 
 
 def language_choices(profile: Profile) -> list[tuple[str, str]]:
-    """(code, name) of English and every profile language, names in English."""
+    """(code, name) of English and every profile language, named in the console's language."""
     codes = [SOURCE_LANGUAGE] + [c for c in profile.languages if c != SOURCE_LANGUAGE]
-    return [(code, language_name(code, SOURCE_LANGUAGE)) for code in codes]
+    return [(code, language_label(code)) for code in codes]
 
 
 def not_ready(hotline: Hotline, lang: str, tree: Iterable[MenuNode],

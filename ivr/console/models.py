@@ -42,6 +42,8 @@ class Operator(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  default=lambda: datetime.now(UTC))
     active: Mapped[bool] = mapped_column(default=True)
+    # The console's language for this operator; None: the profile's staff language.
+    language: Mapped[str | None] = mapped_column(String(8), default=None)
 
 
 class Review(Base):

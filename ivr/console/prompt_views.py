@@ -24,6 +24,7 @@ from ivr.console.editing import (
     save_draft,
     single_sign_off,
 )
+from ivr.console.i18n import _, language_label, prompt_label, prompt_name
 from ivr.console.ids import form_id
 from ivr.console.menu import language_choices, text_direction
 from ivr.console.models import PromptRecording
@@ -41,7 +42,7 @@ from ivr.console.recording import (
 from ivr.console.reviews import current_reviews
 from ivr.console.store import engine, session_scope
 from ivr.console.views import bp, hotline, operator
-from ivr.content.i18n import SOURCE_LANGUAGE, language_name
+from ivr.content.i18n import SOURCE_LANGUAGE
 from ivr.content.texts import placeholders
 
 # The recording page may use the microphone (and only this site may); the rest may not.
@@ -69,7 +70,7 @@ def index() -> str:
     """The front page: how far each language is, and what a caller hears in it today."""
     with session_scope() as db:
         reviews = current_reviews(db)
-    return render_template("console/progress.html", title="Overview", kinds=HEARD_KINDS,
+    return render_template("console/progress.html", title=_("Overview"), kinds=HEARD_KINDS,
                            languages=all_progress(hotline(), reviews))
 
 
@@ -81,7 +82,8 @@ def prompts_of(lang: str) -> str:
         reviews = current_reviews(db)
     progress = language_progress(hotline(), lang, reviews)
     queue = [(pid, text_to_read(hotline(), lang, pid)) for pid in to_record(hotline(), lang)]
-    return render_template("console/prompts.html", title=f"Prompts: {progress.name}",
+    return render_template("console/prompts.html",
+                           title=_("Prompts: %(language)s", language=language_label(lang)),
                            progress=progress, queue=queue, kinds=HEARD_KINDS,
                            direction=text_direction(lang),
                            languages=language_choices(hotline().profile))
@@ -104,8 +106,9 @@ def _edit_page(lang: str, prompt_id: str, typed: str | None = None,
     take = next((r for r in recordings if r.state == DRAFT), None)
     editing = typed if typed is not None else (draft.text if draft else live.text) or ""
     return render_template(
-        "console/prompt.html", title=f"{prompt_id} in {language_name(lang, SOURCE_LANGUAGE)}",
-        lang=lang, lang_name=language_name(lang, SOURCE_LANGUAGE), prompt_id=prompt_id,
+        "console/prompt.html", title=_("%(prompt)s in %(language)s", prompt=prompt_name(
+            prompt_id), language=language_label(lang)),
+        lang=lang, lang_name=language_label(lang), prompt_id=prompt_id,
         source=source, live=live, draft=draft, versions=versions, editing=editing,
         preview=preview(h, lang, prompt_id, editing) if editing else "",
         problems=problems or [], direction=text_direction(lang),
@@ -150,9 +153,13 @@ def prompt_edit(lang: str, prompt_id: str) -> BaseResponse:
             save_draft(db, hotline(), operator().name, lang, prompt_id, text)
     except EditError as exc:
         return _with_microphone(_edit_page(lang, prompt_id, text, [str(exc)], 400))
-    flash(f"{prompt_id} in {lang}: draft saved. Another operator approves it"
-          + (" (or you: this hotline allows single sign-off)."
-             if single_sign_off(hotline().profile) else "."))
+    flash(_("%(prompt)s in %(lang)s: draft saved. You may approve it yourself: this hotline "
+            "allows single sign-off.", prompt=prompt_label(prompt_id),
+            lang=language_label(lang))
+          if single_sign_off(hotline().profile) else
+          _("%(prompt)s in %(lang)s: draft saved. Another operator approves it.",
+            prompt=prompt_label(prompt_id),
+            lang=language_label(lang)))
     return _back(lang, prompt_id, "#draft")
 
 
@@ -163,10 +170,12 @@ def prompt_approve(lang: str, prompt_id: str) -> BaseResponse:
         with session_scope() as db:
             approve(db, hotline(), operator().name, form_id("version"))
     except (EditError, ValueError) as exc:
-        flash(str(exc) if isinstance(exc, EditError) else "There is no such draft.", "error")
+        flash(str(exc) if isinstance(exc, EditError) else _("There is no such draft."), "error")
         return _back(lang, prompt_id, "#draft")
     _publish_now()
-    flash(f"{prompt_id} in {lang}: approved. Callers hear it within a minute.")
+    flash(_("%(prompt)s in %(lang)s: approved. Callers hear it within a minute.",
+            prompt=prompt_label(prompt_id),
+            lang=language_label(lang)))
     return _back(lang, prompt_id)
 
 
@@ -178,9 +187,12 @@ def prompt_restore(lang: str, prompt_id: str) -> BaseResponse:
             restore(db, hotline(), operator().name, form_id("version"),
                     previous=request.form.get("which") == "previous")
     except (EditError, ValueError) as exc:
-        flash(str(exc) if isinstance(exc, EditError) else "There is no such version.", "error")
+        flash(str(exc) if isinstance(exc, EditError) else _("There is no such version."),
+              "error")
         return _back(lang, prompt_id, "#history")
-    flash(f"{prompt_id} in {lang}: the earlier text is saved as a draft, to approve.")
+    flash(_("%(prompt)s in %(lang)s: the earlier text is saved as a draft, to approve.",
+            prompt=prompt_label(prompt_id),
+            lang=language_label(lang)))
     return _back(lang, prompt_id, "#draft")
 
 
@@ -197,22 +209,26 @@ def prompt_record(lang: str, prompt_id: str) -> BaseResponse:
         else None
     try:
         if upload is None or not upload.filename:
-            raise RecordingError("Choose a file or record first.")
+            raise RecordingError(_("Choose a file or record first."))
         if to_read is None:
-            raise RecordingError("This prompt has no text in this language yet: "
-                                 "translate it first.")
+            raise RecordingError(_("This prompt has no text in this language yet: "
+                                   "translate it first."))
         if seen and seen != sha256_of(to_read):
-            raise RecordingError("The text changed while you were recording: read the new "
-                                 "text and record again.")
+            raise RecordingError(_("The text changed while you were recording: read the new "
+                                   "text and record again."))
         audio = telephone_audio(upload.read(), upload.filename)
         with session_scope() as db:
             save_recording(db, h, operator().name, lang, prompt_id, audio, how, to_read)
     except RecordingError as exc:
-        flash(f"Recording refused: {exc}", "error")
+        flash(_("Recording refused: %(why)s", why=exc), "error")
         return _back(lang, prompt_id, "#record")
-    flash(f"{prompt_id} in {lang}: take saved ({audio.duration:.1f} s). Another operator "
-          "approves it" + (" (or you: this hotline allows single sign-off)."
-                           if single_sign_off(h.profile) else "; callers hear it then."))
+    flash(_("%(prompt)s in %(lang)s: take saved (%(seconds).1f s). You may approve it "
+            "yourself: this hotline allows single sign-off.", prompt=prompt_label(prompt_id),
+            lang=language_label(lang), seconds=audio.duration) if single_sign_off(h.profile) else
+          _("%(prompt)s in %(lang)s: take saved (%(seconds).1f s). Another operator approves "
+            "it; callers hear it then.", prompt=prompt_label(prompt_id),
+            lang=language_label(lang),
+            seconds=audio.duration))
     return _back(lang, prompt_id, "#take")
 
 
@@ -224,11 +240,13 @@ def prompt_take_approve(lang: str, prompt_id: str) -> BaseResponse:
             approve_recording(db, hotline(), operator().name,
                               form_id("take"))
     except (RecordingError, ValueError) as exc:
-        flash(str(exc) if isinstance(exc, RecordingError) else "There is no such take.",
+        flash(str(exc) if isinstance(exc, RecordingError) else _("There is no such take."),
               "error")
         return _back(lang, prompt_id, "#take")
     _publish_now()
-    flash(f"{prompt_id} in {lang}: take approved. Callers hear it within a minute.")
+    flash(_("%(prompt)s in %(lang)s: take approved. Callers hear it within a minute.",
+            prompt=prompt_label(prompt_id),
+            lang=language_label(lang)))
     return _back(lang, prompt_id, "#record")
 
 
@@ -240,10 +258,12 @@ def prompt_take_restore(lang: str, prompt_id: str) -> BaseResponse:
             restore_recording(db, hotline(), operator().name,
                               form_id("take"))
     except (RecordingError, ValueError) as exc:
-        flash(str(exc) if isinstance(exc, RecordingError) else "There is no such take.",
+        flash(str(exc) if isinstance(exc, RecordingError) else _("There is no such take."),
               "error")
         return _back(lang, prompt_id, "#record")
-    flash(f"{prompt_id} in {lang}: the earlier take is saved again, to approve.")
+    flash(_("%(prompt)s in %(lang)s: the earlier take is saved again, to approve.",
+            prompt=prompt_label(prompt_id),
+            lang=language_label(lang)))
     return _back(lang, prompt_id, "#take")
 
 

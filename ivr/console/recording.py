@@ -27,6 +27,7 @@ from ivr.console.editing import (
     fill_values,
     single_sign_off,
 )
+from ivr.console.i18n import _
 from ivr.console.models import PromptRecording
 from ivr.console.published import APPROVED, hotline_key, sha256_of
 from ivr.content.audio import AudioError
@@ -98,8 +99,8 @@ def read_header(source: Path) -> SourceHeader:
         channels = int(said["Channels"])
         rate = int(float(said["Sample Rate"]))
     except (AudioError, ValueError, KeyError) as exc:
-        raise RecordingError("The file could not be read as sound: send WAV, FLAC, Ogg or "
-                             "MP3 as recorded.") from exc
+        raise RecordingError(_("The file could not be read as sound: send WAV, FLAC, Ogg or "
+                             "MP3 as recorded.")) from exc
     samples = re.search(r"= (\d+) samples", said.get("Duration", ""))
     seconds = int(samples.group(1)) / rate if samples and rate > 0 else 0.0
     return SourceHeader(channels, rate, seconds)
@@ -114,22 +115,23 @@ def telephone_audio(data: bytes, filename: str) -> TelephoneAudio:
     MAX_SOURCE_SECONDS, 2 channels and 48 kHz of it are ever decoded."""
     suffix = Path(filename).suffix.lower() or ".wav"
     if suffix not in AUDIO_SUFFIXES:
-        raise RecordingError(f"{suffix} files are not taken: send WAV, FLAC, Ogg or MP3.")
+        raise RecordingError(_("%(suffix)s files are not taken: send WAV, FLAC, Ogg or MP3.",
+                               suffix=suffix))
     if not data:
-        raise RecordingError("The recording is empty.")
+        raise RecordingError(_("The recording is empty."))
     if len(data) > MAX_UPLOAD_BYTES:
-        raise RecordingError("The file is too large (at most 20 MB).")
+        raise RecordingError(_("The file is too large (at most 20 MB)."))
     with tempfile.TemporaryDirectory(prefix="ivr-record-") as work:
         source = Path(work) / f"source{suffix}"
         source.write_bytes(data)
         header = read_header(source)
         if header.seconds > MAX_SOURCE_SECONDS:
-            raise RecordingError(f"The file lasts {header.seconds / 60:.0f} minutes; send one "
-                                 f"prompt, at most {MAX_SOURCE_SECONDS:.0f} s with the silence "
-                                 "around it.")
+            raise RecordingError(_("The file lasts %(minutes).0f minutes; send one prompt, at "
+                                   "most %(seconds).0f s with the silence around it.",
+                                   minutes=header.seconds / 60, seconds=MAX_SOURCE_SECONDS))
         if not 1 <= header.channels <= MAX_CHANNELS:
-            raise RecordingError(f"The file has {header.channels} channels; send a mono or "
-                                 "stereo recording.")
+            raise RecordingError(_("The file has %(num)s channels; send a mono or stereo "
+                                   "recording.", num=header.channels))
         plain = Path(work) / "plain.wav"  # 16-bit, at most 2 channels: to look for clipping
         target = Path(work) / "prompt.wav"
         # The first two channels of a multi-channel file; a very high rate halved; whatever
@@ -141,21 +143,23 @@ def telephone_audio(data: bytes, filename: str) -> TelephoneAudio:
                   *shape, "trim", "0", f"{MAX_SOURCE_SECONDS:g}"], limited=True)
             clips = clipped_places(plain)
             if clips >= CLIPS_REFUSED:
-                raise RecordingError(
-                    f"The recording is clipped: the sound was too loud in {clips} places and "
+                raise RecordingError(_(
+                    "The recording is clipped: the sound was too loud in %(num)s places and "
                     "is distorted. Hold the microphone further away or speak a little more "
-                    "softly, then record again.")
+                    "softly, then record again.", num=clips))
             info = convert(plain, target, limited=True)
         except AudioError as exc:
             message = str(exc)
             if "nothing but silence" in message:
-                raise RecordingError("Nothing was heard: check that the microphone is on and "
-                                     "record again.") from exc
-            raise RecordingError(f"The file could not be read as sound ({message}).") from exc
+                raise RecordingError(_("Nothing was heard: check that the microphone is on and "
+                                     "record again.")) from exc
+            raise RecordingError(_("The file could not be read as sound (%(why)s).",
+                                   why=message)) from exc
         if not MIN_DURATION <= info.duration <= MAX_DURATION:
-            raise RecordingError(f"After trimming the silence the recording lasts "
-                                 f"{info.duration:.1f} s; a prompt lasts {MIN_DURATION:g} to "
-                                 f"{MAX_DURATION:g} s.")
+            raise RecordingError(_("After trimming the silence the recording lasts %(seconds).1f "
+                                   "s; a prompt lasts %(least)g to %(most)g s.",
+                                   seconds=info.duration, least=MIN_DURATION,
+                                   most=MAX_DURATION))
         wav = target.read_bytes()
     return TelephoneAudio(wav, round(info.duration, 2), hashlib.sha256(wav).hexdigest())
 
@@ -178,7 +182,7 @@ def save_recording(session: Session, hotline: Hotline, author: str, lang: str, p
         raise RecordingError(str(exc)) from exc
     spoken = text if text is not None else text_to_read(hotline, lang, prompt_id)
     if not spoken:
-        raise RecordingError("This prompt has no text in this language yet: translate it first.")
+        raise RecordingError(_("This prompt has no text in this language yet: translate it first."))
     for older in session.scalars(_takes(hotline, lang, prompt_id).where(
             PromptRecording.state == DRAFT)):
         older.state = REPLACED  # one draft at a time: the newest
@@ -204,12 +208,12 @@ def approve_recording(session: Session, hotline: Hotline, approver: str,
     one stays and the reason is given."""
     row = session.get(PromptRecording, recording_id)
     if row is None or row.hotline != hotline_key(hotline.profile) or row.state != DRAFT:
-        raise RecordingError("There is no such take waiting for approval.")
+        raise RecordingError(_("There is no such take waiting for approval."))
     if row.author == approver and not single_sign_off(hotline.profile):
-        raise RecordingError("Another operator must approve your take: this hotline's "
-                             "profile asks for two people on everything callers hear.")
+        raise RecordingError(_("Another operator must approve your take: this hotline's "
+                             "profile asks for two people on everything callers hear."))
     if text_to_read(hotline, row.lang, row.prompt_id) != row.text:
-        raise RecordingError("The text changed after this take: record it again.")
+        raise RecordingError(_("The text changed after this take: record it again."))
     why = decode_problem(row.wav, row.audio_sha256)
     if why:
         raise RecordingError(why)
@@ -243,9 +247,9 @@ def restore_recording(session: Session, hotline: Hotline, author: str,
     """An earlier take, saved again as a draft to approve (if it speaks the current text)."""
     row = session.get(PromptRecording, recording_id)
     if row is None or row.hotline != hotline_key(hotline.profile):
-        raise RecordingError("There is no such take.")
+        raise RecordingError(_("There is no such take."))
     if text_to_read(hotline, row.lang, row.prompt_id) != row.text:
-        raise RecordingError("That take speaks an older text: record the current one.")
+        raise RecordingError(_("That take speaks an older text: record the current one."))
     audio = TelephoneAudio(row.wav, row.duration, row.audio_sha256)
     when = row.created_at.strftime("%Y-%m-%d %H:%M")
     return save_recording(session, hotline, author, row.lang, row.prompt_id, audio, row.how,

@@ -11,6 +11,7 @@ from babel.messages.pofile import read_po, write_po
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ivr.console.i18n import _
 from ivr.console.menu import SOURCE, PromptView, distinct_prompts, prompt_view, review_hash
 from ivr.console.models import Review
 from ivr.content import i18n
@@ -35,20 +36,20 @@ def record_review(session: Session, hotline: Hotline, operator_id: int, lang: st
     """Record a verdict on the translation the reviewer saw; refuse one on a changed text."""
     profile = hotline.profile
     if lang not in profile.languages or lang == SOURCE_LANGUAGE:
-        raise ValueError("Choose one of the hotline's translated languages.")
+        raise ValueError(_("Choose one of the hotline's translated languages."))
     if prompt_id not in profile.all_prompt_ids():
-        raise ValueError("There is no such prompt.")
+        raise ValueError(_("There is no such prompt."))
     if verdict not in VERDICTS:
-        raise ValueError("Mark the prompt reviewed, or write a comment.")
+        raise ValueError(_("Mark the prompt reviewed, or write a comment."))
     if verdict == "comment" and not comment:
-        raise ValueError("Write the comment first.")
+        raise ValueError(_("Write the comment first."))
     source = profile.prompt_text(prompt_id)
     found = hotline.catalogs.lookup(lang, prompt_id, source)
     if verdict == "reviewed" and found is None:
-        raise ValueError("There is no translation to review yet; leave a comment instead.")
+        raise ValueError(_("There is no translation to review yet; leave a comment instead."))
     digest = review_hash(source, found.text if found else None)
     if seen_hash and seen_hash != digest:
-        raise ValueError("The text changed since the page was loaded; reload and read it again.")
+        raise ValueError(_("The text changed since the page was loaded; reload and read it again."))
     review = Review(lang=lang, prompt_id=prompt_id, text_hash=digest, verdict=verdict,
                     comment=comment or None, operator_id=operator_id)
     session.add(review)
@@ -143,7 +144,7 @@ def review_overview(session: Session, hotline: Hotline, lang: str) -> ReviewOver
     for review in session.scalars(select(Review).where(Review.lang == lang)
                                   .order_by(Review.at.desc())):
         history.setdefault(review.prompt_id, []).append(review)
-        _ = review.operator.name  # loaded while the session is open
+        review.operator.name  # noqa: B018  (loaded while the session is open)
     for use in distinct_prompts(hotline.profile):
         view = prompt_view(hotline, lang, use, reviewed)
         past = history.get(use.prompt_id, [])

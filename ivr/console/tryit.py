@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import Flask
 
+from ivr.console.i18n import _, menu_name
 from ivr.console.published import DraftView
 from ivr.content.speech import Prompter, Utterance
 from ivr.settings import ServiceKey
@@ -194,16 +195,16 @@ def _state_of(step: Step, history: list[str], ring_from: list[str] | None = None
 def _where(step: Step) -> str:
     where = state_of(step.gather_action)
     if where.node:
-        return f"menu {where.node}"
+        return _("menu %(name)s", name=menu_name(where.node))
     if step.gather_action:
-        return f"language menu, page {where.page or 1}"
+        return _("language menu, page %(num)s", num=where.page or 1)
     if step.dial_numbers:
-        return "ringing"
+        return _("ringing")
     if step.queue:
-        return "ringing together"
+        return _("ringing together")
     if step.record_action:
-        return "recording"
-    return "call ended"
+        return _("recording")
+    return _("call ended")
 
 
 def run(app: Flask, state: TryState | None, command: str, key: str = "",
@@ -216,7 +217,7 @@ def run(app: Flask, state: TryState | None, command: str, key: str = "",
         return _run(app, state, command, key, moment, rest_refuses)
     except RuntimeError as exc:  # a webhook answered with an error: say so, never a 500
         log.warning("try-it: a step failed: %s", exc)
-        raise ValueError("The call could not go on from here; start a new call.") from exc
+        raise ValueError(_("The call could not go on from here; start a new call.")) from exc
 
 
 def _run(app: Flask, state: TryState | None, command: str, key: str,
@@ -236,40 +237,41 @@ def _run(app: Flask, state: TryState | None, command: str, key: str,
     with at_moment(moment, texts, played):
         if command == "start" or state is None or state.ended and command != "start":
             if command != "start":
-                raise ValueError("Start a call first.")
+                raise ValueError(_("Start a call first."))
             step = call.start()
-            history = ["call starts"]
-            action = "The call starts."
+            history = [_("call starts")]
+            action = _("The call starts.")
         else:
             call.step = Step(gather_action=state.gather_action, dial_action=state.dial_action,
                              whisper_url=state.whisper_url, record_action=state.record_action)
             if command == "press":
                 if not state.gather_action:
-                    raise ValueError("Nothing is waiting for a key now.")
+                    raise ValueError(_("Nothing is waiting for a key now."))
                 if key not in {"", *"0123456789*#"}:
-                    raise ValueError("That is not a key of a phone.")
+                    raise ValueError(_("That is not a key of a phone."))
                 ring_from = [state.gather_action, key]
                 step = call.press(key)
-                action = f"You pressed {key}." if key else "You waited without pressing a key."
-                history.append(f"pressed {key or '(silence)'}")
+                action = _("You pressed %(key)s.", key=key) if key else _(
+                    "You waited without pressing a key.")
+                history.append(_("pressed %(key)s", key=key or _("(silence)")))
             elif command in ("accept", "nobody"):
                 if not state.dial_action:
-                    raise ValueError("Nothing is ringing now.")
+                    raise ValueError(_("Nothing is ringing now."))
                 step = call.ring_out(bridged=command == "accept")
-                action = ("The person who answered pressed 1: the caller is put through."
-                          if command == "accept" else "Nobody answered.")
-                history.append("accepted" if command == "accept" else "nobody answered")
+                action = (_("The person who answered pressed 1: the caller is put through.")
+                          if command == "accept" else _("Nobody answered."))
+                history.append(_("accepted") if command == "accept" else _("nobody answered"))
             elif command in ("together", "voicemail", "nobody-together"):
                 step, story, action = _ring_out(call, state, command, key)
                 history.append(action.split(":")[0])
             elif command == "message":
                 if not state.record_action:
-                    raise ValueError("Nothing is recording now.")
+                    raise ValueError(_("Nothing is recording now."))
                 step = call.leave_message()
-                action = "You left a voice message (nothing is stored)."
-                history.append("left a message")
+                action = _("You left a voice message (nothing is stored).")
+                history.append(_("left a message"))
             else:
-                raise ValueError("Unknown action.")
+                raise ValueError(_("Unknown action."))
         if step.dial_numbers and step.whisper_url:
             whisper = call.whisper()
         if step.queue:
@@ -283,19 +285,21 @@ def _ring_out(call: SimulatedCall, state: TryState, command: str, key: str
     """Phones ringing together, played out as the operator says: the ring is started again
     from the key that started it (on whichever worker answers), then who accepts."""
     if not state.ring_from:
-        raise ValueError("Nothing rings together now.")
+        raise ValueError(_("Nothing rings together now."))
     call.step = Step(gather_action=state.ring_from[0])
     if not call.press(state.ring_from[1]).queue:
-        raise ValueError("The phones no longer ring together (the REST API refuses?).")
+        raise ValueError(_("The phones no longer ring together (the REST API refuses?)."))
     if command == "together":
         place = int(key) - 1 if key.isdigit() else 0
         step, story = call.ring_out_together(place)
-        said = f"{story.accepted} answered and pressed 1: the caller is put through."
+        said = _("%(phone)s answered and pressed 1: the caller is put through.",
+                 phone=story.accepted)
     elif command == "voicemail":
         step, story = call.ring_out_together(1, voicemail_first=True)
-        said = (f"A voicemail answered {', '.join(story.declined)} and pressed nothing; "
-                f"then {story.accepted} pressed 1: the caller is put through.")
+        said = _("A voicemail answered %(first)s and pressed nothing; then %(second)s pressed "
+                 "1: the caller is put through.", first=", ".join(story.declined),
+                 second=story.accepted)
     else:
         step, story = call.ring_out_together(None)
-        said = "Nobody accepted: the caller leaves the queue."
+        said = _("Nobody accepted: the caller leaves the queue.")
     return step, story, said

@@ -38,9 +38,9 @@ from ivr.console import (
     sign_in_name,
 )
 from ivr.console.accounts import HashingBusy, SignedIn, authenticate, sign_out_everywhere
-from ivr.console.activity import activity_report, fetch_recording, mark_heard
 from ivr.console.editing import drafts
 from ivr.console.graph import menu_dot, render_svg
+from ivr.console.i18n import _, current_language, hotline_time, language_label, prompt_label
 from ivr.console.menu import (
     ELSEWHERE,
     MenuNode,
@@ -99,21 +99,21 @@ bp.after_request(security_headers)
 
 @bp.errorhandler(CSRFError)
 def csrf_refused(error: CSRFError) -> tuple[str, int]:
-    return render_template("console/error.html", title="Form expired",
-                           message="This form was too old or not from this console. "
-                                   "Go back, reload the page and try again."), 400
+    return render_template("console/error.html", title=_("Form expired"),
+                           message=_("This form was too old or not from this console. "
+                                     "Go back, reload the page and try again.")), 400
 
 
 @bp.errorhandler(SQLAlchemyError)
 def database_down(error: SQLAlchemyError) -> tuple[str, int]:
     log.warning("console: the database failed: %s", type(error).__name__)
-    return render_template("console/error.html", title="Database unavailable",
-                           message="The console cannot reach its database just now. Calls go "
-                                   "on as usual. Text messages still reach the helpline, "
-                                   "marked #---- and without a case code: they cannot be "
-                                   "answered by SMS until the database is back. Voice "
-                                   "messages stay at Twilio (`ivr recordings sync` brings "
-                                   "back any missed). Try again in a minute."), 503
+    return render_template("console/error.html", title=_("Database unavailable"),
+                           message=_("The console cannot reach its database just now. Calls "
+                                     "go on as usual. Text messages still reach the helpline, "
+                                     "marked #---- and without a case code: they cannot be "
+                                     "answered by SMS until the database is back. Voice "
+                                     "messages stay at Twilio (`ivr recordings sync` brings "
+                                     "back any missed). Try again in a minute.")), 503
 
 
 @bp.errorhandler(RedisError)
@@ -122,17 +122,17 @@ def limits_down(error: Exception) -> tuple[str, int]:
     """The shared store of attempt counts (Redis) does not answer: no sign-in is checked
     while attempts cannot be counted (calls go on as usual)."""
     log.warning("console: the limit store failed: %s", type(error).__name__)
-    return render_template("console/error.html", title="Try again shortly",
-                           message="Sign-in attempts cannot be counted just now, so none "
-                                   "is checked. Calls go on as usual. Try again in a minute."
-                           ), 503
+    return render_template("console/error.html", title=_("Try again shortly"),
+                           message=_("Sign-in attempts cannot be counted just now, so none "
+                                     "is checked. Calls go on as usual. Try again in a "
+                                     "minute.")), 503
 
 
 @bp.errorhandler(TooManyRequests)
 def too_many(error: TooManyRequests) -> tuple[str, int]:
-    return render_template("console/error.html", title="Too many attempts",
-                           message="Too many sign-in attempts. Wait a few minutes, "
-                                   "then try again."), 429
+    return render_template("console/error.html", title=_("Too many attempts"),
+                           message=_("Too many sign-in attempts. Wait a few minutes, "
+                                     "then try again.")), 429
 
 
 def _safe_next(target: str | None) -> str:
@@ -150,20 +150,22 @@ def login() -> BaseResponse | tuple[str, int] | str:
     if request.method == "GET":
         if current_user.is_authenticated:
             return redirect(url_for("console.menu"))
-        return render_template("console/login.html", title="Sign in", error=None)
+        return render_template("console/login.html", title=_("Sign in"), error=None)
     name = (request.form.get("name") or "").strip()[:64]
     password = (request.form.get("password") or "")[:1024]
     try:
         with session_scope() as db:
             found = authenticate(db, name, password) if name and password else None
-            signed = SignedIn(found.id, found.name, found.session_token) if found else None
+            signed = SignedIn(found.id, found.name, found.session_token,
+                              found.language) if found else None
     except HashingBusy:
-        return render_template("console/login.html", title="Sign in", name=name,
-                               error="Too many sign-ins at this moment. Try again in a few "
-                                     "seconds."), 503
+        return render_template("console/login.html", title=_("Sign in"), name=name,
+                               error=_("Too many sign-ins at this moment. Try again in a few "
+                                       "seconds.")), 503
     if signed is None:
-        return render_template("console/login.html", title="Sign in", name=name,
-                               error="That name and password do not match an operator."), 401
+        return render_template("console/login.html", title=_("Sign in"), name=name,
+                               error=_("That name and password do not match an operator.")
+                               ), 401
     session.clear()  # a new session at sign-in: nothing from before carries over
     session.permanent = True  # so that it ends after PERMANENT_SESSION_LIFETIME
     login_user(signed)
@@ -176,7 +178,7 @@ def logout() -> BaseResponse:
         sign_out_everywhere(db, operator().id)
     logout_user()
     session.clear()
-    flash("You are signed out.")
+    flash(_("You are signed out."))
     return redirect(url_for("console.login"))
 
 
@@ -215,7 +217,7 @@ def menu() -> str:
             rows.append((item, pairs))
     svg = _menu_svg(h, tree)
     return render_template(
-        "console/menu.html", title="Menu", rows=rows, lang=lang, ref=ref,
+        "console/menu.html", title=_("Menu"), rows=rows, lang=lang, ref=ref,
         languages=language_choices(h.profile), only_not_ready=only_not_ready, svg=svg,
         comments=comments, elsewhere=ELSEWHERE, not_ready_count=len(shown)
         if only_not_ready else None)
@@ -224,9 +226,10 @@ def menu() -> str:
 def _menu_svg(h: Hotline, tree: list[MenuNode]) -> str | None:
     """The menu picture, drawn once per process: the profile does not change while running."""
     cache: dict[str, str | None] = current_app.extensions.setdefault("console_svg", {})
-    key = str(h.profile.path)
+    key = f"{h.profile.path}:{current_language()}"  # its words are the operator's
     if key not in cache:
-        cache[key] = render_svg(menu_dot(tree), f"The call menu of {h.profile.name}")
+        cache[key] = render_svg(menu_dot(tree), _("The call menu of %(hotline)s",
+                                                     hotline=h.profile.name))
     return cache[key]
 
 
@@ -235,7 +238,7 @@ def _comments(db: Any) -> dict[tuple[str, str], list[Review]]:
     for review in db.scalars(select(Review).where(Review.verdict == "comment")
                              .order_by(Review.at.desc()).limit(500)):
         found.setdefault((review.lang, review.prompt_id), []).append(review)
-        _ = review.operator.name  # loaded while the session is open
+        review.operator.name  # noqa: B018  (loaded while the session is open)
     return found
 
 
@@ -254,8 +257,9 @@ def review() -> BaseResponse:
     except ValueError as exc:
         flash(str(exc), "error")
         return redirect(back)
-    flash(f"{prompt_id} in {lang}: " + ("marked reviewed." if verdict == "reviewed"
-                                        else "comment saved."))
+    done = (_("%(prompt)s in %(lang)s: marked reviewed.") if verdict == "reviewed"
+            else _("%(prompt)s in %(lang)s: comment saved."))
+    flash(done % {"prompt": prompt_label(prompt_id), "lang": language_label(lang)})
     return redirect(back)
 
 
@@ -271,7 +275,7 @@ def reviews() -> str:
         lang = default
     with session_scope() as db:
         overview = review_overview(db, h, lang)
-    return render_template("console/reviews.html", title="Review", overview=overview,
+    return render_template("console/reviews.html", title=_("Review"), overview=overview,
                            lang=lang, languages=language_choices(h.profile),
                            directions={code: text_direction(code) for code in translated})
 
@@ -317,7 +321,7 @@ def try_it() -> str | tuple[str, int]:
             rest_refuses = request.form.get("rest_refuses") == "on"
             at_text = (request.form.get("at") or "").strip()[:16]
             if at_text and _moment_arg(at_text) is None:
-                error, status = "That time is not a date and time (YYYY-MM-DDTHH:MM).", 400
+                error, status = _("That time is not a date and time (YYYY-MM-DDTHH:MM)."), 400
                 at_text = ""
         if error is None:
             with session_scope() as db:  # Try it's "hear drafts": the drafts waiting now
@@ -335,7 +339,7 @@ def try_it() -> str | tuple[str, int]:
             session["try"] = {"state": state.as_dict(), "at": at_text, "drafts": hear_drafts,
                               "rest_refuses": rest_refuses}
     languages = {code: text_direction(code) for code in h.profile.languages}
-    return render_template("console/try.html", title="Try it", result=result, state=state,
+    return render_template("console/try.html", title=_("Try it"), result=result, state=state,
                            error=error, keypad=KEYPAD, at=at_text, directions=languages,
                            hear_drafts=hear_drafts, rest_refuses=rest_refuses,
                            language_names=dict(
@@ -353,39 +357,9 @@ def script() -> str:
             for item in tree]
     texts = text_summary(prompt_view(h, lang, use, reviews)
                          for use in distinct_prompts(h.profile))
-    return render_template("console/script.html", title="Script", rows=rows, lang=lang,
+    return render_template("console/script.html", title=_("Script"), rows=rows, lang=lang,
                            texts=texts,
                            languages=language_choices(h.profile), profile=h.profile,
-                           direction=text_direction(lang), generated=datetime.now(
-                               h.profile.timezone).strftime("%Y-%m-%d %H:%M"))
+                           direction=text_direction(lang),
+                           generated=hotline_time(datetime.now(h.profile.timezone)))
 
-
-@bp.get("/activity")
-def activity() -> str:
-    h = hotline()
-    try:
-        days = min(max(int(request.args.get("days", "30")), 1), 366)
-    except ValueError:
-        days = 30
-    report = activity_report(current_app, h.profile, days)
-    return render_template("console/activity.html", title="Activity", report=report, days=days)
-
-
-@bp.get("/messages/<id:message_id>/audio")
-def message_audio(message_id: int) -> Response:
-    """A caller's voice message, fetched from Twilio by the server with its credentials."""
-    found = fetch_recording(current_app, message_id)
-    if found is None:
-        abort(404)
-    data, mimetype = found
-    response = Response(data, mimetype=mimetype)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-@bp.post("/messages/<id:message_id>/heard")
-def message_heard(message_id: int) -> BaseResponse:
-    if not mark_heard(current_app, message_id):
-        abort(404)
-    flash("Message marked as heard.")
-    return redirect(url_for("console.activity") + "#messages")

@@ -164,11 +164,13 @@ def test_browse_the_menu_in_two_languages(page: Any, shots: Callable[[Any, str],
     page.get_by_label("Beside it, for reference").select_option("en")
     page.get_by_role("button", name="Show").click()
     page.wait_for_url("**lang=uk**")
-    ukrainian = page.locator('blockquote[lang="uk"]').first
+    page.locator("#node-main > summary").click()  # menus and prompts open when tapped
+    page.locator("#p-main-main\\.talk > summary").click()
+    ukrainian = page.locator('#p-main-main\\.talk blockquote[lang="uk"]')
     assert "INFOTRAITE" in ukrainian.inner_text()
     assert page.locator('blockquote[lang="en"]').count() > 10
     shots(page, "menu-uk")
-    page.goto("/console/menu?lang=ar&ref=uk")
+    page.goto("/console/menu?lang=ar&ref=uk#p-main-main.talk")  # a link opens its prompt
     arabic = page.locator('#p-main-main\\.talk blockquote[lang="ar"]')
     assert arabic.get_attribute("dir") == "rtl" and "INFOTRAITE" in arabic.inner_text()
     # Most prompts have no Arabic translation yet: the caller hears English; the page says so.
@@ -241,12 +243,12 @@ def test_try_phones_ringing_together_out_of_hours(page: Any,
 
 def test_mark_a_prompt_reviewed(page: Any) -> None:
     sign_in(page)
-    page.goto("/console/menu?lang=uk&ref=en")
+    page.goto("/console/menu?lang=uk&ref=en#p-main-main.signs")
     prompt = page.locator("#p-main-main\\.signs")
     assert "fuzzy (not reviewed)" in prompt.inner_text()
     prompt.locator("summary", has_text="Review this translation").click()
     prompt.get_by_role("button", name="Mark reviewed").click()
-    page.wait_for_selector("text=main.signs in uk: marked reviewed.")
+    page.wait_for_selector("text=Main menu: signs (main.signs) in Ukrainian: marked reviewed.")
     assert "fuzzy, reviewed" in page.locator("#p-main-main\\.signs").inner_text()
 
 

@@ -39,9 +39,9 @@ def totals(console: FlaskClient) -> dict[str, tuple[int, ...]]:
 def state_of(console: FlaskClient, prompt_id: str) -> dict[str, str]:
     review = console.get("/console/reviews?lang=uk").get_data(as_text=True)
     reviewed = review[review.index('id="reviewed"'):review.index('id="missing"')]
-    bucket = "reviewed" if f"<code>{prompt_id}</code>" in reviewed else "waiting"
+    bucket = "reviewed" if f">{prompt_id}</code>" in reviewed else "waiting"
     script = console.get("/console/script?lang=uk").get_data(as_text=True)
-    line = script[script.index(f"<code>{prompt_id}</code>"):]
+    line = script[script.index(f">{prompt_id}</code>"):]
     state = re.search(r"<td>([a-z ]+)[,;]", line).group(1)  # type: ignore[union-attr]
     menu = console.get("/console/menu?lang=uk").get_data(as_text=True)
     badge = menu[menu.index(f"{prompt_id}"):][:3000]

@@ -108,7 +108,7 @@ def test_edit_approve_and_hear_a_ukrainian_text_in_try_it(
     assert page.locator("#problems").inner_text() == ""  # and hidden: no alert left
     assert page.locator("#preview").inner_text() == UK_CORRECTED_FILLED
     page.get_by_role("button", name="Save draft").click()
-    page.wait_for_selector("text=main.talk in uk: draft saved.")
+    page.wait_for_selector("text=Main menu: talk to someone (main.talk) in Ukrainian: draft saved.")
     assert page.get_by_text("Another operator approves your draft.").is_visible()
     shots(page, "prompt-uk-draft")
     assert serious_violations(page) == []
@@ -119,7 +119,7 @@ def test_edit_approve_and_hear_a_ukrainian_text_in_try_it(
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/console/prompts/uk/main.talk")
     page.get_by_role("button", name="Approve and publish").click()
-    page.wait_for_selector("text=main.talk in uk: approved.")
+    page.wait_for_selector("text=Main menu: talk to someone (main.talk) in Ukrainian: approved.")
     assert f"ana; approved by {OTHER}" in page.inner_text("table.versions")
     shots(page, "prompt-uk-approved")
     page.goto("/console/try")
@@ -153,7 +153,8 @@ def test_record_with_the_microphone_and_find_it_served(
     shots(page, "prompt-lb-recorded")
     page.get_by_role("button", name="Submit this recording").click()
     page.wait_for_selector(".flash")
-    assert page.inner_text(".flashes").startswith("main.talk in lb: take saved")
+    assert page.inner_text(".flashes").startswith(
+        "Main menu: talk to someone (main.talk) in Luxembourgish: take saved")
     assert page.get_by_text("Another operator listens to it and approves it.").is_visible()
     shots(page, "prompt-lb-take")
     # A second person listens to the take and approves it: only then do callers hear it.
@@ -164,7 +165,8 @@ def test_record_with_the_microphone_and_find_it_served(
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/console/prompts/lb/main.talk")
     page.get_by_role("button", name="Approve this take and publish it").click()
-    page.wait_for_selector("text=main.talk in lb: take approved.")
+    page.wait_for_selector(
+        "text=Main menu: talk to someone (main.talk) in Luxembourgish: take approved.")
     assert page.get_by_text("Current recording").is_visible()
     shots(page, "prompt-lb-saved")
     assert serious_violations(page) == []

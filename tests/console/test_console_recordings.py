@@ -129,7 +129,8 @@ def test_upload_through_the_page(console_app: Flask, console: FlaskClient) -> No
                         content_type="multipart/form-data")
     assert sent.status_code == 302
     shown = console.get(page).get_data(as_text=True)
-    assert "main.talk in lb: take saved (1.7 s). Another operator approves it; callers hear " \
+    assert "Main menu: talk to someone (main.talk) in Luxembourgish: take saved (1.7 s). " \
+        "Another operator approves it; callers hear " \
         "it then." in shown
     assert "Another operator listens to it and approves it." in shown  # not the author
     take = int(shown.split('name="take" value="')[1].split('"')[0]) if 'name="take"' in shown \
@@ -146,7 +147,8 @@ def test_upload_through_the_page(console_app: Flask, console: FlaskClient) -> No
     approved = console_post(other, page, page + "/recording/approve", {"take": str(take)})
     assert approved.status_code == 302
     shown = other.get(page).get_data(as_text=True)
-    assert "main.talk in lb: take approved. Callers hear it within a minute." in shown
+    assert ("Main menu: talk to someone (main.talk) in Luxembourgish: take approved. "
+            "Callers hear it within a minute.") in shown
     assert "Current recording" in shown
     assert console.get("/prompts/lb/main.talk.wav").data != before
     loud = console_post(console, page, page + "/recording",

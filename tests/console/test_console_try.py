@@ -49,7 +49,7 @@ def test_clock_control_tries_out_of_hours_routing(console_app: Flask,
     act(console, command="start", at=SUNDAY_NIGHT)
     act(console, command="press", key="2")
     page = act(console, command="press", key="4")  # the police's trafficking unit
-    assert "Now: menu police_closed" in page and "It is closed now" in page
+    assert "Now: menu police closed" in page and "It is closed now" in page
     page = act(console, command="press", key="0")  # a person, out of hours: both mobiles
     assert "Now: ringing together" in page
     assert "Ringing together: +352621351884, +352621316919" in page
@@ -87,7 +87,7 @@ def test_nobody_accepting_together_offers_what_is_left(console_app: Flask,
     act(console, command="press", key="1")
     page = act(console, command="nobody-together")
     assert "Nobody accepted: the caller leaves the queue." in page
-    assert "Now: menu unanswered" in page and "Nobody could answer right now." in page
+    assert "Now: menu no answer" in page and "Nobody could answer right now." in page
 
 
 def test_when_the_rest_api_refuses_the_mobiles_ring_one_after_another(
@@ -159,7 +159,8 @@ def test_a_prompt_played_from_a_file_shows_its_words_and_a_named_player(
     page = act(console, command="press", key="4")  # Luxembourgish: synthesized files
     assert "Now: menu main" in page
     player = re.search(r'<audio controls preload="auto" src="/prompts/lb/main\.talk\.wav\?v=\w+"'
-                       r' aria-label="Prompt (\d+), main\.talk, in Luxembourgish"></audio>\s*'
+                       r' aria-label="Prompt (\d+), Main menu: talk to someone, in Luxembourgish">'
+                       r'</audio>\s*'
                        r'<span class="spoken" lang="lb" dir="ltr">([^<]+)</span>', page)
     assert player, page
     assert player.group(2) == LB_TALK

@@ -25,6 +25,15 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
   if (players.length) players[0].play().catch(() => {});
+  // Menu: open the folded menu and prompt a link or a return points at (#node-…, #p-…).
+  const openTarget = () => {
+    let target = document.getElementById(decodeURIComponent(window.location.hash.slice(1)));
+    for (; target; target = target.parentElement) {
+      if (target instanceof HTMLDetailsElement) target.open = true;
+    }
+  };
+  openTarget();
+  window.addEventListener("hashchange", openTarget);
   // Script: a print button (the browser's print dialog also saves a PDF).
   document.querySelectorAll(".print-button").forEach((button) => {
     button.hidden = false;

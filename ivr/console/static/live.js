@@ -9,6 +9,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const shown = (live.dataset.calls || "").split(" ").filter(Boolean).sort().join(" ");
 
   const field = (root, name) => root.querySelector(`[data-field="${name}"]`);
+  // The page's words come in the operator's language: data-* attributes and the JSON.
   const setText = (element, text) => {
     if (element && element.textContent !== text) element.textContent = text;
   };
@@ -17,12 +18,11 @@ document.addEventListener("DOMContentLoaded", () => {
     const section = live.querySelector(`section[data-call="${CSS.escape(call.id)}"]`);
     if (!section || Number(section.dataset.total) !== call.prompts.length) return false;
     const index = call.prompt_id ? call.number - 1 : call.total;
-    setText(field(section, "position"), call.prompt_id
-      ? `prompt ${call.number} of ${call.total}` : `${call.total} of ${call.total}`);
+    setText(field(section, "position"), call.position);
     setText(field(section, "step"), call.step_label);
     setText(field(section, "prompt_id"), call.prompt_id || "");
     setText(field(section, "text"), call.text);
-    setText(field(section, "age"), `Last step ${call.seconds_ago} s ago.`);
+    setText(field(section, "age"), call.age);
     section.querySelectorAll("li[data-index]").forEach((item) => {
       const i = Number(item.dataset.index);
       const now = i === index;
@@ -30,7 +30,7 @@ document.addEventListener("DOMContentLoaded", () => {
       item.classList.toggle("done", i < index);
       if (now) item.setAttribute("aria-current", "step");
       else item.removeAttribute("aria-current");
-      setText(field(item, "marker"), now ? "Now" : (i < index ? "Kept" : ""));
+      setText(field(item, "marker"), now ? live.dataset.now : (i < index ? live.dataset.kept : ""));
     });
     return true;
   }
@@ -47,11 +47,11 @@ document.addEventListener("DOMContentLoaded", () => {
         window.location.reload();
         return;
       }
-      setText(note, `Updated every ${every / 1000} s; last at ${new Date().toLocaleTimeString()}.`);
+      setText(note, (live.dataset.updated || "").replace("%(time)s",
+        new Date().toLocaleTimeString(document.documentElement.lang)));
     } catch (error) {
       // Signed out (the sign-in page is not JSON) or the server is away: say so, keep trying.
-      setText(note, "Cannot get the calls just now (signed out, or the server is away): " +
-                    "retrying; reload the page if this stays.");
+      setText(note, live.dataset.away);
     }
     window.setTimeout(poll, every);
   }

@@ -6,6 +6,11 @@
   const PLACEHOLDER = /%\((\w+)\)s/g;
   const STRAY = /%\(|%[sd]|\{\w*\}/;
 
+  // The page's words, in the operator's language: data-* attributes the server translated.
+  function say(area, which, name) {
+    return (area.dataset[which] || "").replace("%(placeholder)s", `%(${name})s`);
+  }
+
   function checkText(area, problems, preview) {
     const expected = new Set((area.dataset.placeholders || "").split(" ").filter(Boolean));
     const values = JSON.parse(area.dataset.values || "{}");
@@ -13,14 +18,13 @@
     const found = new Set(Array.from(text.matchAll(PLACEHOLDER), (m) => m[1]));
     const messages = [];
     [...expected].sort().forEach((name) => {
-      if (!found.has(name)) messages.push(`%(${name})s is missing: the English has it.`);
+      if (!found.has(name)) messages.push(say(area, "missing", name));
     });
     [...found].sort().forEach((name) => {
-      if (!expected.has(name)) messages.push(`%(${name})s is not in the English: remove it.`);
+      if (!expected.has(name)) messages.push(say(area, "extra", name));
     });
     if (STRAY.test(text.replace(PLACEHOLDER, ""))) {
-      messages.push("Something looks like a placeholder but is not one: write placeholders " +
-                    "exactly as %(name)s, as in the English.");
+      messages.push(say(area, "stray", ""));
     }
     problems.replaceChildren(...messages.map((message) => {
       const p = document.createElement("p");
@@ -76,16 +80,16 @@
           playback.src = URL.createObjectURL(take);
           playback.parentElement.hidden = false;
           submit.disabled = false;
-          start.textContent = "Record again";
-          status.textContent = "Listen back; submit it, or record again.";
+          start.textContent = box.dataset.again;
+          status.textContent = box.dataset.listen;
         });
         recorder.start();
         start.disabled = true;
         stop.disabled = false;
         submit.disabled = true;
-        status.textContent = "Recording… read the text, then press Stop.";
+        status.textContent = box.dataset.recording;
       } catch (error) {
-        status.textContent = "The microphone could not be used: " + error.message;
+        status.textContent = `${box.dataset.noMicrophone} ${error.message}`;
       }
     });
     stop.addEventListener("click", () => {
@@ -101,7 +105,7 @@
       upload.querySelector('input[type="file"]').files = transfer.files;
       upload.querySelector('input[name="how"]').value = "browser";
       submit.disabled = true;
-      status.textContent = "Sending…";
+      status.textContent = box.dataset.sending;
       upload.submit();
     });
   }
