@@ -539,6 +539,7 @@ def test_the_whole_bench_runs_and_writes_its_json(tmp_path: Path) -> None:
     assert all("(same run: bare " in t for t in judged if ": p99 " in t)
 
 
+@pytest.mark.console  # its prompt refresher is part of what a fork must survive
 def test_the_app_can_be_forked_after_create_app(make_app: Callable[..., Flask]) -> None:
     """gunicorn.conf.py preloads the app in the master and forks workers from it at any time:
     create_app() leaves no connection to share and starts no thread that uses the database,

@@ -300,6 +300,6 @@ def test_script_page_escapes_every_text() -> None:
     page = script_html([ScriptLine("greeting", "greeting", "<b>1</b> & 2", "menu <i>", 2.345,
                                    "to record")], "uk", "INFO<TRAITE", 2)
     assert "<title>Recording script: INFO&lt;TRAITE, uk</title>" in page
-    assert ('<tr><td class=id>greeting</td><td lang="uk">&lt;b&gt;1&lt;/b&gt; &amp; 2</td>'
+    assert ('<tr><td class=id>greeting</td><td lang="uk" dir="ltr">&lt;b&gt;1&lt;/b&gt; &amp; 2</td>'
             "<td>menu &lt;i&gt;</td><td class=num>2.3</td><td>to record</td></tr>") in page
     assert "<strong>2 prompt(s) have no translation yet</strong>" in page

@@ -44,12 +44,16 @@ def database() -> Iterator[str]:
         drop_database(url)
 
 
+STAFF_PIN = "48291357"
+
+
 @pytest.fixture(scope="module")
 def environment(database: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "HOTLINE_"))}
     env.update(DATABASE_URL=database, TWILIO_AUTH_TOKEN=TOKEN, PUBLIC_BASE_URL=PUBLIC_BASE_URL,
                SECRET_KEY="two-processes-secret", HOTLINE_PROFILE=str(PROFILES["luxembourg"]),
                NUMBER_ENCRYPTION_KEY=Fernet.generate_key().decode(), PYTHONPATH=str(ROOT),
+               STAFF_REPLY_PINS=STAFF_PIN,
                LOCAL_MODE="1")  # signed (the token is set), with the SMS outbox
     # `ivr db upgrade`, as the Procfile's release step runs it.
     done = subprocess.run([sys.executable, "-c", "from ivr.cli.main import main; main()", "db",
@@ -120,14 +124,14 @@ def test_one_conversation_across_two_processes(servers: tuple[str, str, list[Pat
     # The same delivery reaching the other process is not relayed again.
     assert post_sms(b, "Допоможіть, мені не платять уже три місяці", PERSON, "SMpg1") == []
     # The helpline's reply arrives on the other process and reaches the person.
-    assert post_sms(b, f"#{code} Ми вам допоможемо. Де ви?", STAFF, "SMpg2") == [
+    assert post_sms(b, f"#{code} {STAFF_PIN} Ми вам допоможемо. Де ви?", STAFF, "SMpg2") == [
         (PERSON, "Ми вам допоможемо. Де ви?")]
     # The person writes again through process B: same case.
     again = post_sms(b, "Я біля вокзалу", PERSON, "SMpg3")
     assert again[0][1].startswith(f"#{code} [uk] ")
     # STOP on A; the helpline's next reply on B is refused.
     post_sms(a, "STOP", PERSON, "SMpg4")
-    [(to, notice)] = post_sms(b, f"#{code} Ви тут?", STAFF, "SMpg5")
+    [(to, notice)] = post_sms(b, f"#{code} {STAFF_PIN} Ви тут?", STAFF, "SMpg5")
     assert to is None and f"#{code}" in notice
     engine = make_engine(database)
     with Session(engine) as session:
